@@ -1,0 +1,1 @@
+"""Merge, GGUF writing, llama.cpp quantization and bundles; installed as ``umi_edge.convert``. Runs without torch."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: locations of ../shared data (tests needing it skip with a reason when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("UMI_EDGE_SHARED", REPO.parent / "shared"))
+TRAIN_EXAMPLE = SHARED / "data" / "toolbench" / "train-example"
+OUT_OF_DOMAIN = SHARED / "data" / "toolbench" / "test" / "out_of_domain.json"
+
+
+@pytest.fixture
+def train_example() -> Path:
+    if not (TRAIN_EXAMPLE / "raw_data_stage_1.json").exists():
+        pytest.skip(f"ToolBench example data not found at {TRAIN_EXAMPLE} (set UMI_EDGE_SHARED)")
+    return TRAIN_EXAMPLE
+
+
+@pytest.fixture
+def out_of_domain() -> Path:
+    if not OUT_OF_DOMAIN.exists():
+        pytest.skip(f"out-of-domain test set not found at {OUT_OF_DOMAIN} (set UMI_EDGE_SHARED)")
+    return OUT_OF_DOMAIN

@@ -1,0 +1,4 @@
+"""GLPFT training (torch, transformers, peft, accelerate), installed as ``umi_edge.train``.
+
+Never imported by the runtime.
+"""

@@ -1,0 +1,133 @@
+"""Typed events yielded by ``Agent.run(query)``; the TUI, ``umi-edge run``, eval and tests consume them.
+
+This is the contract between the agent loop and everything that shows or measures it.  Events are plain
+frozen dataclasses so they can be posted as Textual messages' payloads and serialised into transcripts
+with :func:`to_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["planner", "caller", "summarizer", "backbone"]
+PlanLabel = Literal["call", "finish", "give_up"]
+
+
+@dataclass(frozen=True)
+class TokenDelta:
+    """A piece of streamed text from one role's current generation."""
+
+    role: Role
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PlanDecided:
+    """The planner (or backbone) finished its turn; ``raw`` is the text cut after the first marker."""
+
+    step: int
+    label: PlanLabel
+    thought: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The caller's parsed call. ``valid`` is False when the name is unknown or the arguments do not fit."""
+
+    step: int
+    name: str
+    arguments: dict[str, Any]
+    raw: str
+    valid: bool = True
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A tool's output as the planner will see it (already truncated), or the error a bad call produced."""
+
+    step: int
+    name: str
+    content: str
+    is_error: bool = False
+    truncated: bool = False
+    denied: bool = False
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    step: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AgentError:
+    """Something failed that is not the user's query (model load, context overflow that could not be fixed…)."""
+
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class HistoryShortened:
+    """The prompt would not fit the context; history was shortened by the stated rule."""
+
+    step: int
+    role: Role
+    rule: str
+    tokens_before: int
+    tokens_after: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One generation's figures: prompt tokens evaluated vs reused from the role's KV cache, speed."""
+
+    step: int
+    role: Role
+    prompt_tokens: int
+    prompt_evaluated: int
+    prompt_reused: int
+    generated_tokens: int
+    prompt_seconds: float
+    generate_seconds: float
+    context_used: int
+    context_size: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.generated_tokens / self.generate_seconds if self.generate_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    step: int
+
+
+Event = (
+    TokenDelta
+    | PlanDecided
+    | ToolCall
+    | Observation
+    | FinalAnswer
+    | GaveUp
+    | AgentError
+    | HistoryShortened
+    | Timing
+    | Cancelled
+)
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """Serialise an event as ``{"type": <class name>, ...fields}`` for transcripts and ``--json`` output."""
+    return {"type": type(event).__name__, **asdict(event)}

@@ -1,0 +1,1 @@
+"""One module per ``umi-edge`` subcommand; each defines ``register(subparsers)`` (see :mod:`umi_edge.cli`)."""

@@ -1,0 +1,227 @@
+"""One role's llama.cpp context: its own KV cache, its own LoRA adapter, prefix reuse, streamed generation.
+
+Prefix reuse: the context remembers the tokens whose keys/values it holds.  A new prompt is tokenized whole;
+the longest common token prefix with the cached tokens is kept, the rest of the cache is dropped
+(``llama_memory_seq_rm``) and only the new suffix is evaluated.  Because α-UMi prompts put the history before the
+template's trailing part, step t+1 re-evaluates only the new turns and that trailing part.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import llama_cpp
+from llama_cpp import _internals
+
+from umi_edge.engine import native
+from umi_edge.engine.grammar import validate_gbnf
+from umi_edge.engine.options import EngineOptions, SamplingParams
+from umi_edge.engine.stopping import StopMatcher
+
+
+class ContextOverflow(Exception):
+    """The prompt alone does not fit the role's context (the agent shortens history before this happens)."""
+
+    def __init__(self, role: str, tokens: int, size: int) -> None:
+        super().__init__(f"{role}: prompt of {tokens} tokens does not fit the context of {size} tokens")
+        self.role, self.tokens, self.size = role, tokens, size
+
+
+@dataclass
+class Generation:
+    """What one generation did: its text, why it stopped, and its prompt/decode figures."""
+
+    role: str
+    text: str
+    stop_reason: str  # "stop" (a stop string), "eos", "length" (max tokens or context full), "cancelled"
+    prompt_tokens: int
+    prompt_evaluated: int
+    prompt_reused: int
+    generated_tokens: int
+    prompt_seconds: float
+    generate_seconds: float
+    context_used: int
+    context_size: int
+    constrained: bool = False
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.generated_tokens / self.generate_seconds if self.generate_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class RoleContext:
+    """A llama.cpp context dedicated to one role (one adapter, one KV cache) on a possibly shared model."""
+
+    def __init__(
+        self,
+        role: str,
+        model: _internals.LlamaModel,
+        n_ctx: int,
+        options: EngineOptions,
+        *,
+        adapter: native.LoraAdapter | None = None,
+        scale: float = 1.0,
+    ) -> None:
+        self.role = role
+        self.model = model
+        self.options = options
+        self.ctx = native.new_context(model, n_ctx, options)
+        self.n_ctx = self.ctx.n_ctx()
+        self.n_batch = min(options.batch_size, self.n_ctx)
+        self.adapter = adapter
+        native.set_adapter(self.ctx, adapter, scale)
+        self.batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=options.verbose)
+        self.tokens: list[int] = []
+
+    # -- tokens -----------------------------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[int]:
+        return native.tokenize(self.model, text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def reset(self) -> None:
+        """Forget the cached prompt (the next call evaluates its whole prompt)."""
+        self.ctx.kv_cache_clear()
+        self.tokens = []
+
+    # -- evaluation -------------------------------------------------------------------------------------------
+    def _decode(self, toks: Sequence[int]) -> None:
+        for start in range(0, len(toks), self.n_batch):
+            chunk = toks[start : start + self.n_batch]
+            self.batch.set_batch(chunk, n_past=len(self.tokens), logits_all=False)
+            self.ctx.decode(self.batch)
+            self.tokens.extend(chunk)
+
+    def ingest(self, prompt: Sequence[int], cancel: threading.Event | None = None) -> tuple[int, int]:
+        """Bring the KV cache to hold exactly ``prompt``; return (reused, evaluated) token counts."""
+        if len(prompt) >= self.n_ctx:
+            raise ContextOverflow(self.role, len(prompt), self.n_ctx)
+        keep = common_prefix(self.tokens, prompt) if self.options.prefix_reuse else 0
+        keep = min(keep, len(prompt) - 1)  # the last prompt token is always evaluated: it yields the logits
+        if keep < len(self.tokens):
+            if keep == 0 or not self.ctx.kv_cache_seq_rm(0, keep, -1):
+                self.ctx.kv_cache_clear()
+                keep = 0
+            del self.tokens[keep:]
+        todo = list(prompt[keep:])
+        for start in range(0, len(todo), self.n_batch):
+            if cancel is not None and cancel.is_set():
+                break
+            self._decode(todo[start : start + self.n_batch])
+        return keep, len(self.tokens) - keep
+
+    def _sampler(self, params: SamplingParams, grammar: str | None) -> _internals.LlamaSampler:
+        smpl = _internals.LlamaSampler()
+        if grammar is not None:
+            validate_gbnf(self.model.vocab, grammar)
+            ptr = llama_cpp.llama_sampler_init_grammar(self.model.vocab, grammar.encode("utf-8"), b"root")
+            llama_cpp.llama_sampler_chain_add(smpl.sampler, ptr)
+        if params.repeat_penalty != 1.0:
+            smpl.add_penalties(self.model.n_vocab(), 64, params.repeat_penalty, 0.0, 0.0)
+        if params.greedy:
+            smpl.add_greedy()
+        else:
+            smpl.add_top_k(params.top_k)
+            smpl.add_top_p(params.top_p, 1)
+            smpl.add_min_p(params.min_p, 1)
+            smpl.add_temp(params.temperature)
+            smpl.add_dist(params.seed)
+        return smpl
+
+    def generate(
+        self,
+        prompt: str | Sequence[int],
+        sampling: SamplingParams | None = None,
+        *,
+        stop: Sequence[str] = ("</s>",),
+        stop_after: Sequence[str] = (),
+        grammar: str | None = None,
+        cancel: threading.Event | None = None,
+        max_tokens: int | None = None,
+    ) -> Generator[str, None, Generation]:
+        """Stream the text of one generation; the generator's return value is the :class:`Generation`.
+
+        Stops at a ``stop`` string (dropped), a ``stop_after`` string (kept), the model's end-of-generation token,
+        ``max_tokens``, a full context, or when ``cancel`` is set (checked between tokens).
+        """
+        params = sampling or self.options.sampling_for(self.role)
+        limit = max_tokens if max_tokens is not None else params.max_tokens
+        smpl = self._sampler(params, grammar)  # validates the grammar before any evaluation
+        toks = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        t0 = time.perf_counter()
+        reused, evaluated = self.ingest(toks, cancel)
+        t1 = time.perf_counter()
+        matcher = StopMatcher(stop, stop_after)
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        reason, n_gen = "length", 0
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    reason = "cancelled"
+                    break
+                if n_gen >= limit or len(self.tokens) >= self.n_ctx:
+                    reason = "length"
+                    break
+                tok = smpl.sample(self.ctx, -1)
+                if native.is_eog(self.model, tok):
+                    reason = "eos"
+                    break
+                n_gen += 1
+                out = matcher.feed(utf8.decode(native.token_bytes(self.model, tok)))
+                if out:
+                    yield out
+                if matcher.hit is not None:
+                    reason = "stop"
+                    break
+                self._decode([tok])
+            if reason != "stop":
+                tail = matcher.feed(utf8.decode(b"", final=True)) + matcher.flush()
+                if tail:
+                    yield tail
+        finally:
+            smpl.close()
+        t2 = time.perf_counter()
+        return Generation(
+            role=self.role,
+            text=matcher.text,
+            stop_reason=reason,
+            prompt_tokens=len(toks),
+            prompt_evaluated=evaluated,
+            prompt_reused=reused,
+            generated_tokens=n_gen,
+            prompt_seconds=t1 - t0,
+            generate_seconds=t2 - t1,
+            context_used=len(self.tokens),
+            context_size=self.n_ctx,
+            constrained=grammar is not None,
+        )
+
+    def logits(self, prompt: str) -> list[float]:
+        """Next-token logits after ``prompt`` (for tests and diagnostics)."""
+        toks = self.tokenize(prompt)
+        self.ingest(toks)
+        n_vocab = self.model.n_vocab()
+        ptr = self.ctx.get_logits_ith(-1)
+        return [ptr[i] for i in range(n_vocab)]
+
+    def close(self) -> None:
+        self.batch.close()
+        self.ctx.close()

@@ -15,13 +15,15 @@ converted to stage 1 first with :func:`umi_edge.formats.tooldoc.from_toolbench`,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from umi_edge.errors import UserError
 from umi_edge.formats.parse import PLAN_MARKERS
 from umi_edge.formats.tooldoc import FINISH, from_toolbench_functions
-from umi_edge.formats.trajectory import Trajectory, trajectory_from_record, validate_tools
+from umi_edge.formats.trajectory import Trajectory, read_records, trajectory_from_record, validate_tools
 
 GIVE_UP_RETURN_TYPE = "give_up_and_restart"
 
@@ -142,6 +144,17 @@ def stage1_to_stage2(rec: Mapping[str, Any], where: str = "record") -> Trajector
         elif role == "function":
             turns.append({"from": "observation", "value": _observation(content)})
     return trajectory_from_record({"tools": tools, "instruction": rec["instruction"], "conversations": turns}, where)
+
+
+def read_input(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
+    """Located records of a file, or of every ``*.json`` / ``*.jsonl`` file under a directory (sorted paths)."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".json", ".jsonl"))
+        if not files:
+            raise UserError(f"{p}: directory holds no .json or .jsonl files")
+        return [loc for f in files for loc in read_records(f)]
+    return read_records(p)
 
 
 def import_records(records: list[tuple[str, Any]]) -> tuple[list[Trajectory], str]:

@@ -34,9 +34,10 @@ class Trajectory:
 
 
 def read_records(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
-    """Read a JSON array or JSONL file as ``[(location, record), ...]``.
+    """Read a JSON array, JSONL or single-object JSON file as ``[(location, record), ...]``.
 
-    The location is ``"<file>: record <i>"`` for an array and ``"<file>:<line>"`` for JSONL. Raises UserError for
+    The location is ``"<file>: record <i>"`` for an array, ``"<file>:<line>"`` for JSONL and ``"<file>"`` for a
+    file holding one object. Raises UserError for
     a missing, unreadable or empty file and for malformed JSON (with line and column).
     """
     p = Path(path)
@@ -60,6 +61,12 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
             raise UserError(f"{p}: the JSON array is empty (expected at least one record)")
         return [(f"{p}: record {i}", rec) for i, rec in enumerate(data)]
     if stripped.startswith("{"):
+        try:  # one JSON object (e.g. a ToolBench answer file), possibly pretty-printed
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        else:
+            return [(str(p), whole)]
         out: list[tuple[str, Any]] = []
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():

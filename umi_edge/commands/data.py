@@ -1,0 +1,275 @@
+"""``umi-edge data``: import ToolBench data into α-UMi trajectories and per-role samples, and describe a data dir.
+
+Subcommands: ``import-toolbench`` and ``stats`` live here; other modules add theirs through ``register`` hooks
+(``umi_edge.synth.command`` adds ``synth`` when it is installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from umi_edge.atomic import atomic_dir, write_jsonl
+from umi_edge.errors import UserError
+from umi_edge.formats.parse import parse_plan
+from umi_edge.formats.prompts import STYLES, model_prompt
+from umi_edge.formats.samples import role_samples
+from umi_edge.formats.toolbench import import_records, read_input
+from umi_edge.formats.trajectory import read_records, write_trajectories
+
+SAMPLE_ROLES = ("backbone", "planner", "caller", "summarizer")
+TRAJECTORIES_FILE = "trajectories.jsonl"
+PERCENTILES = (50, 90, 95, 99, 100)
+
+# Extra `data` subcommands defined elsewhere: module name -> it defines register(data_subparsers).
+EXTENSIONS = ("umi_edge.synth.command",)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="import ToolBench data, make per-role training samples, show data statistics",
+        description="Data for the α-UMi roles: trajectories (stage-2 form {tools, instruction, conversations}) and "
+        "per-role training samples {tools, history, input, target} for backbone, planner, caller and summarizer.",
+    )
+    parser.set_defaults(func=lambda args: _help(parser))
+    sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+
+    imp = sub.add_parser(
+        "import-toolbench",
+        help="convert ToolBench data (stage 1 chains or stage 2 conversations) to trajectories + per-role samples",
+        description="Convert ToolBench data to umi-edge's training layout. INPUT is a JSON array or JSONL file of "
+        "stage-1 records {tools, instruction, chains} or stage-2 records {tools, instruction, conversations} "
+        "(detected from the first record), a raw ToolBench answer file (answer_generation), or a directory of "
+        "such files. Writes DIR/trajectories.jsonl and DIR/{backbone,planner,caller,summarizer}.jsonl with "
+        "records {tools, history, input, target} whose input and target are byte-identical to the α-UMi "
+        "release's per-role files. DIR is written as a whole: on any error nothing is left behind.",
+        epilog="example: umi-edge data import-toolbench raw_data_stage_1.json -o data/toolbench",
+    )
+    imp.add_argument("input", metavar="INPUT", type=Path, help="stage-1 / stage-2 JSON or JSONL file, or a directory")
+    imp.add_argument("-o", "--output", metavar="DIR", type=Path, required=True, help="output directory")
+    imp.add_argument(
+        "--style",
+        choices=STYLES,
+        default="toolbench",
+        help="prompt templates: toolbench (plans may give up) or toolalpaca (no give-up option); default toolbench",
+    )
+    imp.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    imp.set_defaults(func=cmd_import_toolbench)
+
+    st = sub.add_parser(
+        "stats",
+        help="samples per role, plan-label distribution and length percentiles of a data directory",
+        description="Describe a data directory written by import-toolbench (or synth): samples per role, the "
+        "plan-label distribution (call / finish / give_up) of planner and backbone targets, and length "
+        "percentiles of the training text ('system: ' + input, and target) per role: in tokens with --tokenizer, "
+        "in characters otherwise. Warns about samples longer than --max-length (training cuts them from the left).",
+        epilog="example: umi-edge data stats data/toolbench --tokenizer model.gguf --max-length 2048",
+    )
+    st.add_argument("dir", metavar="DIR", type=Path, help="directory with {backbone,planner,caller,summarizer}.jsonl")
+    st.add_argument(
+        "--tokenizer",
+        metavar="PATH",
+        help="count tokens with this tokenizer: a Hugging Face model directory or a GGUF file "
+        "(needs llama-cpp-python or the train extra); without it lengths are in characters",
+    )
+    st.add_argument(
+        "--max-length",
+        type=int,
+        default=4096,
+        metavar="N",
+        help="warn about samples whose input + target is longer than N (tokens, or characters); default 4096",
+    )
+    st.add_argument("--json", action="store_true", help="print the statistics as one JSON object")
+    st.set_defaults(func=cmd_stats)
+
+    for name in EXTENSIONS:
+        if _module_exists(name):
+            importlib.import_module(name).register(sub)
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package is absent
+        return False
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# ---------------------------------------------------------------- import-toolbench
+
+
+def cmd_import_toolbench(args: argparse.Namespace) -> int:
+    out: Path = args.output
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
+    records = read_input(args.input)
+    trajs, kind = import_records(records)
+    samples: dict[str, list[dict[str, Any]]] = {r: [] for r in SAMPLE_ROLES}
+    for t in _progress(trajs, "samples"):
+        for role, recs in role_samples(t, style=args.style).items():
+            samples[role].extend(recs)
+    with atomic_dir(out) as tmp:
+        write_trajectories(tmp / TRAJECTORIES_FILE, trajs)
+        for role in SAMPLE_ROLES:
+            write_jsonl(tmp / f"{role}.jsonl", samples[role])
+    kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
+    counts = ", ".join(f"{r} {len(samples[r])}" for r in SAMPLE_ROLES)
+    print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {counts}")
+    return 0
+
+
+def _progress(items: Sequence[Any], desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="traj", disable=None, leave=False)
+
+
+# ---------------------------------------------------------------- stats
+
+
+def plan_label(role: str, target: str) -> str:
+    """The plan label of a planner or backbone target."""
+    if role == "planner":
+        return parse_plan(target).label
+    if target.endswith("\nconclusion: give up."):
+        return "give_up"
+    if "\nconclusion: " in target:
+        return "finish"
+    return "call"
+
+
+def percentiles(values: Sequence[int]) -> dict[str, int]:
+    """Nearest-rank percentiles ``p50 ... p100`` of ``values``."""
+    s = sorted(values)
+    if not s:
+        return {}
+    return {f"p{q}": s[max(0, math.ceil(q / 100 * len(s)) - 1)] for q in PERCENTILES}
+
+
+def load_counter(tokenizer: str | None) -> tuple[Callable[[list[str]], list[int]], str]:
+    """A function giving text lengths, and its unit: tokens of ``tokenizer`` if it loads, else characters."""
+    if not tokenizer:
+        return (lambda texts: [len(t) for t in texts]), "chars"
+    path = Path(tokenizer)
+    if not path.exists():
+        raise UserError(f"{path}: no such tokenizer (expected a Hugging Face model directory or a GGUF file)")
+    if path.is_file() and path.suffix == ".gguf":
+        try:
+            import llama_cpp  # runtime dependency; vocab-only load is fast and needs no torch
+        except ImportError:
+            llama_cpp = None
+        if llama_cpp is not None:
+            llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+            return (
+                lambda texts: [len(llm.tokenize(t.encode(), add_bos=False, special=False)) for t in texts]
+            ), "tokens"
+    try:
+        import transformers  # lazily: the train extra; umi_edge must not import it at module import
+    except ImportError:
+        print(
+            "umi-edge: warning: no tokenizer library importable (install the train extra); lengths in characters",
+            file=sys.stderr,
+        )
+        return (lambda texts: [len(t) for t in texts]), "chars"
+    try:
+        if path.is_file():
+            tok = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        else:
+            tok = transformers.AutoTokenizer.from_pretrained(str(path))
+    except Exception as exc:  # noqa: BLE001 - any loading failure is the user's path
+        raise UserError(f"{path}: cannot load a tokenizer: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    return (lambda texts: [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]), "tokens"
+
+
+def compute_stats(directory: Path, counter: Callable[[list[str]], list[int]], max_length: int) -> dict[str, Any]:
+    """Statistics of a data directory (see ``umi-edge data stats --help``)."""
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not a directory (expected the output of 'umi-edge data import-toolbench')")
+    stats: dict[str, Any] = {"roles": {}}
+    traj_file = directory / TRAJECTORIES_FILE
+    if traj_file.exists():
+        stats["trajectories"] = len(read_records(traj_file))
+    found = False
+    for role in SAMPLE_ROLES:
+        f = directory / f"{role}.jsonl"
+        if not f.exists():
+            continue
+        found = True
+        inputs, targets = [], []
+        for where, rec in read_records(f):
+            for key in ("input", "target"):
+                if not isinstance(rec, dict) or not isinstance(rec.get(key), str):
+                    raise UserError(f"{where}: field {key!r}: expected a string (a per-role sample record)")
+            inputs.append(model_prompt(rec["input"]))
+            targets.append(rec["target"])
+        in_len, tgt_len = counter(inputs), counter(targets)
+        total = [a + b for a, b in zip(in_len, tgt_len, strict=True)]
+        over = [n for n in total if n > max_length]
+        entry: dict[str, Any] = {
+            "samples": len(inputs),
+            "input": percentiles(in_len),
+            "target": percentiles(tgt_len),
+            "total": percentiles(total),
+            "over_max_length": len(over),
+        }
+        if role in ("planner", "backbone"):
+            entry["labels"] = dict(Counter(plan_label(role, t) for t in targets).most_common())
+        stats["roles"][role] = entry
+    if not found:
+        raise UserError(f"{directory}: no per-role sample files ({', '.join(r + '.jsonl' for r in SAMPLE_ROLES)})")
+    return stats
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    if args.max_length <= 0:
+        raise UserError(f"--max-length: expected a positive number, got {args.max_length}")
+    counter, unit = load_counter(args.tokenizer)
+    stats = compute_stats(args.dir, counter, args.max_length)
+    stats["unit"] = unit
+    stats["max_length"] = args.max_length
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False))
+    else:
+        print(format_stats(stats))
+    for role, e in stats["roles"].items():
+        if e["over_max_length"]:
+            print(
+                f"umi-edge: warning: {e['over_max_length']} of {e['samples']} {role} samples are longer than "
+                f"{args.max_length} {unit} (longest {e['total']['p100']}); training cuts their inputs from the left",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """A plain-text report of :func:`compute_stats` output."""
+    unit = stats["unit"]
+    lines = []
+    if "trajectories" in stats:
+        lines.append(f"trajectories: {stats['trajectories']}")
+    lines.append(f"{'role':<11} {'samples':>7}  labels")
+    for role, e in stats["roles"].items():
+        labels = ", ".join(f"{k} {v} ({100 * v / e['samples']:.1f}%)" for k, v in e.get("labels", {}).items())
+        lines.append(f"{role:<11} {e['samples']:>7}  {labels}")
+    lines.append("")
+    cols = [f"p{q}" if q < 100 else "max" for q in PERCENTILES]
+    lines.append(f"length in {unit} ('system: ' + input, target, total)")
+    lines.append(f"{'role':<11} {'part':<7}" + "".join(f"{c:>8}" for c in cols))
+    for role, e in stats["roles"].items():
+        for part in ("input", "target", "total"):
+            vals = e[part]
+            lines.append(f"{role:<11} {part:<7}" + "".join(f"{vals.get(f'p{q}', 0):>8}" for q in PERCENTILES))
+    return "\n".join(lines)

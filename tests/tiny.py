@@ -279,9 +279,9 @@ def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
-    """A random-init tiny llama HF directory (config, safetensors, tokenizer files)."""
-    return build_model(tmp_path_factory.mktemp("tiny_model"), tokenizer_dir=tiny_tokenizer_dir)
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init tiny llama HF directory (config, safetensors, tokenizer files; same tokenizer as above)."""
+    return build_model(tmp_path_factory.mktemp("tiny_model"))
 
 
 @pytest.fixture(scope="session")

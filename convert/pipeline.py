@@ -1,0 +1,174 @@
+"""``convert_run``: a training run (or role models, or one model) → a bundle directory the runtime loads.
+
+The bundle is assembled in a temporary sibling directory and renamed into place only when complete, with
+``umi.json`` written last: an interrupted or failed conversion never leaves a loadable half bundle.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from umi_edge import atomic, bundle
+from umi_edge.errors import UserError
+
+from .gguf_model import write_model
+from .lora import LoraAdapter, merged_transform, write_adapter
+from .quantize import check_quant, quantize
+from .run import Run, read_run
+from .source import BaseModel
+
+MODES = ("adapters", "merged")
+
+
+def _check_out(out_dir: Path, run_dir: Path) -> None:
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise UserError(f"{out_dir}: exists and is not a directory")
+        if any(out_dir.iterdir()) and not (out_dir / bundle.MANIFEST).exists():
+            raise UserError(f"{out_dir}: exists, is not empty and is not a bundle; refusing to replace it")
+    if out_dir.resolve() == run_dir.resolve() or run_dir.resolve() in out_dir.resolve().parents:
+        raise UserError(f"{out_dir}: the bundle must not be inside the run directory")
+
+
+class _Builder:
+    def __init__(self, run: Run, tmp: Path, work: Path, quant: str, threads: int | None, progress: bool) -> None:
+        self.run, self.tmp, self.work, self.quant = run, tmp, work, quant
+        self.threads, self.progress = threads, progress
+        self.f16: dict[str, Path] = {}  # label → F16 file in the work dir (for verification)
+        self.files: dict[str, Path] = {}  # label → final file in the bundle
+        self.timings: dict[str, float] = {}
+        self.details: dict[str, Any] = {}
+
+    def model(self, label: str, base: BaseModel, adapters: list[LoraAdapter], requant_name: str) -> Path:
+        """Write base (+ merged adapters) as F16, then quantize into the bundle; returns the bundle file."""
+        t0 = time.perf_counter()
+        f16 = self.work / f"{label}.f16.gguf"
+        transform = merged_transform(adapters, base.names) if adapters else None
+        self.details[label] = write_model(f16, base, outtype="f16", transform=transform, progress=self.progress)
+        self.f16[label] = f16
+        final = self.tmp / f"{requant_name}.{self.quant}.gguf"
+        if self.quant == "f16":
+            shutil.copyfile(f16, final)
+        else:
+            quantize(f16, final, self.quant, threads=self.threads)
+        self.files[label] = final
+        self.timings[label] = time.perf_counter() - t0
+        return final
+
+    def adapter(self, label: str, adapter: LoraAdapter, base: BaseModel) -> Path:
+        t0 = time.perf_counter()
+        final = self.tmp / f"{label}.lora.gguf"
+        self.details[label] = write_adapter(final, adapter, base.hp)
+        self.files[label] = final
+        self.timings[label] = time.perf_counter() - t0
+        return final
+
+
+def _ref(path: Path, bundle_dir: Path) -> bundle.FileRef:
+    return bundle.FileRef(path=path.name, sha256=bundle.sha256_file(path))
+
+
+def convert_run(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    quant: str = "q4_k_m",
+    mode: str | None = None,
+    single: bool = False,
+    verify: bool = False,
+    base: str | Path | None = None,
+    vocab_gguf: str | Path | None = None,
+    prompt_style: str | None = None,
+    context_length: int | None = None,
+    threads: int | None = None,
+    progress: bool = True,
+    verify_samples: int = 4,
+) -> Path:
+    """Convert ``run_dir`` into the bundle ``out_dir``; returns ``out_dir``.
+
+    ``mode``: ``"adapters"`` (one base GGUF + a LoRA GGUF per role; the default when the roles are adapters) or
+    ``"merged"`` (one full GGUF per role; the default for full role models). ``single`` converts the stage-1
+    backbone only. ``quant``: f16, q8_0, q4_k_m, q5_k_m or q6_k. ``verify`` adds logits / tokenization checks
+    against transformers + PEFT (needs torch) to ``convert_report.md``. Bad input raises UserError.
+    """
+    from .report import write_report
+
+    t_start = time.perf_counter()
+    quant = check_quant(quant)
+    if mode is not None and mode not in MODES:
+        raise UserError(f"--mode: expected 'adapters' or 'merged', got {mode!r}")
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    _check_out(out_dir, run_dir)
+    run = read_run(
+        run_dir, single=single, base=Path(base) if base else None, vocab_gguf=Path(vocab_gguf) if vocab_gguf else None
+    )
+    if mode is None:
+        mode = "adapters" if run.adapters_only and run.kind == "run" else "merged"
+    if mode == "adapters" and not run.adapters_only:
+        raise UserError(f"{run_dir}: the roles are full models, not LoRA adapters; use --mode merged")
+    style = prompt_style or str(run.config.get("prompt_style") or run.config.get("style") or "toolbench").lower()
+    if style not in bundle.PROMPT_STYLES:
+        raise UserError(f"{run_dir}: prompt style {style!r}: expected one of {bundle.PROMPT_STYLES}")
+    ctx = context_length or min(run.base.hp.context_length, 4096)
+    work_parent = Path(tempfile.mkdtemp(prefix="umi-convert-"))
+    try:
+        with atomic.atomic_dir(out_dir) as tmp:
+            b = _Builder(run, tmp, work_parent, quant, threads, progress)
+            roles: dict[str, bundle.RoleSpec] = {}
+            base_ref = None
+            if mode == "adapters":
+                under = [run.global_adapter] if run.global_adapter is not None else []
+                base_file = b.model("base", run.base, under, "base")
+                base_ref = _ref(base_file, tmp)
+                for role, src in run.roles.items():
+                    assert isinstance(src, LoraAdapter)
+                    roles[role] = bundle.RoleSpec(adapter=_ref(b.adapter(role, src, run.base), tmp), scale=1.0)
+            else:
+                for role, src in run.roles.items():
+                    if isinstance(src, LoraAdapter):
+                        under = [run.global_adapter] if run.global_adapter is not None else []
+                        f = b.model(role, run.base, [*under, src], role)
+                    else:
+                        f = b.model(role, src, [], role)
+                    roles[role] = bundle.RoleSpec(model=_ref(f, tmp))
+            manifest = bundle.Manifest(
+                mode="single" if (single or run.kind == "model") else mode,
+                roles=roles,
+                base=base_ref,
+                quantization=quant,
+                prompt_style=style,
+                context_length=ctx,
+                run=_run_info(run, mode),
+            )
+            results: dict[str, Any] = {}
+            if verify:
+                from .verify import verify_bundle
+
+                results = verify_bundle(run, b, manifest, samples=verify_samples, threads=threads)
+            b.timings["total"] = time.perf_counter() - t_start
+            write_report(tmp / "convert_report.md", run, b, manifest, mode, results)
+            bundle.save(manifest, tmp)  # last
+    finally:
+        shutil.rmtree(work_parent, ignore_errors=True)
+    return out_dir
+
+
+def _run_info(run: Run, mode: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "path": str(run.path.resolve()),
+        "kind": run.kind,
+        "convert_mode": mode,
+        "base": str(run.base_path.resolve()),
+        "architecture": run.base.hp.arch,
+    }
+    if run.base_path.is_file():
+        info["base_sha256"] = bundle.sha256_file(run.base_path)
+    if run.global_adapter is not None:
+        info["global_adapter"] = str(run.global_adapter.path.resolve())
+    if run.config:
+        info["config"] = {k: v for k, v in run.config.items() if isinstance(v, (str, int, float, bool))}
+    return info

@@ -1,0 +1,47 @@
+"""``convert_report.md``: what was converted, into which files, and the verification figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from umi_edge import atomic, bundle
+
+from .lora import LoraAdapter
+
+
+def _mb(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.2f} MB"
+
+
+def write_report(path: Path, run: Any, builder: Any, manifest: bundle.Manifest, mode: str, results: dict) -> None:
+    hp = run.base.hp
+    lines = [
+        "# Conversion report",
+        "",
+        f"- input: `{run.path}` ({run.kind})",
+        f"- base: `{run.base_path}` ({run.base.kind}, {hp.arch}, {hp.n_layer} layers, hidden {hp.n_embd}, "
+        f"{hp.n_head}/{hp.n_head_kv} heads, vocab {hp.n_vocab})",
+        f"- bundle mode: {manifest.mode} (conversion: {mode}), quantization: {manifest.quantization}, "
+        f"prompt style: {manifest.prompt_style}, context: {manifest.context_length}",
+    ]
+    if run.global_adapter is not None:
+        g = run.global_adapter
+        lines.append(f"- stage-1 adapter merged into the base: `{g.path}` (r={g.r}, alpha={g.alpha:g})")
+    lines += ["", "## Files", "", "| file | size | content |", "|---|---|---|"]
+    for label, f in builder.files.items():
+        src = run.roles.get(label)
+        if isinstance(src, LoraAdapter):
+            what = f"LoRA r={src.r} alpha={src.alpha:g}, {len(src.pairs)} modules, {src.n_params:,} params"
+        else:
+            det = builder.details.get(label, {})
+            what = f"full model, F16 written with {det.get('types', {})}, then {manifest.quantization}"
+        lines.append(f"| {f.name} | {_mb(f)} | {label}: {what} |")
+    lines += ["", "## Timings", ""]
+    lines += [f"- {k}: {v:.1f} s" for k, v in builder.timings.items()]
+    lines += ["", "## Verification", ""]
+    if not results:
+        lines.append("Not run (use `--verify`).")
+    else:
+        lines += results.get("markdown", [])
+    atomic.write_text(path, "\n".join(lines) + "\n")

@@ -1,0 +1,158 @@
+"""What to convert: a training run of ``umi-edge train``, a folder of role models, or a single model.
+
+Accepted inputs (``RUN``):
+- a training run: ``RUN/config.toml`` and role folders ``global/``, ``planner/``, ``caller/``, ``summarizer/``, each a
+  PEFT LoRA adapter directory or a full Hugging Face model directory (``--method full``). The role adapters of
+  stage 2 sit on the base with the stage-1 ``global`` adapter merged in (the GLPFT recipe), so in adapters mode
+  that merged model is the bundle's shared base;
+- a folder holding ``planner/``, ``caller/``, ``summarizer/`` full models (e.g. the released α-UMi 7B/13B roles),
+  converted in merged mode;
+- one model: a ``.gguf`` file or a Hugging Face directory, converted as the single-LLM ``backbone``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from umi_edge.bundle import MULTI_ROLES, package_file
+from umi_edge.errors import UserError
+
+from .lora import LoraAdapter, is_adapter_dir, load_adapter
+from .source import BaseModel, HfModel, open_base
+
+ROLE_DIRS = ("global", *MULTI_ROLES)
+
+
+@dataclass
+class Run:
+    """A resolved conversion input."""
+
+    path: Path
+    base: BaseModel
+    base_path: Path  # the base model file or directory
+    global_adapter: LoraAdapter | None = None  # merged into the base under the role adapters
+    roles: dict[str, LoraAdapter | BaseModel] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    kind: str = "run"  # "run", "roles" or "model"
+
+    @property
+    def adapters_only(self) -> bool:
+        return all(isinstance(r, LoraAdapter) for r in self.roles.values())
+
+
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _find(cfg: dict[str, Any], *keys: str) -> Any:
+    """First value found under any of the dotted ``keys`` (the run config is read tolerantly)."""
+    for key in keys:
+        node: Any = cfg
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node not in (None, ""):
+            return node
+    return None
+
+
+def _resolve_base(run_dir: Path, cfg: dict[str, Any], adapter_dirs: list[Path], override: Path | None) -> Path:
+    if override is not None:
+        return Path(override)
+    ref = _find(cfg, "base.path", "base", "model.base", "base_model", "train.base")
+    if isinstance(ref, dict):
+        if ref.get("package") and ref.get("file"):
+            return package_file(ref["package"], ref["file"])
+        ref = ref.get("path")
+    if ref is None:
+        for d in adapter_dirs:
+            try:
+                ref = json.loads((d / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+            except (OSError, json.JSONDecodeError):
+                ref = None
+            if ref:
+                break
+    if not ref:
+        raise UserError(f"{run_dir}: cannot tell the base model (no base in config.toml or adapter_config.json)")
+    p = Path(str(ref)).expanduser()
+    if not p.is_absolute():
+        p = (run_dir / p) if (run_dir / p).exists() else p
+    if not p.exists():
+        raise UserError(f"{run_dir}: base model {ref!r} not found (pass --base PATH)")
+    return p
+
+
+def _shapes(base: BaseModel) -> dict[str, tuple[int, ...]]:
+    return {n: base.shape(n) for n in base.tensor_names()}
+
+
+def _role_source(d: Path, base: BaseModel, shapes: dict[str, tuple[int, ...]]) -> LoraAdapter | BaseModel:
+    if is_adapter_dir(d):
+        return load_adapter(d, base.hp, shapes)
+    if (d / "config.json").is_file():
+        model = HfModel(d)
+        if model.hp.arch != base.hp.arch or model.hp.n_vocab != base.hp.n_vocab:
+            raise UserError(f"{d}: a {model.hp.arch} model of vocab {model.hp.n_vocab} does not match the base")
+        return model
+    raise UserError(f"{d}: neither a PEFT adapter (adapter_config.json) nor a model directory (config.json)")
+
+
+def read_run(
+    path: str | Path, *, single: bool = False, base: Path | None = None, vocab_gguf: Path | None = None
+) -> Run:
+    """Resolve ``path`` into a :class:`Run`; every problem is a one-line UserError."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: not found")
+    if p.is_file() or (p.is_dir() and (p / "config.json").is_file() and not any((p / r).is_dir() for r in ROLE_DIRS)):
+        model = open_base(p, vocab_gguf=vocab_gguf)
+        return Run(p, model, p, roles={"backbone": model}, kind="model")
+    present = [r for r in ROLE_DIRS if (p / r).is_dir()]
+    if not present:
+        raise UserError(
+            f"{p}: not a training run (no global/, planner/, caller/ or summarizer/ folder), a .gguf file or a "
+            "Hugging Face model directory"
+        )
+    cfg = _read_config(p)
+    if single:
+        if not (p / "global").is_dir():
+            raise UserError(f"{p}: --single needs the stage-1 backbone in {p / 'global'}")
+        wanted: tuple[str, ...] = ("global",)
+    else:
+        missing = [r for r in MULTI_ROLES if not (p / r).is_dir()]
+        if missing:
+            raise UserError(f"{p}: missing role folder(s) {missing} (use --single for a backbone-only run)")
+        wanted = ROLE_DIRS if (p / "global").is_dir() else MULTI_ROLES
+    adapter_dirs = [p / r for r in wanted if is_adapter_dir(p / r)]
+    if not adapter_dirs:  # full role models only: each role is its own model, the planner's acts as "base"
+        first = p / wanted[-1] if single else p / "planner"
+        base_model = open_base(first, vocab_gguf=vocab_gguf)
+        shapes = _shapes(base_model)
+        roles = {r: _role_source(p / r, base_model, shapes) for r in (("global",) if single else MULTI_ROLES)}
+        if single:
+            roles = {"backbone": roles["global"]}
+        return Run(p, base_model, first, roles=roles, config=cfg, kind="roles")
+    base_path = _resolve_base(p, cfg, adapter_dirs, base)
+    base_model = open_base(base_path, vocab_gguf=vocab_gguf)
+    shapes = _shapes(base_model)
+    run = Run(p, base_model, base_path, config=cfg)
+    if single:
+        run.roles = {"backbone": _role_source(p / "global", base_model, shapes)}
+        return run
+    if (p / "global").is_dir():
+        g = _role_source(p / "global", base_model, shapes)
+        if not isinstance(g, LoraAdapter):
+            raise UserError(f"{p / 'global'}: a full stage-1 model with role adapters is not supported")
+        run.global_adapter = g
+    for r in MULTI_ROLES:
+        run.roles[r] = _role_source(p / r, base_model, shapes)
+    return run

@@ -1,0 +1,103 @@
+"""The main screen: the conversation, the prompt, the status bar.
+
+It receives the worker's typed messages (:mod:`umi_edge.tui.messages`) and updates its widgets; user input goes
+to the app (``submit``), which owns the agent worker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from umi_edge.agent.events import Timing
+from umi_edge.tui.messages import AgentEvent, BackendFailed, BackendReady, TurnEnded, TurnStarted
+from umi_edge.tui.widgets import Conversation, PromptInput, StatusBar
+
+if TYPE_CHECKING:
+    from umi_edge.tui.app import ChatApp
+
+WELCOME = (
+    "Ask something the tools can answer. The [b]Planner[/b] decides each step, the [b]Caller[/b] calls a tool, "
+    "the tool answers, the [b]Summarizer[/b] concludes.  [dim]/help for commands · Esc stops a turn · "
+    "Ctrl+P palette[/dim]"
+)
+
+_ENDED = {
+    "finished": ("done", "done"),
+    "gave_up": ("gave up", "gave-up"),
+    "max_steps": ("stopped: max steps reached", "gave-up"),
+    "cancelled": ("cancelled", "cancelled"),
+    "error": ("failed", "error"),
+}
+
+
+class ChatScreen(Screen[None]):
+    CSS_PATH = "chat.tcss"
+    AUTO_FOCUS = "#prompt"
+
+    @property
+    def chat_app(self) -> ChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Conversation(id="conversation")
+        yield PromptInput(
+            history=self.chat_app.input_history, placeholder="Ask the agent…  (/help for commands)", id="prompt"
+        )
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.conversation.add_notice(Text.from_markup(WELCOME), "welcome")
+        self.status.sandbox = self.chat_app.sandbox_summary()
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.query_one(Conversation)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @on(Input.Submitted, "#prompt")
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        self.prompt.remember(text)
+        self.prompt.value = ""
+        self.chat_app.submit(text)
+
+    async def on_agent_event(self, message: AgentEvent) -> None:
+        await self.conversation.apply(message.event)
+        if isinstance(message.event, Timing):
+            self.status.record(message.event)
+
+    def on_turn_started(self, message: TurnStarted) -> None:
+        self.conversation.add_user(message.query)
+        self.status.state = "thinking… (Esc stops)"
+
+    def on_turn_ended(self, message: TurnEnded) -> None:
+        text, kind = _ENDED.get(message.status, (message.status, "info"))
+        detail = f": {message.detail}" if message.detail else ""
+        if message.status not in ("finished", "cancelled", "gave_up") or detail:
+            self.conversation.add_notice(f"Turn {text}{detail}", kind)
+        self.status.state = f"{text} in {message.seconds:.1f}s"
+
+    def on_backend_ready(self, message: BackendReady) -> None:
+        self.status.bundle = message.summary
+        self.status.state = "ready"
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        self.status.bundle = "no model"
+        self.status.state = "commands still work"
+        self.conversation.add_notice(message.reason, "error")

@@ -1,0 +1,238 @@
+"""One block per thing that happened in a turn: the user's query, each role's output, observations, notices.
+
+Each role has its own badge and colour (see ``blocks.tcss``): you watch the Planner think, the Caller act, the
+tools answer and the Summarizer conclude.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Collapsible, Label, Markdown, Static
+
+from umi_edge.agent.events import Timing
+
+PREVIEW_LINES = 8
+"""Observation lines shown before the "show all" button."""
+
+_NEXT = {"call": "→ caller", "finish": "→ conclusion", "give_up": "→ give up"}
+
+
+def timing_text(t: Timing) -> str:
+    """``42 tok · 85.1 tok/s · prompt 350 (310 reused)`` for a block's footer."""
+    return (
+        f"{t.generated_tokens} tok · {t.tokens_per_second:.1f} tok/s · "
+        f"prompt {t.prompt_tokens} ({t.prompt_reused} reused) · ctx {t.context_used}/{t.context_size}"
+    )
+
+
+class Block(Vertical):
+    """A badge line (role and step) above the block's body, and a dim footer for its timing."""
+
+    ROLE: ClassVar[str] = ""
+    BADGE: ClassVar[str] = ""
+
+    def __init__(self, step: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.add_class(f"-{self.ROLE}")
+
+    def badge_text(self) -> Text:
+        text = Text(f" {self.BADGE} ", style="bold reverse")
+        if self.step is not None:
+            text.append(f" step {self.step}", style="dim")
+        return text
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.badge_text(), classes="badge")
+        yield from self.compose_body()
+        yield Label("", classes="timing")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def set_timing(self, timing: Timing) -> None:
+        label = self.query_one(".timing", Label)
+        label.update(timing_text(timing))
+        label.display = True
+
+
+class UserBlock(Block):
+    ROLE = "user"
+    BADGE = "YOU"
+
+    def __init__(self, text: str, **kwargs: Any) -> None:
+        super().__init__(None, **kwargs)
+        self.text = text
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text(self.text), classes="body")
+
+
+class StreamBlock(Block):
+    """A block whose body is streamed token by token as plain text."""
+
+    def __init__(self, step: int | None = None, text: str = "", **kwargs: Any) -> None:
+        super().__init__(step, **kwargs)
+        self.text = text
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text(self.text), classes="body")
+
+    def append(self, delta: str) -> None:
+        self.text += delta
+        self.query_one(".body", Static).update(Text(self.text))
+
+
+class PlannerBlock(StreamBlock):
+    """The Planner's thought, streamed; when decided, the routing label is shown beside the badge."""
+
+    ROLE = "planner"
+    BADGE = "PLANNER"
+
+    def __init__(self, step: int | None = None, text: str = "", *, backbone: bool = False, **kwargs: Any) -> None:
+        super().__init__(step, text, **kwargs)
+        self.backbone = backbone
+        self.label: str | None = None
+
+    def badge_text(self) -> Text:
+        if self.backbone:
+            text = Text(" BACKBONE ", style="bold reverse")
+            if self.step is not None:
+                text.append(f" step {self.step}", style="dim")
+            return text
+        return super().badge_text()
+
+    def decide(self, label: str, thought: str) -> None:
+        self.label = label
+        badge = self.badge_text()
+        badge.append(f"  {_NEXT.get(label, label)}", style="bold")
+        self.query_one(".badge", Label).update(badge)
+        self.add_class(f"-next-{label}")
+        if thought.strip() and not self.text.strip():
+            self.append(thought)
+
+
+class CallerBlock(StreamBlock):
+    """The Caller's raw output streams in; the parsed call replaces it: tool name and pretty arguments."""
+
+    ROLE = "caller"
+    BADGE = "CALLER"
+
+    def show_call(self, name: str, arguments: dict[str, Any], *, valid: bool, problem: str | None) -> None:
+        body = self.query_one(".body", Static)
+        if valid:
+            head = Text.assemble(("Action: ", "dim"), (name, "bold"))
+            args = json.dumps(arguments, ensure_ascii=False, indent=2)
+            body.update(head)
+            self.mount(Static(Syntax(args, "json", theme="ansi_dark", word_wrap=True), classes="args"), after=body)
+        else:
+            self.add_class("-invalid")
+            body.update(Text.assemble(("invalid call: ", "bold red"), (problem or "", "red"), "\n", self.text))
+
+
+class ObservationBlock(Block):
+    """A tool's output, collapsible; long output shows its first lines and a button to expand the rest."""
+
+    ROLE = "observation"
+    BADGE = "TOOL"
+
+    def __init__(
+        self,
+        step: int | None,
+        name: str,
+        content: str,
+        *,
+        is_error: bool = False,
+        denied: bool = False,
+        truncated: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(step, **kwargs)
+        self.name = name
+        self.content = content
+        self.lines = content.splitlines() or [""]
+        self.expanded = len(self.lines) <= PREVIEW_LINES
+        if is_error:
+            self.add_class("-error")
+        if denied:
+            self.add_class("-denied")
+        self.denied = denied
+        self.truncated = truncated
+
+    def badge_text(self) -> Text:
+        text = Text(f" {self.BADGE} ", style="bold reverse")
+        text.append(f" {self.name}", style="bold")
+        if self.step is not None:
+            text.append(f"  step {self.step}", style="dim")
+        if self.denied:
+            text.append("  denied", style="bold")
+        if self.truncated:
+            text.append("  (truncated for the planner)", style="dim")
+        return text
+
+    def _visible(self) -> Text:
+        lines = self.lines if self.expanded else self.lines[:PREVIEW_LINES]
+        return Text("\n".join(lines))
+
+    def compose_body(self) -> ComposeResult:
+        title = f"{len(self.lines)} line{'s' if len(self.lines) != 1 else ''}"
+        with Collapsible(title=title, collapsed=False, classes="fold"):
+            yield Static(self._visible(), classes="body")
+            if not self.expanded:
+                more = len(self.lines) - PREVIEW_LINES
+                yield Button(f"show all ({more} more lines)", classes="expand", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if "expand" in event.button.classes:
+            event.stop()
+            self.expand()
+
+    def expand(self) -> None:
+        self.expanded = True
+        self.query_one(".body", Static).update(self._visible())
+        for button in self.query(".expand"):
+            button.remove()
+
+
+class AnswerBlock(Block):
+    """The Summarizer's answer as Markdown, streamed."""
+
+    ROLE = "summarizer"
+    BADGE = "SUMMARIZER"
+
+    def __init__(self, step: int | None = None, text: str = "", **kwargs: Any) -> None:
+        super().__init__(step, **kwargs)
+        self.text = text
+        self._stream: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Markdown(self.text, classes="body")
+
+    async def append(self, delta: str) -> None:
+        self.text += delta
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        await self._stream.write(delta)
+
+    async def finish(self, text: str) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if text != self.text:
+            self.text = text
+            await self.query_one(Markdown).update(text)
+
+
+class NoticeBlock(Static):
+    """A line from the app itself: gave up, errors, cancellation, history shortened, slash command output."""
+
+    def __init__(self, text: str | Text, kind: str = "info", **kwargs: Any) -> None:
+        super().__init__(text if isinstance(text, Text) else Text(text), **kwargs)
+        self.kind = kind
+        self.add_class(f"-{kind}")

@@ -1,0 +1,143 @@
+"""The conversation view: turns events of :mod:`umi_edge.agent.events` into role blocks as they stream in.
+
+The view is anchored to its end (Textual's ``anchor``): it follows new output until the user scrolls up, and
+follows again once they scroll back to the bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+from umi_edge.agent.events import (
+    AgentError,
+    Cancelled,
+    Event,
+    FinalAnswer,
+    GaveUp,
+    HistoryShortened,
+    Observation,
+    PlanDecided,
+    Timing,
+    TokenDelta,
+    ToolCall,
+)
+from umi_edge.tui.widgets.blocks import (
+    AnswerBlock,
+    Block,
+    CallerBlock,
+    NoticeBlock,
+    ObservationBlock,
+    PlannerBlock,
+    UserBlock,
+)
+
+
+class Conversation(VerticalScroll):
+    """All turns of the session; :meth:`apply` adds one agent event."""
+
+    can_focus = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._open: dict[tuple[str, int], Block] = {}
+        self._last: dict[str, Block] = {}
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    def _add(self, widget: Widget) -> None:
+        self.mount(widget)
+
+    def add_user(self, text: str) -> UserBlock:
+        self._open.clear()
+        block = UserBlock(text)
+        self._add(block)
+        return block
+
+    def add_notice(self, text: str | Text, kind: str = "info") -> NoticeBlock:
+        block = NoticeBlock(text, kind)
+        self._add(block)
+        return block
+
+    def clear(self) -> None:
+        self._open.clear()
+        self._last.clear()
+        self.remove_children()
+
+    def _block(self, role: str, step: int) -> Block:
+        key = (role, step)
+        block = self._open.get(key)
+        if block is None:
+            if role in ("planner", "backbone"):
+                block = PlannerBlock(step, backbone=role == "backbone")
+            elif role == "caller":
+                block = CallerBlock(step)
+            else:
+                block = AnswerBlock(step)
+            self._open[key] = block
+            self._add(block)
+        self._last[role] = block
+        return block
+
+    async def apply(self, event: Event) -> None:
+        """Show one event: stream tokens into the role's block, finalise it, add observations and notices."""
+        match event:
+            case TokenDelta(role=role, step=step, text=text):
+                block = self._block(role, step)
+                if isinstance(block, AnswerBlock):
+                    await block.append(text)
+                elif isinstance(block, PlannerBlock | CallerBlock):
+                    block.append(text)
+            case PlanDecided(step=step, label=label, thought=thought, raw=raw):
+                role = "backbone" if ("backbone", step) in self._open else "planner"
+                block = self._block(role, step)
+                assert isinstance(block, PlannerBlock)
+                if not block.text.strip():
+                    block.append(raw or thought)
+                block.decide(label, thought)
+            case ToolCall(step=step, name=name, arguments=arguments, raw=raw, valid=valid, problem=problem):
+                block = self._block("caller", step)
+                assert isinstance(block, CallerBlock)
+                if not block.text.strip():
+                    block.text = raw
+                block.show_call(name, arguments, valid=valid, problem=problem)
+            case Observation(step=step, name=name, content=content):
+                self._add(
+                    ObservationBlock(
+                        step,
+                        name,
+                        content,
+                        is_error=event.is_error,
+                        denied=event.denied,
+                        truncated=event.truncated,
+                    )
+                )
+            case FinalAnswer(step=step, text=text):
+                block = self._block("summarizer", step)
+                assert isinstance(block, AnswerBlock)
+                await block.finish(text)
+            case GaveUp(reason=reason):
+                self.add_notice(f"The agent gave up: {reason}", "gave-up")
+            case AgentError(message=message):
+                self.add_notice(f"Error: {message}", "error")
+            case HistoryShortened(role=role, rule=rule, tokens_before=before, tokens_after=after):
+                self.add_notice(f"{role}: history shortened ({rule}): {before} → {after} tokens", "dim")
+            case Timing(role=role, step=step):
+                block = self._open.get((role, step))
+                if block is not None:
+                    block.set_timing(event)
+            case Cancelled(step=step):
+                for block in self._open.values():
+                    if isinstance(block, AnswerBlock):
+                        await block.finish(block.text)
+                self.add_notice(f"Cancelled at step {step}; what was done is kept.", "cancelled")
+                self._open.clear()
+
+    async def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            await self.apply(event)

@@ -1,0 +1,125 @@
+"""``umi-edge data synth``: synthetic α-UMi training data whose observations come from really running the tools.
+
+Registered under ``umi-edge data`` by :mod:`umi_edge.commands.data` (``register(data_subparsers)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from umi_edge.atomic import atomic_dir, write_json, write_jsonl
+from umi_edge.errors import UserError
+from umi_edge.formats.prompts import STYLES
+from umi_edge.formats.trajectory import write_trajectories
+from umi_edge.synth.families import FAMILIES
+from umi_edge.synth.generate import (
+    ROLES,
+    episode_id,
+    report,
+    role_records,
+    synthesize,
+    task_record,
+    trajectory_record,
+)
+from umi_edge.synth.pools import SPLITS
+from umi_edge.tools import builtin_registry
+
+TRAJECTORIES_FILE = "trajectories.jsonl"
+REPORT_FILE = "synth_report.json"
+MAX_N = 1_000_000
+
+
+def register(data_subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``synth`` parser to ``umi-edge data``."""
+    fams = ", ".join(f.name for f in FAMILIES)
+    p = data_subparsers.add_parser(
+        "synth",
+        help="synthesize training trajectories (and held-out tasks) by really running the built-in tools",
+        description="Synthesize α-UMi trajectories from task families (calculator, units, dates, files, sqlite, "
+        "python, two- and three-call chains, error recovery, direct answers, give-ups) with varied phrasing. "
+        "Every observation is the real output of the built-in tool, run in a fresh workspace holding the task's "
+        "fixture files and sqlite databases. Writes DIR/trajectories.jsonl (stage 2, each record also carrying "
+        "id, family, template and the checkable answer), DIR/{backbone,planner,caller,summarizer}.jsonl "
+        "(per-role samples, as import-toolbench writes them) and DIR/synth_report.json, as a whole. "
+        "--split heldout draws values, entities and some paraphrases that the train split never uses; "
+        "with --tasks-out it also writes the episodes as executable tasks for `umi-edge eval tasks`. "
+        f"Families: {fams}.",
+        epilog="examples: umi-edge data synth -o data/synth --n 2000 --seed 1\n"
+        "          umi-edge data synth -o data/heldout --n 300 --seed 2 --split heldout --tasks-out tasks.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-o", "--output", metavar="DIR", type=Path, required=True, help="output directory")
+    p.add_argument("-n", "--n", type=int, default=1000, metavar="N", help="number of trajectories (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed; same seed, same data (default 0)")
+    p.add_argument("--split", choices=SPLITS, default="train", help="train (default) or heldout values/paraphrases")
+    p.add_argument(
+        "--tasks-out",
+        metavar="FILE",
+        type=Path,
+        help="also write the episodes as executable tasks (JSONL: id, query, answer, match, files, sqlite, tools)",
+    )
+    p.add_argument(
+        "--tools",
+        metavar="NAMES",
+        help="comma-separated built-in tools that may be used or offered (default: all); "
+        "families needing other tools are skipped",
+    )
+    p.add_argument("--families", metavar="NAMES", help=f"comma-separated families to generate (default: all): {fams}")
+    p.add_argument(
+        "--style", choices=STYLES, default="toolbench", help="prompt templates of the role samples (default toolbench)"
+    )
+    p.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    p.set_defaults(func=cmd_synth)
+
+
+def _names(text: str | None, option: str) -> list[str] | None:
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise UserError(f"{option}: expected comma-separated names, got {text!r}")
+    return names
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    out: Path = args.output
+    if not 1 <= args.n <= MAX_N:
+        raise UserError(f"--n: expected a number of trajectories from 1 to {MAX_N}, got {args.n}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
+    if args.tasks_out is not None and args.tasks_out.is_dir():
+        raise UserError(f"--tasks-out: {args.tasks_out} is a directory, expected a file path")
+    registry = builtin_registry()
+    tools = _names(args.tools, "--tools")
+    if tools is not None:
+        unknown = [t for t in tools if t not in registry]
+        if unknown:
+            raise UserError(f"--tools: unknown tool {unknown[0]!r}; built-in tools: {', '.join(registry.names())}")
+    families = _names(args.families, "--families")
+
+    from tqdm import tqdm
+
+    def progress(it):  # noqa: ANN001, ANN202
+        return tqdm(it, total=args.n, desc=f"synth {args.split}", unit="traj", disable=None)
+
+    episodes = synthesize(
+        args.n, args.seed, args.split, registry=registry, tools=tools, families=families, progress=progress
+    )
+    ids = [episode_id(ep.task.family, args.split, args.seed, i) for i, ep in enumerate(episodes)]
+    trajs = [trajectory_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)]
+    samples = role_records(trajs, style=args.style)
+    meta = {"seed": args.seed, "split": args.split, "style": args.style, "tools": tools, "families_selected": families}
+    rep = report(episodes, samples, **meta)
+    with atomic_dir(out) as tmp:
+        write_trajectories(tmp / TRAJECTORIES_FILE, trajs)
+        for role in ROLES:
+            write_jsonl(tmp / f"{role}.jsonl", samples[role])
+        write_json(tmp / REPORT_FILE, rep)
+    if args.tasks_out is not None:
+        write_jsonl(args.tasks_out, (task_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)))
+    counts = ", ".join(f"{r} {len(samples[r])}" for r in ROLES)
+    print(f"synthesized {len(episodes)} {args.split} trajectories (seed {args.seed}) into {out}: {counts}")
+    if args.tasks_out is not None:
+        print(f"wrote {len(episodes)} executable tasks to {args.tasks_out}")
+    return 0

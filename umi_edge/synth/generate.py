@@ -1,0 +1,150 @@
+"""Generate synthetic episodes: pick families, build tasks per split, run them with the real tools; export the
+trajectories, the per-role samples, executable tasks and a report.
+
+Each task ``i`` gets its own random stream seeded from ``(seed, split, i)``, so a run is deterministic for a seed;
+an instance (family, template, values) already produced in the run is drawn again.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from umi_edge.errors import UserError
+from umi_edge.formats.prompts import model_prompt
+from umi_edge.formats.samples import role_samples
+from umi_edge.synth.families import FAMILIES, Family
+from umi_edge.synth.pools import Split
+from umi_edge.synth.runner import Episode, run_task
+from umi_edge.tools import ToolRegistry, builtin_registry
+
+MAX_REDRAWS = 200
+ROLES = ("backbone", "planner", "caller", "summarizer")
+
+
+def select_families(available: Sequence[str], names: Iterable[str] | None = None) -> list[Family]:
+    """The families whose tools are all ``available`` (and, when given, whose name is in ``names``)."""
+    known = {f.name for f in FAMILIES}
+    wanted = None if names is None else list(names)
+    if wanted is not None:
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise UserError(f"--families: unknown family {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    out = [f for f in FAMILIES if all(t in available for t in f.needs) and (wanted is None or f.name in wanted)]
+    if not out:
+        raise UserError("no task family can be generated with the selected tools and families")
+    return out
+
+
+def synthesize(
+    n: int,
+    seed: int,
+    split: Split = "train",
+    *,
+    registry: ToolRegistry | None = None,
+    tools: Sequence[str] | None = None,
+    families: Iterable[str] | None = None,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> list[Episode]:
+    """``n`` executed episodes of ``split``; ``tools`` limits the tools offered (default: every built-in)."""
+    registry = registry or builtin_registry()
+    available = [t for t in registry.names() if tools is None or t in tools]
+    fams = select_families(available, families)
+    weights = [f.weight for f in fams]
+    seen: set[tuple[Any, ...]] = set()
+    episodes: list[Episode] = []
+    indices: Iterable[int] = range(n)
+    if progress is not None:
+        indices = progress(indices)
+    for i in indices:
+        rng = random.Random(f"umi-edge-synth:{seed}:{split}:{i}")
+        for _ in range(MAX_REDRAWS):
+            family = rng.choices(fams, weights)[0]
+            task = family.make(rng, split, available)
+            if task.key not in seen:
+                break
+        else:
+            raise UserError(f"--n {n}: cannot draw that many distinct tasks from the selected families")
+        seen.add(task.key)
+        episodes.append(run_task(task, registry))
+    return episodes
+
+
+def episode_id(family: str, split: Split, seed: int, i: int) -> str:
+    """A task id that names its family (so per-family success can be read from eval reports)."""
+    return f"{family}-{split}{seed}-{i:05d}"
+
+
+def trajectory_record(ep: Episode, ident: str) -> dict[str, Any]:
+    """The stage-2 record, plus the task's id, family, template and checkable answer."""
+    return {
+        "tools": ep.tools,
+        "instruction": ep.task.query,
+        "conversations": ep.conversations,
+        "id": ident,
+        "family": ep.task.family,
+        "template": ep.task.template,
+        "answer": ep.answer,
+        "match": ep.match,
+    }
+
+
+def task_record(ep: Episode, ident: str) -> dict[str, Any]:
+    """The executable task (``umi-edge eval tasks`` format)."""
+    return {
+        "id": ident,
+        "query": ep.task.query,
+        "answer": ep.answer,
+        "match": ep.match,
+        "files": ep.task.files,
+        "sqlite": ep.task.sqlite,
+        "tools": ep.task.tools,
+    }
+
+
+def role_records(trajectories: Sequence[dict[str, Any]], style: str = "toolbench") -> dict[str, list[dict[str, Any]]]:
+    """Per-role samples of every trajectory (``umi_edge.formats.samples.role_samples``)."""
+    out: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
+    for rec in trajectories:
+        for role, recs in role_samples(rec, style=style).items():  # type: ignore[arg-type]
+            out[role].extend(recs)
+    return out
+
+
+def _stats(values: Sequence[int]) -> dict[str, float]:
+    if not values:
+        return {}
+    s = sorted(values)
+    return {
+        "mean": round(statistics.fmean(s), 1),
+        "p50": s[len(s) // 2],
+        "p90": s[min(len(s) - 1, int(len(s) * 0.9))],
+        "max": s[-1],
+    }
+
+
+def report(episodes: Sequence[Episode], samples: dict[str, list[dict[str, Any]]], **meta: Any) -> dict[str, Any]:
+    """Counts per family / template / plan, calls per episode, and character lengths per role."""
+    families = Counter(ep.task.family for ep in episodes)
+    calls = Counter(ep.calls for ep in episodes)
+    outcome = Counter("give_up" if ep.gave_up else ("direct" if ep.calls == 0 else "tools") for ep in episodes)
+    lengths = {}
+    for role, recs in samples.items():
+        lengths[role] = {
+            "samples": len(recs),
+            "prompt_chars": _stats([len(model_prompt(r["input"])) for r in recs]),
+            "target_chars": _stats([len(r["target"]) for r in recs]),
+        }
+    return {
+        **meta,
+        "trajectories": len(episodes),
+        "families": dict(sorted(families.items())),
+        "templates": len({ep.task.template for ep in episodes}),
+        "outcomes": dict(sorted(outcome.items())),
+        "calls_per_trajectory": {str(k): v for k, v in sorted(calls.items())},
+        "tools_offered": _stats([len(ep.tools) for ep in episodes]),
+        "lengths": lengths,
+    }

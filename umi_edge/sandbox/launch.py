@@ -1,0 +1,152 @@
+"""The sandbox launcher: ``python -I -m umi_edge.sandbox.launch`` restricts itself, then runs the tool code.
+
+The parent (:mod:`umi_edge.sandbox.runner`) starts it in a new session with a scrubbed environment and the
+workspace as cwd, writes a JSON spec on stdin, and reads JSON lines from ``result_fd``: first
+``{"layers": {...}}`` (what was applied), then ``{"value": ...}`` / ``{"error": ...}`` for a function target, or
+``{"refused": "..."}`` when a required layer could not be applied (fail closed: nothing runs).
+Restricting in this separate program (not ``preexec_fn``) keeps it safe in the threaded parent (the TUI).
+
+Spec: ``{"workspace", "tmp", "limits", "layers": {name: "require"|"try"|"off"}, "read_paths", "write_paths",
+"result_fd", "target": {"kind": "function", "module", "qualname", "file", "arguments", "inject_workspace"} |
+{"kind": "exec", "argv"} | {"kind": "probe"}}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from typing import Any
+
+LAYER_ORDER = ("netns", "capabilities", "landlock", "seccomp")
+
+
+def _emit(fd: int, obj: dict[str, Any]) -> None:
+    data = (json.dumps(obj, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _load_target(target: dict[str, Any]) -> Any:
+    if target.get("file"):
+        name = "umi_edge_sandboxed_tools"
+        spec = importlib.util.spec_from_file_location(name, target["file"])
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {target['file']}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target["module"])
+    obj: Any = module
+    for part in target["qualname"].split("."):
+        obj = getattr(obj, part)
+    if hasattr(obj, "func") and hasattr(obj, "parameters"):  # a Tool object: call its function
+        obj = obj.func
+    return obj
+
+
+def _apply_layers(spec: dict[str, Any], pyseccomp: Any) -> tuple[dict[str, Any], str | None]:
+    """Apply the requested layers in order; returns (report, refusal or None)."""
+    from umi_edge.sandbox import layers as L
+    from umi_edge.sandbox.limits import Limits
+
+    wanted = spec.get("layers", {})
+    report: dict[str, Any] = {}
+
+    def attempt(name: str, fn: Any) -> str | None:
+        mode = wanted.get(name, "off")
+        if mode == "off":
+            report[name] = {"active": False, "detail": "off"}
+            return None
+        try:
+            detail = fn()
+            report[name] = {"active": True, "detail": detail}
+            return None
+        except Exception as exc:  # LayerError, OSError, anything: fail closed when required
+            report[name] = {"active": False, "detail": str(exc)}
+            return f"sandbox layer '{name}' could not be applied: {exc}" if mode == "require" else None
+
+    steps = {
+        "netns": L.enter_network_namespace,
+        "capabilities": lambda: f"dropped {L.drop_capabilities()} capabilities",
+        "landlock": lambda: L.apply_landlock(spec.get("read_paths", []), spec.get("write_paths", [])),
+        "seccomp": lambda: L.apply_seccomp(pyseccomp),
+    }
+    limits = Limits(**spec.get("limits", {}))
+    # rlimits go before seccomp, which forbids raising or setting limits afterwards.
+    for name in ("netns", "capabilities", "landlock"):
+        refusal = attempt(name, steps[name])
+        if refusal:
+            return report, refusal
+    try:
+        report["rlimits"] = {"active": True, "detail": L.apply_rlimits(limits)}
+    except L.LayerError as exc:
+        return report, f"rlimits could not be applied: {exc}"
+    refusal = attempt("seccomp", steps["seccomp"])
+    return report, refusal
+
+
+def main() -> int:
+    raw = sys.stdin.buffer.read()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    spec = json.loads(raw)
+    fd = int(spec["result_fd"])
+    target = spec["target"]
+    os.chdir(spec["workspace"])
+    pyseccomp = None
+    if spec.get("layers", {}).get("seccomp", "off") != "off":
+        try:
+            import pyseccomp  # needs a writable /tmp and a subprocess: import before Landlock and seccomp
+        except Exception as exc:
+            if spec["layers"]["seccomp"] == "require":
+                _emit(fd, {"layers": {"seccomp": {"active": False, "detail": str(exc)}}})
+                _emit(fd, {"refused": f"sandbox layer 'seccomp' could not be applied: {exc}"})
+                return 126
+    func = None
+    if target["kind"] == "function":
+        try:
+            func = _load_target(target)
+        except Exception as exc:
+            _emit(fd, {"layers": {}})
+            _emit(fd, {"error": f"cannot load the tool code: {type(exc).__name__}: {exc}"})
+            return 1
+    report, refusal = _apply_layers(spec, pyseccomp)
+    _emit(fd, {"layers": report})
+    if refusal:
+        _emit(fd, {"refused": refusal})
+        return 126
+    if target["kind"] == "probe":
+        return 0
+    if target["kind"] == "exec":
+        argv = target["argv"]
+        try:
+            os.execve(argv[0], argv, os.environ)
+        except OSError as exc:
+            _emit(fd, {"error": f"cannot run {argv[0]}: {exc}"})
+            return 127
+    kwargs = dict(target.get("arguments", {}))
+    if target.get("inject_workspace"):
+        from pathlib import Path
+
+        kwargs["workspace"] = Path(spec["workspace"])
+    try:
+        value = func(**kwargs)  # type: ignore[misc]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _emit(fd, {"value": value})
+    except MemoryError:
+        _emit(fd, {"error": "MemoryError: the memory limit was reached"})
+    except BaseException as exc:  # the tool's own failure is the result
+        message = str(exc) if type(exc).__name__ == "ToolError" else f"{type(exc).__name__}: {exc}"
+        _emit(fd, {"error": message})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

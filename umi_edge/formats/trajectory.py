@@ -66,7 +66,8 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
         except json.JSONDecodeError:
             pass
         else:
-            return [(str(p), whole)]
+            one_line = len([ln for ln in text.splitlines() if ln.strip()]) == 1
+            return [(f"{p}:1" if one_line else str(p), whole)]
         out: list[tuple[str, Any]] = []
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -151,7 +152,7 @@ def trajectory_from_record(rec: Any, where: str) -> Trajectory:
     for key in ("tools", "instruction", "conversations"):
         if key not in rec:
             raise UserError(
-                f"{where}: field {key!r}: missing (expected a stage-2 record {{tools, instruction, conversations}}}})"
+                f"{where}: field {key!r}: missing (expected a stage-2 record {{tools, instruction, conversations}})"
             )
     if not isinstance(rec["instruction"], str):
         raise UserError(f"{where}: field 'instruction': expected a string, got {_type_name(rec['instruction'])}")

@@ -87,13 +87,15 @@ def convert_run(
     threads: int | None = None,
     progress: bool = True,
     verify_samples: int = 4,
+    verify_results: dict[str, Any] | None = None,
 ) -> Path:
     """Convert ``run_dir`` into the bundle ``out_dir``; returns ``out_dir``.
 
     ``mode``: ``"adapters"`` (one base GGUF + a LoRA GGUF per role; the default when the roles are adapters) or
     ``"merged"`` (one full GGUF per role; the default for full role models). ``single`` converts the stage-1
     backbone only. ``quant``: f16, q8_0, q4_k_m, q5_k_m or q6_k. ``verify`` adds logits / tokenization checks
-    against transformers + PEFT (needs torch) to ``convert_report.md``. Bad input raises UserError.
+    against transformers + PEFT (needs torch) to ``convert_report.md``; pass a dict as ``verify_results`` to get
+    the figures (``ok``, ``roles``, ``parity``). Bad input raises UserError and leaves no bundle behind.
     """
     from .report import write_report
 
@@ -149,9 +151,14 @@ def convert_run(
                 from .verify import verify_bundle
 
                 results = verify_bundle(run, b, manifest, samples=verify_samples, threads=threads)
+                if verify_results is not None:
+                    verify_results.update(results)
             b.timings["total"] = time.perf_counter() - t_start
             write_report(tmp / "convert_report.md", run, b, manifest, mode, results)
             bundle.save(manifest, tmp)  # last
+            for f in tmp.iterdir():
+                f.chmod(0o644)
+            tmp.chmod(0o755)
     finally:
         shutil.rmtree(work_parent, ignore_errors=True)
     return out_dir

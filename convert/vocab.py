@@ -9,6 +9,7 @@ otherwise refused with a message saying so.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import gguf
@@ -65,7 +66,10 @@ def _added_token_types(model_dir: Path) -> dict[int, bool]:
 
 def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, n_vocab: int) -> dict[str, object]:
     """Write a sentencepiece (``tokenizer.model``) vocabulary and the special-token metadata; returns a summary."""
-    from sentencepiece import sentencepiece_model_pb2
+    try:
+        from sentencepiece import sentencepiece_model_pb2
+    except ImportError as exc:
+        raise UserError(f"{model_dir}: a sentencepiece tokenizer needs `sentencepiece` and `protobuf` ({exc})") from None
 
     model_dir = Path(model_dir)
     try:
@@ -97,6 +101,7 @@ def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, n_vocab: i
     writer.add_token_scores(scores)
     writer.add_token_types(types)
     writer.add_add_space_prefix(bool(proto.normalizer_spec.add_dummy_prefix))
+    logging.getLogger("gguf.vocab").setLevel(logging.ERROR)  # it warns about pair templates llama.cpp never uses
     special = gguf.SpecialVocab(model_dir, n_vocab=len(tokens))
     special.add_to_gguf(writer, quiet=True)
     if special.chat_template is None:

@@ -1,0 +1,134 @@
+"""``umi-edge convert``: a training run → a llama.cpp bundle (GGUF base + LoRA adapters, or merged models);
+``umi-edge convert inspect FILE|BUNDLE`` describes GGUF files and bundles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from umi_edge.errors import UserError
+
+_QUANTS = ("f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k")
+
+DESCRIPTION = """\
+Convert a training run of `umi-edge train` (RUN/global, RUN/planner, RUN/caller, RUN/summarizer and
+RUN/config.toml), a folder of full role models, or a single model (.gguf or Hugging Face directory) into a bundle
+the runtime loads: BUNDLE/umi.json (written last), the GGUF files, and BUNDLE/convert_report.md.
+
+  adapters mode (default for LoRA runs): one base GGUF (the base with the stage-1 adapter merged in) at the chosen
+                quantization plus one LoRA GGUF per role, so the roles share one copy of the weights.
+  merged mode:  every role merged into the base and written as its own GGUF, then quantized.
+
+Runs without torch; --verify compares llama.cpp with transformers/PEFT and needs the train extra.
+
+  umi-edge convert inspect FILE|BUNDLE   describe a GGUF file or a bundle
+"""
+
+EPILOG = """\
+examples:
+  umi-edge convert runs/smol -o bundles/smol --q4_k_m --verify
+  umi-edge convert runs/smol -o bundles/smol-merged --mode merged --quant q8_0
+  umi-edge convert runs/smol -o bundles/single --single
+  umi-edge convert inspect bundles/smol
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "convert",
+        help="turn a training run into a llama.cpp bundle (GGUF + LoRA adapters, quantized, verified)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run", metavar="RUN", help="training run directory, role-model folder, .gguf or HF model dir")
+    p.add_argument("target", nargs="?", metavar="FILE|BUNDLE", help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", metavar="BUNDLE", help="bundle directory to write (replaced only when complete)")
+    p.add_argument(
+        "--quant",
+        default="q4_k_m",
+        metavar="TYPE",
+        help=f"quantization of the model files: {', '.join(_QUANTS)} (default q4_k_m)",
+    )
+    for q in _QUANTS:
+        p.add_argument(f"--{q}", dest="quant", action="store_const", const=q, help=f"same as --quant {q}")
+    p.add_argument(
+        "--mode",
+        default=None,
+        metavar="MODE",
+        help="adapters (one base + LoRA GGUF per role) or merged (one GGUF per role); default: adapters for LoRA "
+        "runs, merged for full models",
+    )
+    p.add_argument("--single", action="store_true", help="convert the stage-1 backbone only (single-LLM baseline)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare llama.cpp with transformers/PEFT logits, quantized vs F16, and tokenization (needs torch)",
+    )
+    p.add_argument("--samples", type=int, default=4, metavar="N", help="verification samples per role (default 4)")
+    p.add_argument("--base", metavar="PATH", help="base model (.gguf or HF dir) when the run does not say")
+    p.add_argument(
+        "--vocab-gguf",
+        metavar="FILE",
+        help="copy the tokenizer metadata from this GGUF of the same base (for HF bases with a BPE tokenizer)",
+    )
+    p.add_argument("--prompt-style", metavar="STYLE", help="toolbench (default) or toolalpaca")
+    p.add_argument("--context-length", type=int, metavar="N", help="context length recorded in umi.json")
+    p.add_argument("--threads", type=int, metavar="N", help="threads for quantization and verification")
+    p.add_argument("--json", action="store_true", help="inspect: print JSON")
+    p.add_argument("--metadata", action="store_true", help="inspect: print every metadata key")
+    p.set_defaults(func=handle)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from umi_edge.convert.inspect_gguf import inspect_path, render
+
+    if not args.target:
+        raise UserError("convert inspect: expected a GGUF file or a bundle directory")
+    info = inspect_path(args.target)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(render(info, metadata=args.metadata))
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.run == "inspect" and (args.target or not Path("inspect").exists()):
+        return _inspect(args)
+    if args.target:
+        raise UserError(f"convert: unexpected argument {args.target!r} (the bundle goes after -o)")
+    if not args.output:
+        raise UserError("convert: -o/--output BUNDLE is required")
+    if args.samples < 1:
+        raise UserError(f"--samples: expected an integer >= 1, got {args.samples}")
+    from umi_edge.convert.pipeline import convert_run
+
+    results: dict = {}
+    out = convert_run(
+        args.run,
+        args.output,
+        quant=args.quant,
+        mode=args.mode,
+        single=args.single,
+        verify=args.verify,
+        base=args.base,
+        vocab_gguf=args.vocab_gguf,
+        prompt_style=args.prompt_style,
+        context_length=args.context_length,
+        threads=args.threads,
+        progress=sys.stderr.isatty(),
+        verify_samples=args.samples,
+        verify_results=results,
+    )
+    report = out / "convert_report.md"
+    print(f"bundle written to {out} (report: {report})")
+    if args.verify:
+        for line in results.get("markdown", []):
+            print(line.replace("**", ""))
+        if not results.get("ok"):
+            print(f"umi-edge: verification failed, see {report}", file=sys.stderr)
+            return 1
+    return 0

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from umi_edge.errors import UserError
+from umi_edge.eval.matching import matches
 from umi_edge.formats.prompts import model_prompt
 from umi_edge.formats.samples import role_samples
 from umi_edge.synth.families import FAMILIES, Family
@@ -64,13 +65,23 @@ def synthesize(
         for _ in range(MAX_REDRAWS):
             family = rng.choices(fams, weights)[0]
             task = family.make(rng, split, available)
-            if task.key not in seen:
+            if task.key in seen:
+                continue
+            episode = run_task(task, registry)
+            if not _answer_in_query(episode):
                 break
         else:
             raise UserError(f"--n {n}: cannot draw that many distinct tasks from the selected families")
         seen.add(task.key)
-        episodes.append(run_task(task, registry))
+        episodes.append(episode)
     return episodes
+
+
+def _answer_in_query(ep: Episode) -> bool:
+    """A numeric answer that the query already states would let any echo pass the ``number`` check: redraw."""
+    if ep.match != "number":
+        return False
+    return matches(ep.task.query, [ep.answer], "number")  # type: ignore[list-item]
 
 
 def episode_id(family: str, split: Split, seed: int, i: int) -> str:

@@ -2,7 +2,12 @@
 
 from umi_edge.synth.families._common import Family
 from umi_edge.synth.families.arithmetic import FAMILIES as _ARITHMETIC
+from umi_edge.synth.families.chains import FAMILIES as _CHAINS
+from umi_edge.synth.families.code import FAMILIES as _CODE
+from umi_edge.synth.families.conversation import FAMILIES as _CONVERSATION
+from umi_edge.synth.families.measures import FAMILIES as _MEASURES
+from umi_edge.synth.families.workspace import FAMILIES as _WORKSPACE
 
-FAMILIES: list[Family] = [*_ARITHMETIC]
+FAMILIES: list[Family] = [*_ARITHMETIC, *_MEASURES, *_WORKSPACE, *_CODE, *_CHAINS, *_CONVERSATION]
 
 __all__ = ["FAMILIES", "Family"]

@@ -94,6 +94,7 @@ def test_call_with_fenced_json_and_released_spacing() -> None:
         "quiz_for_moodring", {"quizid": "1"}
     )
     assert parse_call("Action: `f`\nAction Input: {}") == Call("f", {})
+    assert parse_call('Action: f Action Input: {"a": 1}') == Call("f", {"a": 1})  # one line
 
 
 @pytest.mark.parametrize(

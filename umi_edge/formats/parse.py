@@ -79,6 +79,7 @@ class CallParseError(ValueError):
 _FENCE_RE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _ACTION_RE = re.compile(r"^[ \t]*Action[ \t]*:[ \t]*(?P<name>[^\n]*?)[ \t]*$", re.MULTILINE)
 _INPUT_RE = re.compile(r"^[ \t]*Action[ \t]*Input[ \t]*:[ \t]*", re.MULTILINE)
+_INLINE_INPUT_RE = re.compile(r"[ \t]*\bAction[ \t]*Input[ \t]*:")
 
 
 def _unfence(text: str) -> str:
@@ -106,13 +107,20 @@ def parse_call(text: str) -> Call:
     action = _ACTION_RE.search(body)
     if action is None:
         raise CallParseError("no 'Action:' line (expected 'Action: <tool>\\nAction Input: <JSON object>')")
-    name = action.group("name").strip().strip("`\"'").strip()
+    name = action.group("name")
+    inline = _INLINE_INPUT_RE.search(name)  # "Action: f Action Input: {...}" on one line
+    if inline:
+        name = name[: inline.start()]
+    name = name.strip().strip("`\"'").strip()
     if not name:
         raise CallParseError("'Action:' line has no tool name")
-    inp = _INPUT_RE.search(body, action.end())
-    if inp is None:
-        raise CallParseError(f"no 'Action Input:' line after 'Action: {name}'")
-    raw = body[inp.end() :].strip()
+    if inline:
+        raw = body[action.start("name") + inline.end() :].strip()
+    else:
+        inp = _INPUT_RE.search(body, action.end())
+        if inp is None:
+            raise CallParseError(f"no 'Action Input:' line after 'Action: {name}'")
+        raw = body[inp.end() :].strip()
     if raw.startswith("```"):
         raw = raw.split("\n", 1)[1] if "\n" in raw else ""
         raw = raw.split("```", 1)[0].strip()

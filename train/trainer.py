@@ -1,0 +1,173 @@
+"""The stage trainer: ``transformers.Trainer`` with a completion-only loss computed on label positions only.
+
+Why ``transformers.Trainer`` and not TRL's ``SFTTrainer``: TRL tokenizes prompt + completion jointly and truncates
+from the right (the target would be cut), and computes logits over the whole vocabulary at every position. Here the
+samples are tokenized by :mod:`umi_edge.train.data` (prompt alone, then completion; cut from the left) and the loss
+asks the model for logits only where a label exists, through transformers' ``logits_to_keep`` boolean mask: with a
+49k vocabulary the LM head is a third of a small model's forward cost and prompts are most of the tokens.
+The loss is summed over label tokens and divided by the label count of the whole accumulated batch
+(``num_items_in_batch``), so gradient accumulation and multi-GPU (DDP via ``accelerate launch`` / ``torchrun``)
+give the token-mean loss of the global batch. Everything else (optimizer, scheduler, checkpoints, RNG states,
+resume, DDP) is the standard Trainer path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainerCallback
+
+from .batching import Collator, LengthGroupedBatchSampler, SampleDataset
+
+WALL_FILE = "umi_wall.json"
+
+
+class CompletionTrainer(Trainer):
+    """Trainer over :class:`SampleDataset` with length-grouped batches and a label-positions-only loss."""
+
+    def __init__(self, *args: Any, batch_seed: int, group_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_seed = batch_seed
+        self.group_size = group_size
+        self.model_accepts_loss_kwargs = True  # we normalise by num_items_in_batch ourselves
+        self.session_tokens = 0  # processed tokens (incl. padding) in this process
+        self.session_real_tokens = 0
+
+    def batch_sampler(self) -> LengthGroupedBatchSampler:
+        ds: SampleDataset = self.train_dataset  # type: ignore[assignment]
+        lengths = [len(s.input_ids) for s in ds.samples]
+        return LengthGroupedBatchSampler(
+            lengths, self.args.per_device_train_batch_size, self.batch_seed, self.group_size
+        )
+
+    def get_train_dataloader(self) -> torch.utils.data.DataLoader:
+        dl = torch.utils.data.DataLoader(
+            self.train_dataset,
+            batch_sampler=self.batch_sampler(),
+            collate_fn=self.data_collator,
+            num_workers=0,
+        )
+        return self.accelerator.prepare(dl)
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> Any:
+        labels = inputs["labels"]
+        if model.training:
+            self.session_tokens += int(labels.numel())
+            self.session_real_tokens += int(inputs["attention_mask"].sum())
+        shifted = labels[:, 1:]
+        keep = torch.zeros_like(labels, dtype=torch.bool)
+        keep[:, :-1] = shifted != -100
+        out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
+        logits = out.logits.float()  # (n_labels, vocab): only the positions that predict a label
+        target = shifted[shifted != -100]
+        loss_sum = F.cross_entropy(logits, target, reduction="sum")
+        if num_items_in_batch is not None:
+            loss = loss_sum / num_items_in_batch
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                loss = loss * self.args.world_size
+        else:
+            loss = loss_sum / max(1, target.numel())
+        return (loss, None) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):  # type: ignore[override]
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
+
+
+def make_collator(pad_id: int) -> Collator:
+    return Collator(pad_id)
+
+
+class TimedSaveCallback(TrainerCallback):
+    """Also checkpoint every ``minutes`` of wall time (CPU steps are slow); keeps elapsed wall time in checkpoints."""
+
+    def __init__(self, minutes: float, prior_seconds: float = 0.0) -> None:
+        self.every = minutes * 60
+        self.prior = prior_seconds
+        self.start = time.monotonic()
+        self.last = self.start
+
+    def elapsed(self) -> float:
+        return self.prior + time.monotonic() - self.start
+
+    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if time.monotonic() - self.last >= self.every:
+            control.should_save = True
+        return control
+
+    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.last = time.monotonic()
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if ckpt.is_dir() and args.process_index == 0:
+            (ckpt / WALL_FILE).write_text(json.dumps({"wall_seconds": self.elapsed()}))
+        return control
+
+
+class ProgressCallback(TrainerCallback):
+    """A tqdm bar per stage with loss, processed tokens/s and ETA."""
+
+    def __init__(self, stage: str, trainer_ref: list[CompletionTrainer]) -> None:
+        self.stage = stage
+        self.ref = trainer_ref
+        self.bar: Any = None
+        self.t0 = 0.0
+
+    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        from tqdm.auto import tqdm
+
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=f"train {self.stage}", unit="step")
+        self.t0 = time.monotonic()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+        if self.bar is None or not logs or "loss" not in logs:
+            return
+        dt = max(1e-9, time.monotonic() - self.t0)
+        tr = self.ref[0]
+        self.bar.set_postfix(loss=f"{logs['loss']:.4f}", tok_s=f"{tr.session_tokens / dt:.0f}", refresh=False)
+
+    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def latest_checkpoint(ckpt_dir: Path) -> Path | None:
+    """The newest complete checkpoint (``trainer_state.json`` is written last and must parse), else None."""
+    if not ckpt_dir.is_dir():
+        return None
+    found = []
+    for d in ckpt_dir.glob("checkpoint-*"):
+        try:
+            step = int(d.name.split("-", 1)[1])
+            json.loads((d / "trainer_state.json").read_text())
+        except (ValueError, OSError):
+            continue
+        found.append((step, d))
+    return max(found)[1] if found else None
+
+
+def checkpoint_wall_seconds(ckpt: Path | None) -> float:
+    if ckpt is None:
+        return 0.0
+    try:
+        return float(json.loads((ckpt / WALL_FILE).read_text())["wall_seconds"])
+    except (OSError, ValueError, KeyError):
+        return 0.0

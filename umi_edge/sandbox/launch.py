@@ -90,6 +90,19 @@ def _apply_layers(spec: dict[str, Any], pyseccomp: Any) -> tuple[dict[str, Any],
     return report, refusal
 
 
+def _preset_libraries(known: dict[str, str]) -> None:
+    """Answer ``ctypes.util.find_library`` from the parent's cached results (pyseccomp calls it on import, and
+    the lookup runs ``ldconfig`` in a subprocess: ~0.1 s per sandboxed call saved)."""
+    import ctypes.util
+
+    original = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        return known.get(name) or original(name)
+
+    ctypes.util.find_library = find_library
+
+
 def main() -> int:
     raw = sys.stdin.buffer.read()
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -101,6 +114,7 @@ def main() -> int:
     os.chdir(spec["workspace"])
     pyseccomp = None
     if spec.get("layers", {}).get("seccomp", "off") != "off":
+        _preset_libraries(spec.get("libraries", {}))
         try:
             import pyseccomp  # needs a writable /tmp and a subprocess: import before Landlock and seccomp
         except Exception as exc:

@@ -7,6 +7,8 @@ after a normal exit the group is killed too (before the leader is reaped, so its
 
 from __future__ import annotations
 
+import ctypes.util
+import functools
 import inspect
 import json
 import os
@@ -163,9 +165,11 @@ def run_function(
     source: str | None = None,
     inject_workspace: bool = False,
     allow_unsandboxed: bool = False,
+    layers: dict[str, str] | None = None,
 ) -> SandboxResult:
     """Call ``func(**arguments)`` in a sandboxed process (``func`` must be importable by module and name, or
-    defined in the file ``source``); its return value comes back as JSON."""
+    defined in the file ``source``); its return value comes back as JSON.  ``layers`` overrides the plan
+    (``{"landlock": "require"|"try"|"off", ...}``; by default every layer that works here is required)."""
     module = func.__module__
     qualname = func.__qualname__
     extra: list[str] = []
@@ -184,7 +188,7 @@ def run_function(
         "arguments": arguments,
         "inject_workspace": inject_workspace,
     }
-    return _run(target, workspace, timeout, limits or Limits(), allow_unsandboxed, extra)
+    return _run(target, workspace, timeout, limits or Limits(), allow_unsandboxed, extra, layers)
 
 
 def run_command(
@@ -194,13 +198,14 @@ def run_command(
     timeout: float = 20.0,
     limits: Limits | None = None,
     allow_unsandboxed: bool = False,
+    layers: dict[str, str] | None = None,
 ) -> SandboxResult:
     """Run a program (``argv[0]`` an absolute path, or found on the sandbox's PATH) in the sandbox."""
     exe = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0], path=scrubbed_env("/")["PATH"])
     if not exe:
         raise FileNotFoundError(f"{argv[0]}: not found on {scrubbed_env('/')['PATH']}")
     target = {"kind": "exec", "argv": [exe, *argv[1:]]}
-    return _run(target, workspace, timeout, limits or Limits(), allow_unsandboxed, [])
+    return _run(target, workspace, timeout, limits or Limits(), allow_unsandboxed, [], layers)
 
 
 def _run(
@@ -246,6 +251,7 @@ def _spawn(
         "write_paths": [str(ws), tmp],
         "result_fd": wfd,
         "target": target,
+        "libraries": _libraries(),
     }
     try:
         proc = subprocess.Popen(
@@ -359,6 +365,13 @@ def _collect(proc: subprocess.Popen[bytes], rfd: int, deadline: float, limits: L
     if res.refused:
         res.stdout = res.stderr = ""
     return res
+
+
+@functools.cache
+def _libraries() -> dict[str, str]:
+    """Shared-library paths the launcher needs (found once per process, passed to every launch)."""
+    found = {name: ctypes.util.find_library(name) for name in ("c", "seccomp")}
+    return {k: v for k, v in found.items() if v}
 
 
 def _exited(pid: int) -> bool:

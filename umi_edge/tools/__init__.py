@@ -1,25 +1,29 @@
-"""Tools the agent can call: the typed registry, the built-in tools, and loading user tools."""
+"""Tools the agent can call: the typed registry, the built-in tools, and loading user tools.
 
-from umi_edge.tools.registry import (
-    Effect,
-    Tool,
-    ToolRegistry,
-    builtin_registry,
-    default_registry,
-    load_tools_file,
-    tool,
-)
-from umi_edge.tools.result import DEFAULT_MAX_CHARS, ToolError, ToolResult
+Attributes are imported on first use, so the sandbox launcher can import a single tool module cheaply.
+"""
 
-__all__ = [
-    "DEFAULT_MAX_CHARS",
-    "Effect",
-    "Tool",
-    "ToolError",
-    "ToolRegistry",
-    "ToolResult",
-    "builtin_registry",
-    "default_registry",
-    "load_tools_file",
-    "tool",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Effect": "umi_edge.tools.registry",
+    "Tool": "umi_edge.tools.registry",
+    "ToolRegistry": "umi_edge.tools.registry",
+    "builtin_registry": "umi_edge.tools.registry",
+    "default_registry": "umi_edge.tools.registry",
+    "load_tools_file": "umi_edge.tools.registry",
+    "tool": "umi_edge.tools.registry",
+    "DEFAULT_MAX_CHARS": "umi_edge.tools.result",
+    "ToolError": "umi_edge.tools.result",
+    "ToolResult": "umi_edge.tools.result",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'umi_edge.tools' has no attribute {name!r}")

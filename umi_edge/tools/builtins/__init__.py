@@ -1,23 +1,31 @@
-"""The built-in tools, all offline: arithmetic, sandboxed Python, workspace files, SQLite, units and dates."""
+"""The built-in tools, all offline: arithmetic, sandboxed Python, workspace files, SQLite, units and dates.
 
-from umi_edge.tools.builtins.calculator import calculator
-from umi_edge.tools.builtins.dates import date_calc
-from umi_edge.tools.builtins.files import list_files, read_file, search_files, write_file
-from umi_edge.tools.builtins.python_tool import python
-from umi_edge.tools.builtins.sqlite import sqlite_query
-from umi_edge.tools.builtins.units import convert_units
+``BUILTINS`` and the tool names are imported on first use (the sandbox launcher imports single modules).
+"""
 
-BUILTINS = [calculator, python, list_files, read_file, write_file, search_files, sqlite_query, convert_units, date_calc]
+from __future__ import annotations
 
-__all__ = [
-    "BUILTINS",
-    "calculator",
-    "convert_units",
-    "date_calc",
-    "list_files",
-    "python",
-    "read_file",
-    "search_files",
-    "sqlite_query",
-    "write_file",
-]
+import importlib
+from typing import Any
+
+_MODULES = {
+    "calculator": "calculator",
+    "python": "python_tool",
+    "list_files": "files",
+    "read_file": "files",
+    "write_file": "files",
+    "search_files": "files",
+    "sqlite_query": "sqlite",
+    "convert_units": "units",
+    "date_calc": "dates",
+}
+NAMES = list(_MODULES)
+__all__ = ["BUILTINS", "NAMES", *NAMES]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BUILTINS":
+        return [__getattr__(n) for n in NAMES]
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"umi_edge.tools.builtins.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'umi_edge.tools.builtins' has no attribute {name!r}")

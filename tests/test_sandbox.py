@@ -1,0 +1,279 @@
+"""The sandbox, with real processes: each test asserts the specific block (file system, network, processes,
+memory, file size, CPU, wall clock, output, environment, /proc) and that the host is fine afterwards."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from umi_edge.sandbox import Limits, SandboxRefused, plan_layers, run_command, run_function, sandbox_status
+from umi_edge.sandbox import runner as sandbox_runner
+from umi_edge.tools import builtin_registry
+from umi_edge.tools.builtins.pyrun import run_code
+
+STATUS = sandbox_status()
+needs_landlock = pytest.mark.skipif(not STATUS["landlock"]["active"], reason="Landlock not available here")
+needs_seccomp = pytest.mark.skipif(not STATUS["seccomp"]["active"], reason="seccomp not available here")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    d = tmp_path / "ws"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def fake_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_secret").write_text("PRIVATE KEY MATERIAL\n")
+    return home
+
+
+def py(ws: Path, code: str, *, timeout: float = 20.0, limits: Limits | None = None) -> dict:
+    res = run_function(run_code, {"code": code}, workspace=ws, timeout=timeout, limits=limits)
+    return res.observation()
+
+
+def test_status_reports_every_layer() -> None:
+    for name in ("landlock", "seccomp", "netns", "capabilities", "rlimits", "timeout", "environment"):
+        assert set(STATUS[name]) >= {"active", "detail", "description"}
+    assert STATUS["rlimits"]["active"] and STATUS["timeout"]["active"]
+    assert STATUS["isolation"] == (STATUS["landlock"]["active"] or STATUS["seccomp"]["active"])
+
+
+def test_code_runs_and_sees_the_workspace(ws: Path) -> None:
+    (ws / "data.txt").write_text("42\n")
+    obs = py(ws, "import os\nprint(os.getcwd())\nint(open('data.txt').read()) + 1")
+    assert obs == {"stdout": f"{ws}\n", "result": "43"}
+
+
+def test_writes_inside_workspace_and_private_tmp_work(ws: Path) -> None:
+    obs = py(
+        ws, "import tempfile\nopen('out.txt','w').write('ok')\nt = tempfile.mkstemp()[1]\nopen(t,'w').write('x')\nt"
+    )
+    assert "error" not in obs
+    assert (ws / "out.txt").read_text() == "ok"
+    private = ast.literal_eval(obs["result"])
+    assert not private.startswith(str(ws)) and not os.path.exists(private)  # the private tmp is removed afterwards
+
+
+@needs_landlock
+def test_write_outside_workspace_is_blocked(ws: Path, tmp_path: Path) -> None:
+    target = tmp_path / "outside.txt"
+    obs = py(ws, f"open({str(target)!r}, 'w').write('escaped')")
+    assert obs["error"].startswith("PermissionError")
+    assert not target.exists()
+    obs = py(ws, "open('/etc/umi-edge-escape', 'w')")
+    assert obs["error"].startswith("PermissionError")
+    assert not Path("/etc/umi-edge-escape").exists()
+
+
+@needs_landlock
+def test_reading_a_home_directory_is_blocked(ws: Path, fake_home: Path) -> None:
+    secret = fake_home / ".ssh" / "id_secret"
+    assert secret.read_text()  # readable from the parent
+    obs = py(ws, f"open({str(secret)!r}).read()")
+    assert obs["error"].startswith("PermissionError") and "PRIVATE" not in json.dumps(obs)
+    obs = py(ws, f"import os\nos.listdir({str(fake_home)!r})")
+    assert obs["error"].startswith("PermissionError")
+    real_home = Path.home().resolve()
+    allowed = [Path(p) for p in sandbox_runner.read_paths()]
+    if real_home.is_dir() and not any(real_home == p or real_home.is_relative_to(p) for p in allowed):
+        obs = py(ws, f"import os\nos.listdir({str(real_home)!r})")  # the real home, even when the interpreter is in it
+        assert obs["error"].startswith("PermissionError")
+
+
+@needs_landlock
+def test_symlink_and_dotdot_escapes_are_blocked(ws: Path, fake_home: Path) -> None:
+    (ws / "link").symlink_to(fake_home / ".ssh" / "id_secret")
+    obs = py(ws, "open('link').read()")
+    assert obs["error"].startswith("PermissionError")
+    obs = py(ws, "open('../home/.ssh/id_secret').read()")
+    assert obs["error"].startswith("PermissionError")
+    (ws / "dirlink").symlink_to(fake_home)
+    obs = py(ws, "open('dirlink/new.txt', 'w').write('x')")
+    assert obs["error"].startswith("PermissionError")
+    assert not (fake_home / "new.txt").exists()
+
+
+def test_network_connect_to_a_loopback_listener_fails(ws: Path) -> None:
+    if not (STATUS["seccomp"]["active"] or STATUS["netns"]["active"] or STATUS["landlock"]["active"]):
+        pytest.skip("no network-blocking layer here")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    try:
+        code = f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=3)\ns.sendall(b'hi')"
+        obs = py(ws, code)
+        assert "error" in obs and obs["error"].split(":")[0] in ("OSError", "PermissionError", "ConnectionRefusedError")
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing ever arrived
+    finally:
+        listener.close()
+
+
+@needs_seccomp
+def test_raw_and_udp_sockets_are_refused(ws: Path) -> None:
+    obs = py(ws, "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)")
+    assert obs["error"].startswith("OSError") and "Address family not supported" in obs["error"]
+    obs = py(ws, "import socket\na, b = socket.socketpair()\na.send(b'x')\nb.recv(1)")  # AF_UNIX stays usable
+    assert obs == {"result": "b'x'"}
+
+
+@needs_seccomp
+def test_fork_bomb_is_stopped_and_the_host_stays_healthy(ws: Path) -> None:
+    before = len(os.listdir("/proc"))
+    obs = py(ws, "import os\nwhile True:\n    os.fork()", timeout=10)
+    assert obs["error"].startswith("PermissionError")
+    obs = py(ws, "import subprocess\nsubprocess.run(['/bin/true'])", timeout=10)
+    assert obs["error"].startswith("PermissionError")
+    assert len(os.listdir("/proc")) < before + 20
+    assert py(ws, "import threading\nt = threading.Thread(target=print, args=('thread ok',))\nt.start()\nt.join()") == {
+        "stdout": "thread ok\n"
+    }
+
+
+def test_memory_bomb_is_stopped(ws: Path) -> None:
+    obs = py(
+        ws, "chunks = []\nwhile True:\n    chunks.append(bytearray(50 * 1024 * 1024))", limits=Limits(memory_mb=512)
+    )
+    assert obs["error"].startswith("MemoryError")
+
+
+def test_oversized_file_is_stopped(ws: Path) -> None:
+    obs = py(
+        ws,
+        "f = open('big.bin', 'wb')\nfor _ in range(64):\n    f.write(b'x' * 1024 * 1024)",
+        limits=Limits(file_size_mb=4),
+    )
+    assert obs["error"].startswith("OSError") and "File too large" in obs["error"]
+    assert (ws / "big.bin").stat().st_size <= 4 * 1024 * 1024
+
+
+def test_cpu_limit_kills_a_spin(ws: Path) -> None:
+    start = time.monotonic()
+    obs = py(ws, "while True:\n    pass", timeout=30, limits=Limits(cpu_seconds=1))
+    assert "CPU time limit of 1 s" in obs["error"]
+    assert time.monotonic() - start < 15
+
+
+def test_wall_clock_timeout_kills_the_process_group(ws: Path) -> None:
+    start = time.monotonic()
+    obs = py(ws, "import time\nprint('started', flush=True)\ntime.sleep(300)", timeout=1.5)
+    assert obs["error"].startswith("timed out after 1.5 s") and obs["stdout"] == "started\n"
+    assert time.monotonic() - start < 10
+
+
+def test_timeout_kills_children_too(ws: Path) -> None:
+    """With process creation allowed (seccomp off), a background child dies with its group at the timeout."""
+    layers = {"netns": "off", "capabilities": "off", "landlock": "off", "seccomp": "off"}
+    res = run_command(
+        ["/bin/sh", "-c", "sleep 300 & echo $! > child.pid; wait"], workspace=ws, timeout=1.5, layers=layers
+    )
+    assert res.timed_out
+    pid = int((ws / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        # a zombie re-parented to init is gone as a process; check its state
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                break
+        except OSError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"child {pid} survived the timeout")
+
+
+def test_huge_output_is_capped_and_stopped(ws: Path) -> None:
+    start = time.monotonic()
+    res = run_function(
+        run_code,
+        {"code": "while True:\n    print('x' * 1000)"},
+        workspace=ws,
+        timeout=30,
+        limits=Limits(max_output_bytes=200_000),
+    )
+    assert res.output_truncated and not res.timed_out
+    assert len(res.stdout) <= 200_000
+    assert "output passed the limit" in res.observation()["error"]
+    assert time.monotonic() - start < 15
+
+
+def test_parent_environment_secrets_are_not_visible(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UMI_TEST_API_TOKEN", "s3cr3t-token-value")
+    obs = py(ws, "import os\nsorted(os.environ.items())")
+    assert "s3cr3t-token-value" not in obs["result"] and "UMI_TEST_API_TOKEN" not in obs["result"]
+    assert "PATH" in obs["result"]
+
+
+@needs_landlock
+def test_parent_process_through_proc_is_blocked(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UMI_TEST_API_TOKEN", "s3cr3t-token-value")
+    parent = os.getpid()
+    for path in (f"/proc/{parent}/environ", f"/proc/{parent}/mem", f"/proc/{parent}/cmdline"):
+        obs = py(ws, f"open({path!r}, 'rb').read(100)")
+        assert obs["error"].startswith("PermissionError"), path
+    obs = py(ws, "import os\nos.kill(os.getppid(), 0)")
+    assert obs["error"].startswith("PermissionError")
+
+
+@needs_seccomp
+def test_ptrace_and_limit_raising_are_refused(ws: Path) -> None:
+    code = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    obs = py(ws, code + "[libc.ptrace(16, os.getppid(), 0, 0), ctypes.get_errno()]")
+    assert obs["result"] == "[-1, 1]"  # PTRACE_ATTACH → EPERM
+    obs = py(ws, "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1000, 1000))")
+    assert obs["error"].startswith(("PermissionError", "ValueError", "OSError"))
+
+
+def test_no_isolation_refuses_unless_allowed() -> None:
+    status = {
+        "landlock": {"active": False, "detail": "kernel too old"},
+        "seccomp": {"active": False, "detail": "libseccomp missing"},
+        "netns": {"active": False, "detail": "EPERM"},
+    }
+    with pytest.raises(SandboxRefused, match="--unsafe-no-sandbox") as info:
+        plan_layers(status, allow_unsandboxed=False)
+    assert "kernel too old" in str(info.value) and "libseccomp missing" in str(info.value)
+    assert plan_layers(status, allow_unsandboxed=True)["landlock"] == "try"
+    assert plan_layers({**status, "seccomp": {"active": True}}, allow_unsandboxed=False)["seccomp"] == "require"
+
+
+@needs_seccomp
+def test_a_required_layer_that_fails_refuses_to_run(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: the launcher cannot load libseccomp, seccomp is required, so nothing runs."""
+    monkeypatch.setattr(sandbox_runner, "_libraries", lambda: {"seccomp": "/nonexistent/libseccomp.so.2"})
+    res = run_function(run_code, {"code": "open('ran.txt', 'w').write('x')"}, workspace=ws, timeout=20)
+    assert res.refused and "seccomp" in res.refused
+    assert res.is_error and not (ws / "ran.txt").exists()
+
+
+def test_registry_python_tool_goes_through_the_sandbox(ws: Path) -> None:
+    reg = builtin_registry()
+    res = reg.call("python", {"code": "import os\nprint(len(os.environ) < 20)"}, workspace=ws, timeout=20)
+    assert not res.is_error and json.loads(res.content) == {"stdout": "True\n"}
+    res = reg.call("python", {"code": "import time\ntime.sleep(60)"}, workspace=ws, timeout=1)
+    assert res.is_error and "timed out" in res.content and res.seconds < 10
+
+
+def test_host_is_healthy_afterwards(ws: Path) -> None:
+    assert py(ws, "sum(range(10))") == {"result": "45"}
+    out = os.popen(f"{sys.executable} -c 'print(6*7)'").read().strip()
+    assert out == "42"

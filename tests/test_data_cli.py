@@ -13,6 +13,7 @@ from tiny import tiny_tokenizer_dir  # noqa: F401 - fixture
 
 from umi_edge.bundle import package_file
 from umi_edge.cli import main
+from umi_edge.errors import UserError
 
 ROLES = ("backbone", "planner", "caller", "summarizer")
 OUTPUT_FILES = sorted(["trajectories.jsonl", *(f"{r}.jsonl" for r in ROLES)])
@@ -222,3 +223,23 @@ def test_data_help_and_no_subcommand(capsys) -> None:
         timeout=60,
     )
     assert out.returncode == 0 and "stage-1" in out.stdout and "--style" in out.stdout
+
+
+def test_failure_while_writing_leaves_no_partial_dir(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Fault injection: the second trajectory fails after the first one's samples were written."""
+    import umi_edge.commands.data as data_cmd
+
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps([_stage2_record(), _stage2_record()]), encoding="utf-8")
+    real, calls = data_cmd.role_samples, []
+
+    def failing(traj, style="toolbench"):
+        calls.append(1)
+        if len(calls) == 2:
+            raise UserError("injected failure")
+        return real(traj, style=style)
+
+    monkeypatch.setattr(data_cmd, "role_samples", failing)
+    rc, _, err = _run(capsys, "data", "import-toolbench", str(src), "-o", str(tmp_path / "out"))
+    assert rc == 2 and "injected failure" in err and len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json"]

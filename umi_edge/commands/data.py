@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from umi_edge.atomic import atomic_dir, write_jsonl
+from umi_edge.atomic import atomic_dir
 from umi_edge.errors import UserError
 from umi_edge.formats.parse import parse_plan
 from umi_edge.formats.prompts import STYLES, model_prompt
@@ -117,17 +117,21 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
     records = read_input(args.input)
     trajs, kind = import_records(records)
-    samples: dict[str, list[dict[str, Any]]] = {r: [] for r in SAMPLE_ROLES}
-    for t in _progress(trajs, "samples"):
-        for role, recs in role_samples(t, style=args.style).items():
-            samples[role].extend(recs)
+    counts = dict.fromkeys(SAMPLE_ROLES, 0)
     with atomic_dir(out) as tmp:
         write_trajectories(tmp / TRAJECTORIES_FILE, trajs)
-        for role in SAMPLE_ROLES:
-            write_jsonl(tmp / f"{role}.jsonl", samples[role])
+        files = {r: (tmp / f"{r}.jsonl").open("w", encoding="utf-8") for r in SAMPLE_ROLES}
+        try:  # streamed: the full ToolBench gives gigabytes of samples
+            for t in _progress(trajs, "samples"):
+                for role, recs in role_samples(t, style=args.style).items():
+                    files[role].writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+                    counts[role] += len(recs)
+        finally:
+            for fh in files.values():
+                fh.close()
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
-    counts = ", ".join(f"{r} {len(samples[r])}" for r in SAMPLE_ROLES)
-    print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {counts}")
+    summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
+    print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}")
     return 0
 
 

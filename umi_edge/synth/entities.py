@@ -148,6 +148,16 @@ ITEM = [
     "suitcase",
     "helmet",
     "heater",
+    "mattress",
+    "stroller",
+    "telescope",
+    "drill",
+    "vacuum",
+    "toaster",
+    "rug",
+    "bookshelf",
+    "microwave",
+    "kayak",
 ]
 PRODUCTS = [
     "keyboard",
@@ -166,6 +176,14 @@ PRODUCTS = [
     "e-reader",
     "headset",
     "dock",
+    "hard drive",
+    "modem",
+    "stylus",
+    "gamepad",
+    "power bank",
+    "soundbar",
+    "thermostat",
+    "doorbell",
 ]
 DEPARTMENTS = ["Sales", "Finance", "Support", "Research", "Marketing", "Legal", "Design", "Operations"]
 AUTHORS = [
@@ -181,6 +199,14 @@ AUTHORS = [
     "Mateus Lima",
     "Iris Okoro",
     "Pavel Dvorak",
+    "Noor Haddad",
+    "Greta Sund",
+    "Omar Faris",
+    "Leila Karimi",
+    "Bram de Vries",
+    "Camila Rojas",
+    "Felix Moser",
+    "Hanna Ek",
 ]
 TITLE_WORDS = [
     "River",

@@ -2,7 +2,9 @@
 trajectories, the per-role samples, executable tasks and a report.
 
 Each task ``i`` gets its own random stream seeded from ``(seed, split, i)``, so a run is deterministic for a seed;
-an instance (family, template, values) already produced in the run is drawn again.
+an instance (family, template, values) already produced in the run is drawn again. Splits are kept apart three
+ways: values and entities come from the split's part of each pool, every fourth paraphrase is held-out-only, and
+the query text must hash into the split.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from umi_edge.eval.matching import matches
 from umi_edge.formats.prompts import model_prompt
 from umi_edge.formats.samples import role_samples
 from umi_edge.synth.families import FAMILIES, Family
-from umi_edge.synth.pools import Split
+from umi_edge.synth.pools import Split, in_split
 from umi_edge.synth.runner import Episode, run_task
+from umi_edge.synth.task import Task
 from umi_edge.tools import ToolRegistry, builtin_registry
 
 MAX_REDRAWS = 200
@@ -38,6 +41,18 @@ def select_families(available: Sequence[str], names: Iterable[str] | None = None
     if not out:
         raise UserError("no task family can be generated with the selected tools and families")
     return out
+
+
+def draw_task(
+    rng: random.Random, fams: Sequence[Family], weights: Sequence[float], split: Split, available: Sequence[str]
+) -> Task:
+    """Draw one task of ``split``. Besides the split's own values and templates, the query text itself must hash
+    into the split, so no query (even one without values, such as a greeting) occurs in both splits."""
+    for _ in range(MAX_REDRAWS):
+        task = rng.choices(fams, weights)[0].make(rng, split, available)
+        if in_split(("query", task.query), split):
+            return task
+    raise UserError(f"cannot draw a {split} task from the selected families")
 
 
 def synthesize(
@@ -63,8 +78,7 @@ def synthesize(
     for i in indices:
         rng = random.Random(f"umi-edge-synth:{seed}:{split}:{i}")
         for _ in range(MAX_REDRAWS):
-            family = rng.choices(fams, weights)[0]
-            task = family.make(rng, split, available)
+            task = draw_task(rng, fams, weights, split, available)
             if task.key in seen:
                 continue
             episode = run_task(task, registry)

@@ -11,6 +11,7 @@ Hand-written: no library partitions value domains by a stable hash; it is a few 
 
 from __future__ import annotations
 
+import math
 import random
 import zlib
 from collections.abc import Sequence
@@ -50,8 +51,12 @@ def sample(rng: random.Random, items: Sequence[T], k: int, split: Split) -> list
 def integer(rng: random.Random, lo: int, hi: int, split: Split, *, tag: str = "") -> int:
     """A random integer in ``[lo, hi]`` from the part of the range that belongs to ``split``.
 
-    ``tag`` names the domain, so the same number can be train in one domain and held-out in another.
+    ``tag`` names the domain, so the same number can be train in one domain and held-out in another. A small range
+    that has no number of ``split`` gives any number of the range (the task's other values still differ).
     """
+    if hi - lo < 500:
+        part = [n for n in range(lo, hi + 1) if in_split((tag, n), split)]
+        return rng.choice(part) if part else rng.randint(lo, hi)
     for _ in range(1000):
         n = rng.randint(lo, hi)
         if in_split((tag, n), split):
@@ -62,7 +67,7 @@ def integer(rng: random.Random, lo: int, hi: int, split: Split, *, tag: str = ""
 def decimal(rng: random.Random, lo: float, hi: float, places: int, split: Split, *, tag: str = "") -> float:
     """A random number with ``places`` decimals in ``[lo, hi]``, from the part that belongs to ``split``."""
     scale = 10**places
-    n = integer(rng, round(lo * scale), round(hi * scale), split, tag=tag)
+    n = integer(rng, math.ceil(lo * scale), math.floor(hi * scale), split, tag=tag)
     return round(n / scale, places)
 
 

@@ -225,7 +225,7 @@ def _sql_str(s: str) -> str:
 
 def shop_db(rng: random.Random, split: Split) -> tuple[list[str], list[tuple]]:
     cities = P.sample(rng, E.CITIES, 3, split)
-    products = rng.sample(E.PRODUCTS, 3)
+    products = P.sample(rng, E.PRODUCTS, 3, split)
     rows = []
     for i in range(rng.randint(6, 10)):
         rows.append(
@@ -247,7 +247,7 @@ def shop_db(rng: random.Random, split: Split) -> tuple[list[str], list[tuple]]:
 
 
 def staff_db(rng: random.Random, split: Split) -> tuple[list[str], list[tuple]]:
-    depts = rng.sample(E.DEPARTMENTS, 3)
+    depts = P.sample(rng, E.DEPARTMENTS, 3, split)
     names = P.sample(rng, E.PEOPLE, rng.randint(6, 9), split)
     rows = [
         (i + 1, n, rng.choice(depts), P.integer(rng, 28, 140, split, tag="salary") * 1000, rng.randint(2008, 2025))

@@ -43,6 +43,7 @@ class ToolCall:
     raw: str
     valid: bool = True
     problem: str | None = None
+    effect: str | None = None  # the tool's effect (read / write / exec) when the tool exists
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,18 @@ class Cancelled:
     step: int
 
 
+RunStatus = Literal["finished", "gave_up", "max_steps", "error", "cancelled"]
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Always the last event of a run: how it ended and the final answer (None unless finished)."""
+
+    step: int
+    status: RunStatus
+    answer: str | None = None
+
+
 Event = (
     TokenDelta
     | PlanDecided
@@ -125,9 +138,41 @@ Event = (
     | HistoryShortened
     | Timing
     | Cancelled
+    | RunFinished
 )
 
 
 def to_dict(event: Event) -> dict[str, Any]:
     """Serialise an event as ``{"type": <class name>, ...fields}`` for transcripts and ``--json`` output."""
     return {"type": type(event).__name__, **asdict(event)}
+
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        TokenDelta,
+        PlanDecided,
+        ToolCall,
+        Observation,
+        FinalAnswer,
+        GaveUp,
+        AgentError,
+        HistoryShortened,
+        Timing,
+        Cancelled,
+        RunFinished,
+    )
+}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of :func:`to_dict` (for transcripts); unknown types or fields raise ValueError."""
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    try:
+        return cls(**fields)
+    except TypeError as exc:
+        raise ValueError(f"event {kind}: {exc}") from None

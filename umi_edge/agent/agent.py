@@ -1,0 +1,213 @@
+"""The α-UMi agent: ``Agent(engine, registry).run(query)`` yields typed events until the run ends.
+
+Flow (official routing): planner → (caller → tool → observation → planner)* → summarizer, or give up; at most
+``max_steps`` planner turns.  ``single=True`` runs the backbone (single-LLM) model alone with the same tools.
+Cancellable between tokens with :meth:`Agent.cancel` (from any thread).  The last event is always RunFinished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from umi_edge.agent import backbone, caller, planner, summarizer
+from umi_edge.agent.acting import act, parse_and_check
+from umi_edge.agent.approval import Approver, check_policy
+from umi_edge.agent.config import AgentConfig
+from umi_edge.agent.events import (
+    AgentError,
+    Cancelled,
+    Event,
+    FinalAnswer,
+    GaveUp,
+    RunFinished,
+    Timing,
+    TokenDelta,
+    to_dict,
+)
+from umi_edge.agent.state import RunState
+from umi_edge.agent.transcript import TranscriptRecorder
+from umi_edge.engine import ContextOverflow, Engine, Generation
+from umi_edge.errors import UserError
+
+
+class _Stop(Exception):
+    """Ends the loop with a status (internal)."""
+
+    def __init__(self, status: str, answer: str | None = None) -> None:
+        self.status, self.answer = status, answer
+
+
+class Agent:
+    """Runs queries on an :class:`~umi_edge.engine.Engine` with a tool registry.
+
+    After a run: ``conversation`` (stage-2 turns), ``status``, ``answer``, ``events`` (all but token deltas) and
+    :meth:`summary` (the ``--json`` document).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Any,
+        *,
+        workspace: str | Path = ".",
+        config: AgentConfig | None = None,
+        approve: Approver | None = None,
+        single: bool | None = None,
+        recorder: TranscriptRecorder | None = None,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.workspace = Path(workspace).expanduser().resolve()
+        self.config = config or AgentConfig()
+        check_policy(self.config.approve_policy)
+        self.approve = approve
+        self.single = engine.mode == "single" if single is None else single
+        if self.single and "backbone" not in engine.roles:
+            raise UserError(
+                f"{engine.bundle_dir}: --single needs a single-mode bundle with a 'backbone' role "
+                f"(this one is {engine.mode!r}; make one with `umi-edge convert --single`)"
+            )
+        if not self.single and "planner" not in engine.roles:
+            raise UserError(f"{engine.bundle_dir}: a {engine.mode!r} bundle runs in single mode only (use --single)")
+        self.recorder = recorder
+        self._cancel = threading.Event()
+        self.conversation: list[dict[str, str]] = []
+        self.status: str | None = None
+        self.answer: str | None = None
+        self.events: list[Event] = []
+
+    def cancel(self) -> None:
+        """Stop the current run at the next token (thread-safe); the run ends with Cancelled + RunFinished."""
+        self._cancel.set()
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+    def run(self, query: str, *, history: Sequence[dict[str, str]] | None = None) -> Iterator[Event]:
+        """Answer ``query`` (after ``history``, e.g. a resumed session's conversation); yields events."""
+        self._cancel.clear()
+        state = RunState(
+            engine=self.engine,
+            registry=self.registry,
+            config=self.config,
+            workspace=self.workspace,
+            cancel=self._cancel,
+            approve=self.approve,
+            turns=[dict(t) for t in history or []],
+        )
+        state.add_turn("user", query)
+        self.conversation, self.events, self.status, self.answer = state.turns, [], None, None
+        if self.recorder is not None:
+            self.recorder.start_run(query)
+        step = 0
+        try:
+            for ev in self._single(state) if self.single else self._multi(state):
+                step = getattr(ev, "step", step)
+                yield self._note(ev, state)
+            raise _Stop("max_steps")
+        except _Stop as stop:
+            self.status, self.answer = stop.status, stop.answer
+        except (ContextOverflow, UserError, RuntimeError) as exc:
+            self.status = "error"
+            yield self._note(AgentError(step, str(exc)), state)
+        yield self._note(RunFinished(step, self.status, self.answer), state)  # type: ignore[arg-type]
+        if self.recorder is not None:
+            self.recorder.end_run(self.status, self.answer)
+
+    def _note(self, ev: Event, state: RunState) -> Event:
+        if self.recorder is not None:
+            self.recorder.sync_turns(state.turns)
+            self.recorder.record(ev)
+        if not isinstance(ev, TokenDelta):
+            self.events.append(ev)
+        return ev
+
+    def _check(self, gen: Generation, step: int) -> Iterator[Event]:
+        if gen.stop_reason == "cancelled":
+            yield Cancelled(step)
+            raise _Stop("cancelled")
+
+    def _multi(self, state: RunState) -> Iterator[Event]:
+        for step in range(1, self.config.max_steps + 1):
+            plan, gen = yield from planner.plan(state, step)
+            yield from self._check(gen, step)
+            state.add_turn("assistant", plan.text)
+            if plan.label == "give_up":
+                yield GaveUp(step, plan.thought or "the planner gave up")
+                raise _Stop("gave_up")
+            if plan.label == "finish":
+                gen = yield from summarizer.summarize(state, step)
+                yield from self._check(gen, step)
+                answer = gen.text.strip()
+                state.add_turn("conclusion", answer)
+                yield FinalAnswer(step, answer)
+                raise _Stop("finished", answer)
+            tc, gen = yield from caller.call(state, step, plan.text)
+            yield from self._check(gen, step)
+            state.add_turn("caller", caller.history_text(tc))
+            obs = act(state, tc)
+            yield obs
+            state.add_turn("observation", obs.content)
+
+    def _single(self, state: RunState) -> Iterator[Event]:
+        for step in range(1, self.config.max_steps + 1):
+            turn, gen = yield from backbone.backbone_turn(state, step)
+            yield from self._check(gen, step)
+            state.add_turn("assistant", gen.text.strip())
+            if turn.label == "give_up":
+                yield GaveUp(step, turn.thought or "the model gave up")
+                raise _Stop("gave_up")
+            if turn.label == "finish":
+                yield FinalAnswer(step, turn.answer)
+                raise _Stop("finished", turn.answer)
+            tc = parse_and_check(state, step, turn.call_text)
+            yield tc
+            obs = act(state, tc)
+            yield obs
+            state.add_turn("observation", obs.content)
+
+    # -- results ----------------------------------------------------------------------------------------------
+    def timings(self) -> dict[str, Any]:
+        """Per-role totals of the last run's generations (prompt tokens evaluated vs reused, speed)."""
+        per: dict[str, dict[str, float]] = {}
+        for ev in self.events:
+            if not isinstance(ev, Timing):
+                continue
+            r = per.setdefault(
+                ev.role,
+                dict.fromkeys(
+                    (
+                        "calls",
+                        "prompt_tokens",
+                        "prompt_evaluated",
+                        "prompt_reused",
+                        "generated_tokens",
+                        "prompt_seconds",
+                        "generate_seconds",
+                    ),
+                    0,
+                ),
+            )
+            r["calls"] += 1
+            for k in ("prompt_tokens", "prompt_evaluated", "prompt_reused", "generated_tokens"):
+                r[k] += getattr(ev, k)
+            r["prompt_seconds"] += ev.prompt_seconds
+            r["generate_seconds"] += ev.generate_seconds
+        for r in per.values():
+            r["tokens_per_second"] = r["generated_tokens"] / r["generate_seconds"] if r["generate_seconds"] else 0.0
+            r["prompt_seconds"] = round(r["prompt_seconds"], 4)
+            r["generate_seconds"] = round(r["generate_seconds"], 4)
+            r["tokens_per_second"] = round(r["tokens_per_second"], 2)
+        steps = max((getattr(e, "step", 0) for e in self.events), default=0)
+        return {"steps": steps, "roles": per}
+
+    def summary(self) -> dict[str, Any]:
+        """``{"answer", "status", "conversation", "timings", "events"}`` of the last run."""
+        return {
+            "answer": self.answer,
+            "status": self.status,
+            "conversation": self.conversation,
+            "timings": self.timings(),
+            "events": [to_dict(e) for e in self.events],
+        }

@@ -1,0 +1,47 @@
+"""The Caller: turns the planner's thought into one tool call, constrained by the registry's grammar."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from umi_edge.agent.acting import parse_and_check
+from umi_edge.agent.events import AgentError, Event, ToolCall
+from umi_edge.agent.generation import generate
+from umi_edge.agent.state import RunState
+from umi_edge.engine import Generation, GrammarError
+from umi_edge.formats.parse import render_call
+from umi_edge.formats.prompts import build_input, model_prompt
+
+
+def grammar_for(state: RunState, step: int, role: str = "caller") -> Generator[Event, None, str | None]:
+    """The validated Caller grammar, or None (unconstrained) when turned off or impossible (reported once)."""
+    if not state.config.constrain:
+        return None
+    try:
+        return state.engine.tool_grammar(((t.name, t.parameters) for t in state.registry.tools()), role=role)
+    except GrammarError as exc:
+        if not state.grammar_warned:
+            state.grammar_warned = True
+            yield AgentError(step, f"caller grammar unavailable ({exc}); calls are parsed and validated only")
+        return None
+
+
+def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[ToolCall, Generation]]:
+    """Generate one caller turn for ``thought`` (the whole planner turn); returns the checked call."""
+    doc, names, style = state.doc_text, state.names_text, state.style
+    grammar = yield from grammar_for(state, step)
+
+    def render(history: str) -> str:
+        return model_prompt(
+            build_input("caller", doc=doc, history=history, tool_names=names, thought=thought, style=style)
+        )
+
+    gen = yield from generate(state, "caller", step, render, grammar=grammar)
+    tc = parse_and_check(state, step, gen.text.strip())
+    yield tc
+    return tc, gen
+
+
+def history_text(tc: ToolCall) -> str:
+    """The caller turn as it goes into the history: normalised when it parsed, the raw text otherwise."""
+    return render_call(tc.name, tc.arguments) if tc.name else tc.raw

@@ -1,0 +1,32 @@
+"""Agent settings: step limit, observation size, constrained caller, approval policy, per-role token budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_MAX_STEPS = 12
+DEFAULT_OBSERVATION_CHARS = 1024
+
+
+@dataclass
+class AgentConfig:
+    """How one run behaves.
+
+    ``max_steps`` counts planner (or backbone) turns.  ``observation_chars`` caps what the planner sees of a tool
+    result (kept valid JSON).  ``constrain`` turns the Caller grammar on.  ``approve_policy``: which tool effects
+    run without asking (``all``, ``writes``: reads and writes, ``none``: reads only); the others go to the
+    ``approve`` callback, and are denied when there is none.  ``max_new_tokens`` caps each role's output and is
+    the room kept free in the context when the history is shortened.
+    """
+
+    max_steps: int = DEFAULT_MAX_STEPS
+    observation_chars: int = DEFAULT_OBSERVATION_CHARS
+    constrain: bool = True
+    approve_policy: str = "writes"
+    tool_timeout: float = 30.0
+    max_new_tokens: dict[str, int] = field(
+        default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}
+    )
+
+    def new_tokens(self, role: str) -> int:
+        return self.max_new_tokens.get(role, 384)

@@ -1,0 +1,58 @@
+"""One role generation as agent events: fit the prompt (HistoryShortened), stream TokenDelta, then Timing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+
+from umi_edge.agent.events import Event, HistoryShortened, Timing, TokenDelta
+from umi_edge.agent.history import fit_prompt
+from umi_edge.agent.state import RunState
+from umi_edge.engine import Generation
+
+
+def generate(
+    state: RunState,
+    role: str,
+    step: int,
+    render: Callable[[str], str],
+    *,
+    grammar: str | None = None,
+    stop_after: Sequence[str] = (),
+) -> Generator[Event, None, Generation]:
+    """Run ``role`` on the prompt ``render(history)`` of the current conversation; return its Generation."""
+    engine = state.engine
+    room = state.config.new_tokens(role)
+    budget = max(1, engine.context_size(role) - room)
+    fitted = fit_prompt(state.turns, render, lambda p: engine.count_tokens(role, p), budget, role)
+    if fitted.rule is not None:
+        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)  # type: ignore[arg-type]
+    stream = engine.generate(
+        role,
+        fitted.prompt,
+        stop=("</s>",),
+        stop_after=stop_after,
+        grammar=grammar,
+        cancel=state.cancel,
+        max_tokens=room,
+    )
+    while True:
+        try:
+            piece = next(stream)
+        except StopIteration as done:
+            gen: Generation = done.value
+            break
+        yield TokenDelta(role, step, piece)  # type: ignore[arg-type]
+    yield Timing(
+        step=step,
+        role=role,  # type: ignore[arg-type]
+        prompt_tokens=gen.prompt_tokens,
+        prompt_evaluated=gen.prompt_evaluated,
+        prompt_reused=gen.prompt_reused,
+        generated_tokens=gen.generated_tokens,
+        prompt_seconds=gen.prompt_seconds,
+        generate_seconds=gen.generate_seconds,
+        context_used=gen.context_used,
+        context_size=gen.context_size,
+        extra={"stop_reason": gen.stop_reason, "constrained": gen.constrained},
+    )
+    return gen

@@ -1,0 +1,44 @@
+"""What every step of one run shares: the engine, the tools, the settings, the conversation so far."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from umi_edge.agent.approval import Approver
+from umi_edge.agent.config import AgentConfig
+from umi_edge.engine import Engine
+from umi_edge.formats.tooldoc import render_doc, tool_names
+
+
+@dataclass
+class RunState:
+    engine: Engine
+    registry: Any  # umi_edge.tools.registry.ToolRegistry
+    config: AgentConfig
+    workspace: Path
+    cancel: threading.Event
+    approve: Approver | None = None
+    turns: list[dict[str, str]] = field(default_factory=list)
+    grammar_warned: bool = False
+
+    @property
+    def style(self) -> str:
+        return self.engine.prompt_style
+
+    @property
+    def docs(self) -> list[dict[str, Any]]:
+        return self.registry.alpha_umi_docs()
+
+    @property
+    def doc_text(self) -> str:
+        return render_doc(self.docs)
+
+    @property
+    def names_text(self) -> str:
+        return tool_names(self.docs)
+
+    def add_turn(self, role: str, value: str) -> None:
+        self.turns.append({"from": role, "value": value})

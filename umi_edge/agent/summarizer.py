@@ -1,0 +1,22 @@
+"""The Summarizer: writes the final answer from the conversation history."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from umi_edge.agent.events import Event
+from umi_edge.agent.generation import generate
+from umi_edge.agent.state import RunState
+from umi_edge.engine import Generation
+from umi_edge.formats.prompts import build_input, model_prompt
+
+
+def summarize(state: RunState, step: int) -> Generator[Event, None, Generation]:
+    """Generate the conclusion; returns the generation (its ``text`` is the answer)."""
+    style = state.style
+
+    def render(history: str) -> str:
+        return model_prompt(build_input("summarizer", doc="", history=history, style=style))
+
+    gen = yield from generate(state, "summarizer", step, render)
+    return gen

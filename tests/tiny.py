@@ -258,6 +258,7 @@ def build_model(
         num_key_value_heads=kv_heads,
         max_position_embeddings=2048,
         rms_norm_eps=1e-5,
+        initializer_range=0.1,  # larger than the 0.02 default: tied embeddings then give logits LoRA can move
         rope_theta=10000.0,
         tie_word_embeddings=tie_embeddings,
         bos_token_id=tok.bos_token_id,

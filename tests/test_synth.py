@@ -81,12 +81,12 @@ def test_output_layout_and_report(synth_runs):
 def test_observations_equal_re_executing_the_calls(synth_runs, split):
     """Rebuild each task's workspace from the exported task file and replay every call with the real tools."""
     d, tasks_file = synth_runs[split]
-    tasks = {t["id"]: t for t in _read_jsonl(tasks_file)}
+    tasks = {t["query"]: t for t in _read_jsonl(tasks_file)}  # an alternative solution shares its task's query
     registry = builtin_registry()
     replayed = 0
     for traj in _read_jsonl(d / "trajectories.jsonl"):
-        task = tasks[traj["id"]]
-        assert task["query"] == traj["instruction"]
+        task = tasks[traj["instruction"]]
+        assert task["id"] == traj["id"] or traj["alternative"]
         assert [t["Name"] for t in traj["tools"]] == task["tools"]
         turns = traj["conversations"]
         with tempfile.TemporaryDirectory() as ws:
@@ -131,10 +131,11 @@ def test_planner_targets_end_with_exactly_one_marker(synth_runs):
 @pytest.mark.parametrize("split", ["train", "heldout"])
 def test_task_file_validates_and_answers_come_from_the_tools(synth_runs, split):
     d, tasks_file = synth_runs[split]
-    tasks = {t.id: t for t in load_tasks(tasks_file)}  # the eval's own validation
-    assert len(tasks) == len(_read_jsonl(d / "trajectories.jsonl"))
-    for traj in _read_jsonl(d / "trajectories.jsonl"):
-        task = tasks[traj["id"]]
+    tasks = {t.query: t for t in load_tasks(tasks_file)}  # the eval's own validation
+    trajs = _read_jsonl(d / "trajectories.jsonl")
+    assert len(tasks) == len([t for t in trajs if not t["alternative"]])
+    for traj in trajs:
+        task = tasks[traj["instruction"]]
         turns = traj["conversations"]
         last = turns[-1]
         if last["from"] == "assistant":  # give up
@@ -148,6 +149,19 @@ def test_task_file_validates_and_answers_come_from_the_tools(synth_runs, split):
         # a numeric answer is never one of the numbers the query itself states
         if task.match == "number":
             assert not matches(task.query, task.answers, "number")
+
+
+def test_alternative_solutions_use_a_different_action_sequence():
+    eps = synthesize(40, 2, families=["calc_percent", "calc_arith"])
+    alts = [i for i, e in enumerate(eps) if e.alternative]
+    assert alts
+    for i in alts:
+        main_ep, alt_ep = eps[i - 1], eps[i]
+        assert main_ep.task.query == alt_ep.task.query and main_ep.tools == alt_ep.tools
+        assert parse_call(main_ep.conversations[2]["value"]).name == "calculator"
+        assert parse_call(alt_ep.conversations[2]["value"]).name == "python"
+        assert matches(alt_ep.conversations[-1]["value"], [main_ep.answer], "number")
+    assert not any(e.alternative for e in synthesize(40, 2, "heldout", families=["calc_percent", "calc_arith"]))
 
 
 def test_deterministic_per_seed():

@@ -100,12 +100,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    def progress(it):  # noqa: ANN001, ANN202
-        return tqdm(it, total=args.n, desc=f"synth {args.split}", unit="traj", disable=None)
-
-    episodes = synthesize(
-        args.n, args.seed, args.split, registry=registry, tools=tools, families=families, progress=progress
-    )
+    with tqdm(total=args.n, desc=f"synth {args.split}", unit="traj", disable=None) as bar:
+        episodes = synthesize(
+            args.n, args.seed, args.split, registry=registry, tools=tools, families=families, progress=bar.update
+        )
     ids = [episode_id(ep.task.family, args.split, args.seed, i) for i, ep in enumerate(episodes)]
     trajs = [trajectory_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)]
     samples = role_records(trajs, style=args.style)
@@ -117,9 +115,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
             write_jsonl(tmp / f"{role}.jsonl", samples[role])
         write_json(tmp / REPORT_FILE, rep)
     if args.tasks_out is not None:
-        write_jsonl(args.tasks_out, (task_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)))
+        pairs = zip(episodes, ids, strict=True)
+        n_tasks = write_jsonl(args.tasks_out, (task_record(ep, ident) for ep, ident in pairs if not ep.alternative))
     counts = ", ".join(f"{r} {len(samples[r])}" for r in ROLES)
     print(f"synthesized {len(episodes)} {args.split} trajectories (seed {args.seed}) into {out}: {counts}")
     if args.tasks_out is not None:
-        print(f"wrote {len(episodes)} executable tasks to {args.tasks_out}")
+        print(f"wrote {n_tasks} executable tasks to {args.tasks_out}")
     return 0

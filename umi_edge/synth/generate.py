@@ -2,13 +2,14 @@
 trajectories, the per-role samples, executable tasks and a report.
 
 Each task ``i`` gets its own random stream seeded from ``(seed, split, i)``, so a run is deterministic for a seed;
-an instance (family, template, values) already produced in the run is drawn again. Splits are kept apart three
-ways: values and entities come from the split's part of each pool, every fourth paraphrase is held-out-only, and
-the query text must hash into the split.
+an instance (family, template, values) or a query already produced in the run is drawn again. Splits are kept
+apart three ways: values and entities come from the split's part of each pool, every fourth paraphrase is
+held-out-only, and the query text must hash into the split.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 from collections import Counter
@@ -63,31 +64,40 @@ def synthesize(
     registry: ToolRegistry | None = None,
     tools: Sequence[str] | None = None,
     families: Iterable[str] | None = None,
-    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[Episode]:
-    """``n`` executed episodes of ``split``; ``tools`` limits the tools offered (default: every built-in)."""
+    """``n`` executed episodes of ``split``; ``tools`` limits the tools offered (default: every built-in).
+
+    A task with an alternative solution contributes two consecutive episodes (same instruction, different action
+    sequence). ``progress`` is called with the number of episodes each step adds.
+    """
     registry = registry or builtin_registry()
     available = [t for t in registry.names() if tools is None or t in tools]
     fams = select_families(available, families)
     weights = [f.weight for f in fams]
     seen: set[tuple[Any, ...]] = set()
     episodes: list[Episode] = []
-    indices: Iterable[int] = range(n)
-    if progress is not None:
-        indices = progress(indices)
-    for i in indices:
+    i = 0
+    while len(episodes) < n:
         rng = random.Random(f"umi-edge-synth:{seed}:{split}:{i}")
+        i += 1
         for _ in range(MAX_REDRAWS):
             task = draw_task(rng, fams, weights, split, available)
-            if task.key in seen:
+            if task.key in seen or ("query", task.query) in seen:
                 continue
             episode = run_task(task, registry)
             if not _answer_in_query(episode):
                 break
         else:
             raise UserError(f"--n {n}: cannot draw that many distinct tasks from the selected families")
-        seen.add(task.key)
-        episodes.append(episode)
+        seen |= {task.key, ("query", task.query)}
+        new = [episode]
+        if task.alternative is not None and len(episodes) + 1 < n:
+            new.append(run_task(dataclasses.replace(task, solve=task.alternative, alternative=None), registry))
+            new[-1].alternative = True
+        episodes.extend(new)
+        if progress is not None:
+            progress(len(new))
     return episodes
 
 
@@ -114,6 +124,7 @@ def trajectory_record(ep: Episode, ident: str) -> dict[str, Any]:
         "template": ep.task.template,
         "answer": ep.answer,
         "match": ep.match,
+        "alternative": ep.alternative,
     }
 
 
@@ -169,6 +180,7 @@ def report(episodes: Sequence[Episode], samples: dict[str, list[dict[str, Any]]]
         "families": dict(sorted(families.items())),
         "templates": len({ep.task.template for ep in episodes}),
         "outcomes": dict(sorted(outcome.items())),
+        "alternative_solutions": sum(ep.alternative for ep in episodes),
         "calls_per_trajectory": {str(k): v for k, v in sorted(calls.items())},
         "tools_offered": _stats([len(ep.tools) for ep in episodes]),
         "lengths": lengths,

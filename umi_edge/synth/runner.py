@@ -32,6 +32,8 @@ class Episode:
     match: str
     calls: int
     gave_up: bool
+    alternative: bool = False
+    """True for the second solution of a task (same instruction as the episode before it)."""
 
 
 def run_task(task: Task, registry: ToolRegistry) -> Episode:

@@ -62,6 +62,8 @@ class Task:
     sqlite: dict[str, list[str]] = field(default_factory=dict)
     expected: str | float | None = None
     """The answer computed in Python by the generator, checked against what the tools produced (None: no check)."""
+    alternative: Callable[[], Script] | None = None
+    """A second valid solution with a different action sequence; the generator emits both trajectories."""
 
 
 def materialize(workspace: Path, files: dict[str, str], sqlite: dict[str, list[str]]) -> None:

@@ -39,7 +39,8 @@ def _calc_task(
     """A one-call calculator task; ``conclusions`` are formatted with ``slots`` plus ``r`` (the tool's result)."""
     tid, tmpl = P.template(rng, templates, split)
     query = tmpl.format(**slots)
-    tools = offer(rng, ["calculator"], available)
+    both = split == "train" and "python" in available and rng.random() < ALTERNATIVE_SHARE
+    tools = offer(rng, ["calculator", "python"] if both else ["calculator"], available)
     thought = say(rng, CALC_THOUGHTS, what=what)
     finish_thought = rng.choice(FINISH_THOUGHTS)
     conclusion = rng.choice(conclusions)
@@ -49,6 +50,11 @@ def _calc_task(
         r = res.value["result"]
         return Finish(finish_thought.format(r=num(r)), conclusion.format(r=num(r), **slots), r, "number")
 
+    def solve_python():
+        res = yield Call(f"I will compute {what} with Python.", "python", {"code": python_code(expression)})
+        out = res.value["stdout"].strip()
+        return Finish(finish_thought.format(r=out), conclusion.format(r=out, **slots), float(out), "number")
+
     return Task(
         family,
         f"{family}/{sub}/{tid}",
@@ -57,7 +63,19 @@ def _calc_task(
         tools,
         solve,
         expected=evaluate(expression),
+        alternative=solve_python if both else None,
     )
+
+
+ALTERNATIVE_SHARE = 0.1
+"""Share of train calculator tasks that also get a Python solution (both offered; both trajectories emitted)."""
+
+
+def python_code(expression: str) -> str:
+    """The calculator expression as a Python program printing the value rounded to 10 decimals."""
+    if "sqrt(" in expression:
+        return f"import math\nprint(round({expression.replace('sqrt(', 'math.sqrt(')}, 10))"
+    return f"print(round({expression}, 10))"
 
 
 # ---- percentages -------------------------------------------------------------------------------------------------

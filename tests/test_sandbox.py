@@ -7,6 +7,7 @@ import ast
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -277,3 +278,33 @@ def test_host_is_healthy_afterwards(ws: Path) -> None:
     assert py(ws, "sum(range(10))") == {"result": "45"}
     out = os.popen(f"{sys.executable} -c 'print(6*7)'").read().strip()
     assert out == "42"
+
+
+def test_sandboxed_process_dies_with_its_parent(ws: Path) -> None:
+    """An agent killed mid-call leaves no sandboxed process behind (PR_SET_PDEATHSIG, not changeable inside)."""
+    code = (
+        "import ctypes, os, time\nopen('pid', 'w').write(str(os.getpid()))\n"
+        "print(ctypes.CDLL(None, use_errno=True).prctl(1, 0, 0, 0, 0), flush=True)\ntime.sleep(300)"
+    )
+    agent = (
+        "import sys\nfrom umi_edge.tools import builtin_registry\n"
+        f"builtin_registry().call('python', {{'code': {code!r}}}, workspace={str(ws)!r}, timeout=300)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", agent])
+    pid_file = ws / "pid"
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    assert Path(f"/proc/{pid}").exists()
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat").read_text().split() if Path(f"/proc/{pid}/stat").exists() else []
+        if stat and stat[2] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        if Path(f"/proc/{pid}").exists():
+            pytest.fail(f"sandboxed process {pid} outlived its parent")

@@ -126,6 +126,10 @@ def test_call_turns_every_failure_into_a_result(tmp_path: Path) -> None:
     assert not r.is_error and json.loads(r.content) == {"result": "done"} and r.seconds >= 0
     r = reg.call("odd_value", {}, workspace=tmp_path)
     assert not r.is_error and json.loads(r.content)["items"] == [1, 2]
+    r = reg.call("boom", {"x": 7.0}, workspace=tmp_path)  # a whole float is an integer in JSON Schema
+    assert "ZeroDivisionError" in r.content
+    r = reg.call("boom", {"x": 1, "workspace": "/"}, workspace=tmp_path)  # the runtime's parameter, not the model's
+    assert r.is_error and "unknown parameter 'workspace'" in r.content
     r = reg.call("boom", None, workspace=tmp_path)
     assert r.is_error and "must be a JSON object" in r.content
     r = reg.call("boom", {"x": 1}, workspace=tmp_path / "missing")

@@ -110,6 +110,10 @@ def main() -> int:
     os.close(devnull)
     spec = json.loads(raw)
     fd = int(spec["result_fd"])
+    from umi_edge.sandbox.layers import die_with_parent
+
+    if spec.get("parent_pid") and not die_with_parent(int(spec["parent_pid"])):
+        return 125  # the parent is already gone: nobody is waiting for the result
     target = spec["target"]
     os.chdir(spec["workspace"])
     pyseccomp = None

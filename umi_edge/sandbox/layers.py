@@ -12,6 +12,8 @@
   process_vm_*, io_uring, mount and namespace calls, kernel/keyring/bpf calls, raising rlimits, signals to
   other processes, and process creation (fork/vfork/clone without CLONE_THREAD; clone3 → ENOSYS so glibc falls
   back to clone for threads).  Non-native syscall ABIs (32-bit entry points) kill the process;
+- parent death: the launcher is SIGKILLed when its parent dies (``PR_SET_PDEATHSIG``, which seccomp then
+  forbids changing), so a crashed agent leaves no sandboxed process behind;
 - rlimits: CPU seconds, address space, file size, open files, no core dumps.
 """
 
@@ -31,6 +33,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 _CAP_VERSION_3 = 0x20080522
 
@@ -93,6 +96,14 @@ def enter_network_namespace() -> str:
 
 
 # ---- no_new_privs and capabilities -----------------------------------------------------------------------------
+def die_with_parent(parent_pid: int) -> bool:
+    """SIGKILL this process when the parent (the thread that started it) dies; False if it is already gone."""
+    import signal
+
+    _check(_libc().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    return os.getppid() == parent_pid
+
+
 def set_no_new_privs() -> None:
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
@@ -296,6 +307,7 @@ def apply_seccomp(pyseccomp: Any) -> dict[str, Any]:
     rule(eperm, "socketpair", sc.Arg(0, sc.NE, socket.AF_UNIX))
     rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    rule(eperm, "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG))  # keep dying with the parent
     rule(eperm, "prlimit64", sc.Arg(2, sc.NE, 0))
     pid = os.getpid()
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
@@ -304,7 +316,7 @@ def apply_seccomp(pyseccomp: Any) -> dict[str, Any]:
         flt.load()
     except OSError as exc:
         raise LayerError(f"seccomp filter load: {exc}") from None
-    return {"rules": len(_EPERM_ALWAYS) + 9 - len(skipped), "skipped": skipped}
+    return {"rules": len(_EPERM_ALWAYS) + 10 - len(skipped), "skipped": skipped}
 
 
 # ---- rlimits ---------------------------------------------------------------------------------------------------

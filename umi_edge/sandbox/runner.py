@@ -250,6 +250,7 @@ def _spawn(
         "read_paths": read_paths(extra_read),
         "write_paths": [str(ws), tmp],
         "result_fd": wfd,
+        "parent_pid": os.getpid(),
         "target": target,
         "libraries": _libraries(),
     }

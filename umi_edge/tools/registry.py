@@ -226,6 +226,7 @@ class ToolRegistry:
             if problem:
                 return done({"error": problem}, True)
             t = self._tools[name]
+            arguments = _whole_numbers_as_int(t, arguments)
             if t.func is None:
                 return done({"error": f"Tool '{name}' is documented but has no implementation on this machine."}, True)
             ws = Path(workspace).expanduser().resolve()
@@ -259,6 +260,16 @@ class ToolRegistry:
         except SandboxRefused as exc:
             return {"error": str(exc)}, True, False
         return res.observation(), res.is_error, res.output_truncated
+
+
+def _whole_numbers_as_int(t: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema accepts ``5.0`` as an integer; hand the function the ``int`` its signature asks for."""
+    props = t.parameters.get("properties", {})
+    out = dict(arguments)
+    for key, value in arguments.items():
+        if isinstance(value, float) and value.is_integer() and props.get(key, {}).get("type") == "integer":
+            out[key] = int(value)
+    return out
 
 
 def _describe_error(err: jsonschema.ValidationError, props: dict[str, Any]) -> str:

@@ -30,10 +30,10 @@ class Family:
 
 
 def offer(rng: random.Random, needed: Sequence[str], available: Sequence[str]) -> list[str]:
-    """The tools a task offers: ``needed`` plus 0-2 random distractors (1 on average, to keep prompts short),
+    """The tools a task offers: ``needed`` plus 0-1 random distractors (2 in 3 tasks; prompts stay short),
     in the registry's order."""
     others = [n for n in available if n not in needed]
-    k = min(len(others), rng.choice((0, 1, 1, 2)))
+    k = min(len(others), rng.choice((0, 1, 1)))
     chosen = set(needed) | set(rng.sample(others, k))
     return [n for n in available if n in chosen]
 

@@ -347,7 +347,19 @@ SQL_TASKS = {
         "SELECT COUNT(*) FROM books WHERE author = {q}",
     ),
 }
-SQL_THOUGHTS = ["I will query {db} for this.", "This needs an SQL query on {db}.", "Let me run a query on {db}."]
+SQL_THOUGHTS = [
+    "I will query {db} for {what}.",
+    "This needs an SQL query on {db}: {what}.",
+    "Let me ask {db} for {what}.",
+]
+SQL_WHAT = {
+    "orders_city": "the number of orders from {v}",
+    "product_qty": "the total quantity of {v}",
+    "top_earner": "the highest-paid employee in {v}",
+    "avg_salary": "the average salary in {v}",
+    "book_year": "the year of {v}",
+    "author_count": "the number of books by {v}",
+}
 
 
 def sql_setup(rng: random.Random, split: Split, sub: str) -> tuple[str, list[str], str, str]:
@@ -364,7 +376,7 @@ def make_sql(rng: random.Random, split: Split, available: Sequence[str]) -> Task
     sub = rng.choice(list(SQL_TASKS))
     db, stmts, value, sql = sql_setup(rng, split, sub)
     tid, tmpl = P.template(rng, SQL_TASKS[sub][1], split)
-    thought = say(rng, SQL_THOUGHTS, db=db)
+    thought = say(rng, SQL_THOUGHTS, db=db, what=SQL_WHAT[sub].format(v=value))
     numeric = sub != "top_earner"
 
     def solve():

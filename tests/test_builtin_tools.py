@@ -279,3 +279,14 @@ def test_date_calc_misuse(ws: Path) -> None:
     assert "at least one of" in err("date_calc", ws, operation="add", date="2024-01-01")
     assert "out of range" in err("date_calc", ws, operation="add", date="9999-12-01", months=2)
     assert "must be one of" in err("date_calc", ws, operation="multiply", date="2024-01-01")
+
+
+def test_search_files_catastrophic_pattern_is_stopped(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from umi_edge.tools.builtins import files
+
+    (ws / "a.txt").write_text("a" * 3000 + "!\n")
+    monkeypatch.setattr(files, "SEARCH_SECONDS", 0.5)
+    start = time.monotonic()
+    is_error, value = call("search_files", ws, query=r"^(\w+\s?)*$", path="a.txt", regex=True)
+    assert time.monotonic() - start < 5
+    assert (is_error and "longer than 0.5 s" in value["error"]) or (not is_error and value["matches"] == [])

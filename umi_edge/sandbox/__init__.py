@@ -2,12 +2,12 @@
 capabilities and rlimits, with a wall-clock timeout, capped output and a scrubbed environment.
 
 Public API: :func:`run_function`, :func:`run_command`, :class:`Limits`, :class:`SandboxResult`,
-:class:`SandboxRefused`, :func:`sandbox_status`.
+:class:`SandboxRefused`, :func:`sandbox_status`, :func:`status_summary`.
 """
 
 from umi_edge.sandbox.limits import Limits
 from umi_edge.sandbox.runner import SandboxRefused, SandboxResult, plan_layers, run_command, run_function
-from umi_edge.sandbox.status import sandbox_status
+from umi_edge.sandbox.status import sandbox_status, status_summary
 
 __all__ = [
     "Limits",
@@ -17,4 +17,5 @@ __all__ = [
     "run_command",
     "run_function",
     "sandbox_status",
+    "status_summary",
 ]

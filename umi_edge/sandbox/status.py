@@ -67,3 +67,10 @@ def _short(detail: Any) -> str:
     if isinstance(detail, dict):
         return ", ".join(f"{k}={v}" for k, v in detail.items() if k != "skipped" or v)
     return str(detail)
+
+
+def status_summary(status: dict[str, Any] | None = None) -> str:
+    """One line for a status bar: the active layers joined with ``+`` (``none`` when no isolation works)."""
+    status = status if status is not None else sandbox_status()
+    active = [n for n in LAYERS if isinstance(status.get(n), dict) and status[n]["active"]]
+    return "+".join(active) if status.get("isolation") else "none (code tools refuse to run)"

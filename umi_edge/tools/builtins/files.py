@@ -2,15 +2,19 @@
 
 Every path is resolved (symlinks and ``..`` included) by :func:`umi_edge.tools.paths.resolve_in_workspace`
 and refused when it leaves the workspace; listings and searches skip entries that resolve outside it.
+Searches use the ``regex`` package for its per-search timeout (the stdlib ``re`` cannot be interrupted, and a
+catastrophic pattern would pin a CPU in the agent's process).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import re
+import time
 from pathlib import Path
 from typing import Any, Literal
+
+import regex as regex_lib
 
 from umi_edge.atomic import write_text
 from umi_edge.tools.paths import relative, resolve_in_workspace
@@ -22,6 +26,7 @@ MAX_WRITE_CHARS = 1_000_000
 MAX_LIST = 500
 MAX_SEARCH_FILES = 2000
 MAX_LINE_CHARS = 400
+SEARCH_SECONDS = 10.0
 
 
 def _walk(root: Path, base: Path, pattern: str, recursive: bool) -> list[Path]:
@@ -161,11 +166,12 @@ def search_files(
         raise ToolError("query must not be empty")
     if max_results < 1:
         raise ToolError("max_results must be at least 1")
-    flags = re.IGNORECASE if ignore_case else 0
+    flags = regex_lib.IGNORECASE if ignore_case else 0
     try:
-        rx = re.compile(query if regex else re.escape(query), flags)
-    except re.error as exc:
+        rx = regex_lib.compile(query if regex else regex_lib.escape(query), flags)
+    except regex_lib.error as exc:
         raise ToolError(f"invalid regular expression: {exc}") from None
+    deadline = time.monotonic() + SEARCH_SECONDS
     root = Path(workspace).resolve()
     base = resolve_in_workspace(root, path, must_exist=True)
     files = [base] if base.is_file() else [p for p in _walk(root, base, pattern, True) if p.is_file()]
@@ -181,7 +187,11 @@ def search_files(
             continue
         searched += 1
         for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            if rx.search(line[:4000]):
+            try:
+                hit = rx.search(line[:4000], timeout=max(0.001, deadline - time.monotonic()))
+            except TimeoutError:
+                raise ToolError(f"the search took longer than {SEARCH_SECONDS:g} s; use a simpler pattern") from None
+            if hit:
                 text = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
                 matches.append({"file": relative(root, f.resolve()), "line": n, "text": text})
                 if len(matches) >= max_results:

@@ -229,6 +229,7 @@ def test_tools_option_limits_families_and_offers(tmp_path):
         (["--families", "nosuch"], "unknown family 'nosuch'"),
         (["--tools", "write_file", "--families", "sql"], "no task family"),
         (["--tools", " , "], "--tools"),
+        (["--style", "toolalpaca", "--families", "give_up"], "give_up"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv, message):

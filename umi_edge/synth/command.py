@@ -6,6 +6,7 @@ Registered under ``umi-edge data`` by :mod:`umi_edge.commands.data` (``register(
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from umi_edge.atomic import atomic_dir, write_json, write_jsonl
@@ -32,21 +33,23 @@ MAX_N = 1_000_000
 
 def register(data_subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` parser to ``umi-edge data``."""
-    fams = ", ".join(f.name for f in FAMILIES)
+    description = textwrap.fill(
+        "Synthesize α-UMi trajectories from task families with varied phrasing. Every observation is the real "
+        "output of the built-in tool, run in a fresh workspace holding the task's fixture files and sqlite "
+        "databases. Writes DIR/trajectories.jsonl (stage 2; each record also carries id, family, template and the "
+        "checkable answer), DIR/{backbone,planner,caller,summarizer}.jsonl (per-role samples, as import-toolbench "
+        "writes them) and DIR/synth_report.json, as a whole. --split heldout draws values, entities and some "
+        "paraphrases that the train split never uses; --tasks-out also writes the episodes as executable tasks "
+        "for `umi-edge eval tasks`.",
+        width=100,
+    )
+    table = "\n".join(f"  {f.name:<18} {f.description}" for f in FAMILIES)
     p = data_subparsers.add_parser(
         "synth",
         help="synthesize training trajectories (and held-out tasks) by really running the built-in tools",
-        description="Synthesize α-UMi trajectories from task families (calculator, units, dates, files, sqlite, "
-        "python, two- and three-call chains, error recovery, direct answers, give-ups) with varied phrasing. "
-        "Every observation is the real output of the built-in tool, run in a fresh workspace holding the task's "
-        "fixture files and sqlite databases. Writes DIR/trajectories.jsonl (stage 2, each record also carrying "
-        "id, family, template and the checkable answer), DIR/{backbone,planner,caller,summarizer}.jsonl "
-        "(per-role samples, as import-toolbench writes them) and DIR/synth_report.json, as a whole. "
-        "--split heldout draws values, entities and some paraphrases that the train split never uses; "
-        "with --tasks-out it also writes the episodes as executable tasks for `umi-edge eval tasks`. "
-        f"Families: {fams}.",
-        epilog="examples: umi-edge data synth -o data/synth --n 2000 --seed 1\n"
-        "          umi-edge data synth -o data/heldout --n 300 --seed 2 --split heldout --tasks-out tasks.jsonl",
+        description=f"{description}\n\nfamilies:\n{table}",
+        epilog="examples:\n  umi-edge data synth -o data/synth --n 2000 --seed 1\n"
+        "  umi-edge data synth -o data/heldout --n 300 --seed 2 --split heldout --tasks-out tasks.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-o", "--output", metavar="DIR", type=Path, required=True, help="output directory")
@@ -65,9 +68,12 @@ def register(data_subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated built-in tools that may be used or offered (default: all); "
         "families needing other tools are skipped",
     )
-    p.add_argument("--families", metavar="NAMES", help=f"comma-separated families to generate (default: all): {fams}")
+    p.add_argument("--families", metavar="NAMES", help="comma-separated families to generate (default: all, see above)")
     p.add_argument(
-        "--style", choices=STYLES, default="toolbench", help="prompt templates of the role samples (default toolbench)"
+        "--style",
+        choices=STYLES,
+        default="toolbench",
+        help="prompt templates (default toolbench; toolalpaca leaves out give_up)",
     )
     p.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
     p.set_defaults(func=cmd_synth)
@@ -97,6 +103,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
         if unknown:
             raise UserError(f"--tools: unknown tool {unknown[0]!r}; built-in tools: {', '.join(registry.names())}")
     families = _names(args.families, "--families")
+    if args.style == "toolalpaca":  # the ToolAlpaca templates have no give-up option
+        if families is not None and "give_up" in families:
+            raise UserError("--families: give_up cannot be used with --style toolalpaca (its prompts cannot give up)")
+        families = [f.name for f in FAMILIES if f.name != "give_up" and (families is None or f.name in families)]
 
     from tqdm import tqdm
 

@@ -147,9 +147,8 @@ def test_fork_bomb_is_stopped_and_the_host_stays_healthy(ws: Path) -> None:
 
 
 def test_memory_bomb_is_stopped(ws: Path) -> None:
-    obs = py(
-        ws, "chunks = []\nwhile True:\n    chunks.append(bytearray(50 * 1024 * 1024))", limits=Limits(memory_mb=512)
-    )
+    code = "chunks = []\nwhile True:\n    chunks.append(bytearray(50 * 1024 * 1024))"
+    obs = py(ws, code, timeout=60, limits=Limits(memory_mb=512))
     assert obs["error"].startswith("MemoryError")
 
 
@@ -308,3 +307,19 @@ def test_sandboxed_process_dies_with_its_parent(ws: Path) -> None:
     else:
         if Path(f"/proc/{pid}").exists():
             pytest.fail(f"sandboxed process {pid} outlived its parent")
+
+
+@needs_seccomp
+def test_datagrams_to_host_unix_sockets_are_blocked(ws: Path, tmp_path: Path) -> None:
+    path = str(tmp_path / "host.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(0.5)
+    try:
+        code = f"import socket\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.sendto(b'hello', {path!r})"
+        obs = py(ws, code)
+        assert obs["error"].startswith("PermissionError")
+        with pytest.raises(TimeoutError):
+            server.recv(100)
+    finally:
+        server.close()

@@ -8,7 +8,8 @@
   write: workspace + private tmp), TCP bind/connect denied (ABI ≥ 4), signals and abstract UNIX sockets scoped
   to the sandbox (ABI ≥ 6).  Uses the ``landlock`` package's syscall wrappers with an extended ruleset
   attribute, because the package itself only knows the filesystem part (ABI ≤ 5);
-- seccomp (``pyseccomp``): EPERM for sockets other than AF_UNIX, connect/bind/listen/accept, ptrace and
+- seccomp (``pyseccomp``): EPERM for sockets other than AF_UNIX, connect/bind/listen/accept, sending to an
+  address (sendto with one, sendmsg, sendmmsg: datagrams to host UNIX sockets such as /dev/log), ptrace and
   process_vm_*, io_uring, mount and namespace calls, kernel/keyring/bpf calls, raising rlimits, signals to
   other processes, and process creation (fork/vfork/clone without CLONE_THREAD; clone3 → ENOSYS so glibc falls
   back to clone for threads).  Non-native syscall ABIs (32-bit entry points) kill the process;
@@ -305,6 +306,9 @@ def apply_seccomp(pyseccomp: Any) -> dict[str, Any]:
         rule(eperm, name)
     rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     rule(eperm, "socketpair", sc.Arg(0, sc.NE, socket.AF_UNIX))
+    rule(eperm, "sendto", sc.Arg(4, sc.NE, 0))  # only to the connected peer (a socketpair), never to an address
+    rule(eperm, "sendmsg")
+    rule(eperm, "sendmmsg")
     rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     rule(sc.ERRNO(errno.ENOSYS), "clone3")
     rule(eperm, "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG))  # keep dying with the parent
@@ -316,7 +320,7 @@ def apply_seccomp(pyseccomp: Any) -> dict[str, Any]:
         flt.load()
     except OSError as exc:
         raise LayerError(f"seccomp filter load: {exc}") from None
-    return {"rules": len(_EPERM_ALWAYS) + 10 - len(skipped), "skipped": skipped}
+    return {"rules": len(_EPERM_ALWAYS) + 13 - len(skipped), "skipped": skipped}
 
 
 # ---- rlimits ---------------------------------------------------------------------------------------------------

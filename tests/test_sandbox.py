@@ -235,10 +235,12 @@ def test_parent_process_through_proc_is_blocked(ws: Path, monkeypatch: pytest.Mo
 
 
 @needs_seccomp
-def test_ptrace_and_limit_raising_are_refused(ws: Path) -> None:
+def test_ptrace_sysv_ipc_and_limit_raising_are_refused(ws: Path) -> None:
     code = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
     obs = py(ws, code + "[libc.ptrace(16, os.getppid(), 0, 0), ctypes.get_errno()]")
     assert obs["result"] == "[-1, 1]"  # PTRACE_ATTACH → EPERM
+    obs = py(ws, code + "[libc.shmget(0, 4096, 0o1000 | 0o600), ctypes.get_errno()]")
+    assert obs["result"] == "[-1, 1]"  # System V shared memory → EPERM
     obs = py(ws, "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1000, 1000))")
     assert obs["error"].startswith(("PermissionError", "ValueError", "OSError"))
 

@@ -10,7 +10,7 @@
   attribute, because the package itself only knows the filesystem part (ABI ≤ 5);
 - seccomp (``pyseccomp``): EPERM for sockets other than AF_UNIX, connect/bind/listen/accept, sending to an
   address (sendto with one, sendmsg, sendmmsg: datagrams to host UNIX sockets such as /dev/log), ptrace and
-  process_vm_*, io_uring, mount and namespace calls, kernel/keyring/bpf calls, raising rlimits, signals to
+  process_vm_*, io_uring, mount and namespace calls, kernel/keyring/bpf calls, System V IPC, raising rlimits, signals to
   other processes, and process creation (fork/vfork/clone without CLONE_THREAD; clone3 → ENOSYS so glibc falls
   back to clone for threads).  Non-native syscall ABIs (32-bit entry points) kill the process;
 - parent death: the launcher is SIGKILLed when its parent dies (``PR_SET_PDEATHSIG``, which seccomp then
@@ -286,6 +286,18 @@ _EPERM_ALWAYS = (
     "fork",
     "vfork",
     "tkill",
+    # System V IPC: host shared memory segments, message queues and semaphores
+    "shmget",
+    "shmat",
+    "shmctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semctl",
+    "semtimedop",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def test_list_includes_user_tools(capsys: pytest.CaptureFixture[str], my_tools: 
     assert docs[-1]["Name"] == "greet" and set(docs[-1]) == {"Name", "function", "input"}
 
 
-def test_run_prints_the_observation(capsys: pytest.CaptureFixture[str], tmp_path: Path, my_tools: Path) -> None:
+def test_run_prints_the_observation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, my_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rc, out, _ = run_cli(capsys, "tools", "run", "calculator", '{"expression": "17.5 / 100 * 2340"}')
     assert rc == 0 and json.loads(out) == {"expression": "17.5 / 100 * 2340", "result": 409.5}
     rc, out, _ = run_cli(
@@ -73,6 +76,9 @@ def test_run_prints_the_observation(capsys: pytest.CaptureFixture[str], tmp_path
     assert json.loads(out)["ok"] is True and json.loads(out)["observation"] == {"result": "HELLO ADA"}
     (tmp_path / "f.txt").write_text("from the workspace")
     rc, out, _ = run_cli(capsys, "tools", "call", "read_file", '{"path": "f.txt"}', "--workspace", str(tmp_path))
+    assert rc == 0 and json.loads(out)["content"] == "from the workspace"
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"path": "f.txt", "max_lines": 1}'))
+    rc, out, _ = run_cli(capsys, "tools", "run", "read_file", "-", "--workspace", str(tmp_path))
     assert rc == 0 and json.loads(out)["content"] == "from the workspace"
 
 

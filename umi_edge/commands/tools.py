@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ARGS_JSON",
         nargs="?",
         default="{}",
-        help="the call's arguments as a JSON object (default {})",
+        help="the call's arguments as a JSON object (default {}); '-' reads them from standard input",
     )
     p_run.add_argument("--workspace", default=".", metavar="DIR", help="workspace directory (default: current)")
     add_tools_option(p_run)
@@ -116,8 +116,9 @@ def _list(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from umi_edge.tools.result import DEFAULT_MAX_CHARS
 
+    text = sys.stdin.read() if args.arguments == "-" else args.arguments
     try:
-        arguments = json.loads(args.arguments)
+        arguments = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"ARGS_JSON: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
     ws = Path(args.workspace).expanduser()

@@ -87,6 +87,8 @@ def test_validate_names_the_problem_and_lists_what_is_valid() -> None:
     assert "parameter 'max_lines' must be integer" in msg
     msg = reg.validate("date_calc", {"operation": "multiply", "date": "2024-01-01"})
     assert "must be one of add, subtract, difference, weekday" in msg
+    assert reg.validate("read_file", {"path": "a", "max_lines": None}) is None  # null optional = not given
+    assert "must be string, got null" in reg.validate("read_file", {"path": None})
     msg = reg.validate("calculator", ["1+1"])
     assert "must be a JSON object" in msg
     assert "\n" not in msg

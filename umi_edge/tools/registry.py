@@ -195,6 +195,7 @@ class ToolRegistry:
                 f"Arguments for '{name}' must be a JSON object, got {type(arguments).__name__}. "
                 f"Expected {t.signature_text()}."
             )
+        arguments = _drop_optional_nulls(t, arguments)
         problems = []
         props = t.parameters.get("properties", {})
         for err in sorted(t.validator.iter_errors(arguments), key=lambda e: (list(e.path), e.message)):
@@ -226,7 +227,7 @@ class ToolRegistry:
             if problem:
                 return done({"error": problem}, True)
             t = self._tools[name]
-            arguments = _whole_numbers_as_int(t, arguments)
+            arguments = _whole_numbers_as_int(t, _drop_optional_nulls(t, arguments))
             if t.func is None:
                 return done({"error": f"Tool '{name}' is documented but has no implementation on this machine."}, True)
             ws = Path(workspace).expanduser().resolve()
@@ -260,6 +261,12 @@ class ToolRegistry:
         except SandboxRefused as exc:
             return {"error": str(exc)}, True, False
         return res.observation(), res.is_error, res.output_truncated
+
+
+def _drop_optional_nulls(t: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``null`` for an optional parameter means "not given" (small models write it): the default applies."""
+    required = set(t.parameters.get("required", []))
+    return {k: v for k, v in arguments.items() if v is not None or k in required}
 
 
 def _whole_numbers_as_int(t: Tool, arguments: dict[str, Any]) -> dict[str, Any]:

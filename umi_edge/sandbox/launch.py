@@ -5,6 +5,9 @@ workspace as cwd, writes a JSON spec on stdin, and reads JSON lines from ``resul
 ``{"layers": {...}}`` (what was applied), then ``{"value": ...}`` / ``{"error": ...}`` for a function target, or
 ``{"refused": "..."}`` when a required layer could not be applied (fail closed: nothing runs).
 Restricting in this separate program (not ``preexec_fn``) keeps it safe in the threaded parent (the TUI).
+The tool's module (and ``pyseccomp``) is imported before the restrictions: it is the user's own trusted code;
+the untrusted part is what it does with the model's arguments.  Later imports must come from readable places
+(the interpreter's installation and site-packages, umi_edge, the tool's own file).
 
 Spec: ``{"workspace", "tmp", "limits", "layers": {name: "require"|"try"|"off"}, "read_paths", "write_paths",
 "result_fd", "target": {"kind": "function", "module", "qualname", "file", "arguments", "inject_workspace"} |

@@ -27,6 +27,19 @@ from .batching import Collator, LengthGroupedBatchSampler, SampleDataset
 WALL_FILE = "umi_wall.json"
 
 
+def label_position_loss(model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, int]:
+    """(sum of next-token cross-entropy over label positions, number of labels), with logits computed only at the
+    positions that predict a label (``labels`` are aligned with ``input_ids``; -100 = no loss)."""
+    labels = batch["labels"]
+    shifted = labels[:, 1:]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = shifted != -100
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
+    logits = out.logits.float()  # (n_labels, vocab)
+    target = shifted[shifted != -100]
+    return F.cross_entropy(logits, target, reduction="sum"), int(target.numel())
+
+
 class CompletionTrainer(Trainer):
     """Trainer over :class:`SampleDataset` with length-grouped batches and a label-positions-only loss."""
 
@@ -65,19 +78,13 @@ class CompletionTrainer(Trainer):
         if model.training:
             self.session_tokens += int(labels.numel())
             self.session_real_tokens += int(inputs["attention_mask"].sum())
-        shifted = labels[:, 1:]
-        keep = torch.zeros_like(labels, dtype=torch.bool)
-        keep[:, :-1] = shifted != -100
-        out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
-        logits = out.logits.float()  # (n_labels, vocab): only the positions that predict a label
-        target = shifted[shifted != -100]
-        loss_sum = F.cross_entropy(logits, target, reduction="sum")
+        loss_sum, n_labels = label_position_loss(model, inputs)
         if num_items_in_batch is not None:
             loss = loss_sum / num_items_in_batch
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 loss = loss * self.args.world_size
         else:
-            loss = loss_sum / max(1, target.numel())
+            loss = loss_sum / max(1, n_labels)
         return (loss, None) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):  # type: ignore[override]

@@ -249,3 +249,23 @@ def test_existing_output_needs_force(tmp_path, capsys):
     assert (out / "keep.txt").exists()
     assert main(["data", "synth", "-o", str(out), "--n", "3", "--families", "give_up", "--force"]) == 0
     assert not (out / "keep.txt").exists() and (out / "trajectories.jsonl").exists()
+
+
+def test_python_probe_reports_why_the_tool_cannot_run():
+    from umi_edge.synth.command import python_problem
+    from umi_edge.tools import ToolError, tool
+
+    assert python_problem(builtin_registry()) is None  # the sandbox works here
+
+    @tool(name="python", effect="exec")
+    def broken(code: str) -> dict:
+        """A python tool on a machine without isolation.
+
+        Args:
+            code: Python source.
+        """
+        raise ToolError("no isolation layer works on this machine")
+
+    reg = builtin_registry()
+    reg.add(broken, replace=True)
+    assert "no isolation layer" in python_problem(reg)

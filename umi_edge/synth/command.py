@@ -6,6 +6,8 @@ Registered under ``umi-edge data`` by :mod:`umi_edge.commands.data` (``register(
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from umi_edge.synth.generate import (
     trajectory_record,
 )
 from umi_edge.synth.pools import SPLITS
-from umi_edge.tools import builtin_registry
+from umi_edge.tools import ToolRegistry, builtin_registry
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
 REPORT_FILE = "synth_report.json"
@@ -79,6 +81,15 @@ def register(data_subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_synth)
 
 
+def python_problem(registry: ToolRegistry) -> str | None:
+    """Why the sandboxed python tool cannot run on this machine (no isolation layer...), or None when it works."""
+    with tempfile.TemporaryDirectory(prefix="umi-synth-probe-") as ws:
+        res = registry.call("python", {"code": "print(6 * 7)"}, workspace=ws)
+    if res.is_error or res.value.get("stdout") != "42\n":
+        return str(res.value.get("error", res.content))[:300]
+    return None
+
+
 def _names(text: str | None, option: str) -> list[str] | None:
     if text is None:
         return None
@@ -102,6 +113,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         unknown = [t for t in tools if t not in registry]
         if unknown:
             raise UserError(f"--tools: unknown tool {unknown[0]!r}; built-in tools: {', '.join(registry.names())}")
+    if tools is None or "python" in tools:
+        problem = python_problem(registry)
+        if problem and tools is not None:
+            raise UserError(f"--tools: the python tool cannot run here: {problem}")
+        if problem:
+            print(f"umi-edge: warning: leaving out the python tool (it cannot run here: {problem})", file=sys.stderr)
+            tools = [t for t in registry.names() if t != "python"]
     families = _names(args.families, "--families")
     if args.style == "toolalpaca":  # the ToolAlpaca templates have no give-up option
         if families is not None and "give_up" in families:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from umi_edge.synth import entities as E
 from umi_edge.synth import pools as P
-from umi_edge.synth.families._common import Family
+from umi_edge.synth.families._common import Family, offer
 from umi_edge.synth.pools import Split
 from umi_edge.synth.task import Finish, GiveUp, Task
 
@@ -44,8 +44,7 @@ GREET = [
 
 
 def make_direct(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
-    from umi_edge.synth.families._common import offer
-
+    """No call needed: the planner concludes at once (the offered tools are a random one plus distractors)."""
     sub = rng.choice(["echo", "echo", "tools", "greet"])
     tools = offer(rng, [rng.choice(list(available))], available)
     if sub == "echo":
@@ -147,8 +146,7 @@ GIVE_UP_THOUGHTS = [
 
 
 def make_give_up(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
-    from umi_edge.synth.families._common import offer
-
+    """A request no offered tool can serve: the planner gives up with a reason."""
     what, templates = rng.choice(GIVE_UP)
     tid, tmpl = P.template(rng, templates, split)
     slots = {

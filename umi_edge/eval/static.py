@@ -1,0 +1,404 @@
+"""Static evaluation on stage-2 files (the paper's ToolBench protocol): predict every gold step from the gold history.
+
+The steps are those of the released ``infer_pipeline.py``: every assistant (planner) turn holding a marker
+(``Next: caller.`` / ``Next: conclusion.`` / ``Next: give up.``). For each, the roles get the gold history and, greedy:
+
+- multi-LLM: the planner predicts the turn; its output is cut after the first marker; ``give up`` ends the step,
+  ``conclusion`` runs the summarizer, anything else the caller (the released routing). Caller and summarizer see
+  the gold history plus the predicted planner turn as an ``assistant`` turn, as in their training data (the
+  released inference script labels that turn ``planner:``, a train/inference mismatch we do not copy).
+- single-LLM (``single``): the backbone gets the backbone-format history (merged ``thought + Action`` turns, as
+  :func:`umi_edge.formats.role_samples` builds it) and predicts the merged step.
+
+The prediction is rendered as the released ``predictions`` string and scored with :mod:`umi_edge.eval.metrics`.
+Prompts longer than the context minus the generation budget are cut from the left, as the released collator
+does (``max_input_length``); such steps are counted in ``truncated_steps``. Steps are visited in dialogue order so
+each role's context reuses the KV cache of the previous, shorter history.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from umi_edge.errors import UserError
+from umi_edge.eval.metrics import (
+    Parsed,
+    Plan,
+    StaticMetrics,
+    StepPair,
+    compute,
+    majority_plan_baseline,
+    parse_backbone_output,
+    parse_multi_output,
+)
+from umi_edge.formats import (
+    PLAN_MARKERS,
+    CallParseError,
+    Trajectory,
+    build_input,
+    load_trajectories,
+    model_prompt,
+    parse_call,
+    parse_plan,
+    render_doc,
+    role_samples,
+    serialize_history,
+    serialize_turn,
+    tool_names,
+)
+
+MARKERS = tuple(PLAN_MARKERS.values())
+DEFAULT_MAX_TOKENS = {"planner": 256, "caller": 256, "summarizer": 512, "backbone": 512}
+PRED_ROLE_LABEL = "asssitant"  # sic: the released pipeline writes this label into its prediction strings
+
+
+@dataclass
+class GoldStep:
+    """One gold planner step of a dialogue, with both released reference strings."""
+
+    dialogue: int
+    step: int
+    turn: int
+    traj: Trajectory
+    reference: str
+    backbone_input: str
+    backbone_reference: str
+    gold: Parsed
+    gold_backbone: Parsed
+
+    @property
+    def plan(self) -> Plan:
+        return self.gold.plan
+
+
+def gold_steps(traj: Trajectory, dialogue: int, style: str = "toolbench") -> list[GoldStep]:
+    """The gold steps of one trajectory, in order."""
+    turns = traj.conversations
+    backbone = {len(r["history"]): r for r in role_samples(traj, style=style)["backbone"]}  # type: ignore[arg-type]
+    out: list[GoldStep] = []
+    for j, u in enumerate(turns):
+        if u["from"] != "assistant" or not any(m in u["value"] for m in MARKERS):
+            continue
+        value = u["value"]
+        if "Next: caller" in value or "Next: conclusion." in value:
+            if j + 1 >= len(turns):
+                raise UserError(f"dialogue {dialogue}: turn {j} plans a call or conclusion but the dialogue ends there")
+            nxt = turns[j + 1]
+            reference = f"assistant: {value}</s>{nxt['from']}: {nxt['value']}</s>"
+        else:
+            reference = value
+        rec = backbone.get(j)
+        b_input = rec["input"] if rec else ""
+        b_ref = rec["target"] if rec else ""
+        out.append(
+            GoldStep(
+                dialogue=dialogue,
+                step=len(out),
+                turn=j,
+                traj=traj,
+                reference=reference,
+                backbone_input=b_input,
+                backbone_reference=b_ref,
+                gold=parse_multi_output(reference),
+                gold_backbone=parse_backbone_output(b_ref) if rec else parse_multi_output(reference),
+            )
+        )
+    return out
+
+
+def load_gold(path: str | Path, style: str = "toolbench") -> list[list[GoldStep]]:
+    """Every dialogue of a stage-2 file as its list of gold steps (UserError on bad input)."""
+    return [gold_steps(t, i, style) for i, t in enumerate(load_trajectories(path))]
+
+
+def file_majority_baseline(path: str | Path) -> dict[str, Any]:
+    """The majority-plan baseline of a whole gold file: ``{"label", "plan_acc", "steps"}``."""
+    plans = [s.plan for d in load_gold(path) for s in d]
+    if not plans:
+        raise UserError(f"{path}: no gold planner steps (assistant turns with a 'Next: ...' marker)")
+    label, acc = majority_plan_baseline(plans)
+    return {"label": label, "plan_acc": acc, "steps": len(plans)}
+
+
+def select_dialogues(
+    dialogues: Sequence[list[GoldStep]], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[list[GoldStep]]:
+    """``sample`` dialogues drawn with ``seed`` (kept in file order), then the first ``limit``."""
+    chosen = list(dialogues)
+    if sample is not None and sample < len(chosen):
+        idx = sorted(random.Random(seed).sample(range(len(chosen)), sample))
+        chosen = [chosen[i] for i in idx]
+    if limit is not None:
+        chosen = chosen[:limit]
+    return chosen
+
+
+def clean_candidate(text: str) -> str:
+    """The released post-processing of a decoded generation."""
+    if text.startswith(": "):
+        text = text[2:]
+    if text.strip() in ("", ".", ","):
+        text = "none"
+    return text
+
+
+@dataclass
+class StepResult:
+    """One predicted step: the released prediction string, what was parsed, raw texts and costs."""
+
+    gold: GoldStep
+    prediction: str
+    pred: Parsed
+    thought: str
+    raw: dict[str, str]
+    truncated: bool
+    seconds: float
+    prompt_evaluated: int = 0
+    prompt_reused: int = 0
+    generated: int = 0
+    single: bool = False
+
+    def pair(self) -> StepPair:
+        gold = self.gold.gold_backbone if self.single else self.gold.gold
+        names = tuple(t["Name"] for t in self.gold.traj.tools)
+        return StepPair(gold, self.pred, names)
+
+    def to_record(self) -> dict[str, Any]:
+        """The ``--predictions-out`` line of this step."""
+        gold = self.gold.gold_backbone if self.single else self.gold.gold
+        call_text = self.raw.get("caller") if not self.single else self.raw.get("backbone")
+        arguments: dict[str, Any] | None = None
+        call_error: str | None = None
+        if self.pred.plan == "call" and call_text is not None:
+            try:
+                arguments = parse_call(call_text).arguments
+            except CallParseError as exc:
+                call_error = str(exc)
+        names = {t["Name"] for t in self.gold.traj.tools}
+        return {
+            "dialogue": self.gold.dialogue,
+            "step": self.gold.step,
+            "turn": self.gold.turn,
+            "gold_plan": gold.plan,
+            "gold_action": gold.action,
+            "gold_arguments": gold.action_input,
+            "gold_answer": gold.answer,
+            "pred_plan": self.pred.plan,
+            "pred_thought": self.thought,
+            "pred_action": self.pred.action,
+            "pred_arguments": arguments,
+            "pred_arguments_text": self.pred.action_input,
+            "pred_call_error": call_error,
+            "pred_answer": self.pred.answer,
+            "hallucinated": bool(self.pred.action and self.pred.action != "none" and self.pred.action not in names),
+            "raw": self.raw,
+            "prediction": self.prediction,
+            "reference": self.gold.backbone_reference if self.single else self.gold.reference,
+            "truncated": self.truncated,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class StepPredictor:
+    """Runs the roles of a loaded :class:`umi_edge.engine.Engine` on gold steps, greedy."""
+
+    def __init__(self, engine: Any, *, single: bool, max_tokens: dict[str, int] | None = None) -> None:
+        from umi_edge.engine import SamplingParams
+
+        self.engine = engine
+        self.single = single
+        self.style = engine.prompt_style
+        self.max_tokens = {**DEFAULT_MAX_TOKENS, **(max_tokens or {})}
+        self._greedy = SamplingParams
+        roles = set(engine.roles)
+        if single:
+            # A single-mode bundle has the backbone; a multi-role bundle is prompted as a single LLM via its planner.
+            self.backbone_role = "backbone" if "backbone" in roles else "planner"
+        elif not {"planner", "caller", "summarizer"} <= roles:
+            raise UserError(
+                f"bundle {engine.bundle_dir}: has roles {sorted(roles)}, the multi-LLM evaluation needs planner, "
+                "caller and summarizer (use --single for a single-LLM bundle)"
+            )
+        eos = getattr(engine.manifest, "chat_eos", "</s>") or "</s>"
+        self.stop = tuple(dict.fromkeys(("</s>", eos)))
+        self._cur = {"truncated": False, "evaluated": 0, "reused": 0, "generated": 0}
+
+    def _generate(self, ctx_role: str, budget_role: str, prompt: str, stop_after: Sequence[str] = ()) -> str:
+        ctx = self.engine.role(ctx_role)
+        limit = self.max_tokens[budget_role]
+        toks = ctx.tokenize(prompt)
+        room = ctx.n_ctx - limit - 1
+        if room < 16:
+            raise UserError(f"{ctx_role}: context of {ctx.n_ctx} tokens leaves no room for {limit} new tokens")
+        if len(toks) > room:
+            toks = toks[-room:]
+            self._cur["truncated"] = True
+        params = self._greedy(temperature=0.0, max_tokens=limit)
+        gen = ctx.generate(toks, params, stop=self.stop, stop_after=stop_after, max_tokens=limit)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as done:
+                g = done.value
+                break
+        self._cur["evaluated"] += g.prompt_evaluated
+        self._cur["reused"] += g.prompt_reused
+        self._cur["generated"] += g.generated_tokens
+        return clean_candidate(g.text)
+
+    def predict(self, step: GoldStep) -> StepResult:
+        self._cur = {"truncated": False, "evaluated": 0, "reused": 0, "generated": 0}
+        t0 = time.perf_counter()
+        if self.single:
+            raw, pred_str, parsed, thought = self._predict_single(step)
+        else:
+            raw, pred_str, parsed, thought = self._predict_multi(step)
+        return StepResult(
+            gold=step,
+            prediction=pred_str,
+            pred=parsed,
+            thought=thought,
+            raw=raw,
+            truncated=bool(self._cur["truncated"]),
+            seconds=time.perf_counter() - t0,
+            prompt_evaluated=int(self._cur["evaluated"]),
+            prompt_reused=int(self._cur["reused"]),
+            generated=int(self._cur["generated"]),
+            single=self.single,
+        )
+
+    def _predict_multi(self, step: GoldStep) -> tuple[dict[str, str], str, Parsed, str]:
+        traj = step.traj
+        doc, names = render_doc(traj.tools), tool_names(traj.tools)
+        history = serialize_history(traj.conversations[: step.turn])
+        prompt = build_input("planner", doc=doc, history=history, tool_names=names, style=self.style)
+        planner_raw = self._generate("planner", "planner", model_prompt(prompt), stop_after=MARKERS)
+        plan = parse_plan(planner_raw)
+        raw = {"planner": planner_raw}
+        if plan.label == "give_up":
+            pred_str = plan.text
+        else:
+            history += serialize_turn("assistant", plan.text)
+            if plan.label == "finish":
+                prompt = build_input("summarizer", doc=doc, history=history, tool_names=names, style=self.style)
+                raw["summarizer"] = self._generate("summarizer", "summarizer", model_prompt(prompt))
+                pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>conclusion: {raw['summarizer']}"
+            else:
+                prompt = build_input(
+                    "caller", doc=doc, history=history, tool_names=names, thought=plan.text, style=self.style
+                )
+                raw["caller"] = self._generate("caller", "caller", model_prompt(prompt))
+                pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>caller: {raw['caller']}"
+        return raw, pred_str, parse_multi_output(pred_str), plan.thought
+
+    def _predict_single(self, step: GoldStep) -> tuple[dict[str, str], str, Parsed, str]:
+        if not step.backbone_input:
+            raise UserError(f"dialogue {step.dialogue}, turn {step.turn}: no backbone sample for this step")
+        text = self._generate(self.backbone_role, "backbone", model_prompt(step.backbone_input))
+        parsed = parse_backbone_output(text)
+        cut = [i for i in (text.find("\nAction:"), text.find("conclusion: ")) if i >= 0]
+        thought = text[: min(cut)].strip() if cut else text.strip()
+        return {"backbone": text}, text, parsed, thought
+
+
+@dataclass
+class StaticRun:
+    """The outcome of a static evaluation."""
+
+    file: str
+    mode: str
+    dialogues: int
+    results: list[StepResult]
+    metrics: StaticMetrics
+    majority_evaluated: dict[str, Any]
+    majority_file: dict[str, Any]
+    wall_seconds: float
+    interrupted: bool = False
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated_steps(self) -> int:
+        return sum(r.truncated for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        evaluated = sum(r.prompt_evaluated for r in self.results)
+        reused = sum(r.prompt_reused for r in self.results)
+        return {
+            "file": self.file,
+            "mode": self.mode,
+            "dialogues": self.dialogues,
+            "steps": len(self.results),
+            "metrics": self.metrics.to_json(),
+            "majority_baseline": {"evaluated": self.majority_evaluated, "file": self.majority_file},
+            "wall_seconds": round(self.wall_seconds, 2),
+            "seconds_per_step": round(self.wall_seconds / len(self.results), 3) if self.results else None,
+            "truncated_steps": self.truncated_steps,
+            "prompt_tokens": {"evaluated": evaluated, "reused": reused},
+            "generated_tokens": sum(r.generated for r in self.results),
+            "interrupted": self.interrupted,
+            "engine": self.engine,
+        }
+
+
+def run_static(
+    path: str | Path,
+    engine: Any,
+    *,
+    single: bool = False,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    max_tokens: dict[str, int] | None = None,
+    progress: bool | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
+) -> StaticRun:
+    """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far."""
+    from tqdm import tqdm
+
+    all_dialogues = load_gold(path, engine.prompt_style)
+    file_plans = [s.plan for d in all_dialogues for s in d]
+    if not file_plans:
+        raise UserError(f"{path}: no gold planner steps (assistant turns with a 'Next: ...' marker)")
+    f_label, f_acc = majority_plan_baseline(file_plans)
+    chosen = select_dialogues(all_dialogues, limit=limit, sample=sample, seed=seed)
+    steps = [s for d in chosen for s in d]
+    if not steps:
+        raise UserError(f"{path}: the selected dialogues have no gold planner steps")
+    predictor = StepPredictor(engine, single=single, max_tokens=max_tokens)
+    results: list[StepResult] = []
+    interrupted = False
+    t0 = time.perf_counter()
+    # progress=None: a bar only when stderr is a terminal (tqdm's own rule).
+    bar = tqdm(total=len(steps), unit="step", desc="eval static", disable=None if progress is None else not progress)
+    try:
+        for step in steps:
+            res = predictor.predict(step)
+            results.append(res)
+            if on_step is not None:
+                on_step(res)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+    done_plans = [r.gold.plan for r in results] or [s.plan for s in steps]
+    e_label, e_acc = majority_plan_baseline(done_plans)
+    describe = engine.describe() if hasattr(engine, "describe") else {}
+    return StaticRun(
+        file=str(path),
+        mode="single" if single else "multi",
+        dialogues=len({r.gold.dialogue for r in results}),
+        results=results,
+        metrics=compute(r.pair() for r in results),
+        majority_evaluated={"label": e_label, "plan_acc": e_acc, "steps": len(done_plans)},
+        majority_file={"label": f_label, "plan_acc": f_acc, "steps": len(file_plans)},
+        wall_seconds=wall,
+        interrupted=interrupted,
+        engine=describe,
+    )

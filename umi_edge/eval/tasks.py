@@ -1,0 +1,255 @@
+"""Executable evaluation: run the full agent on each task in a fresh workspace and check its final answer.
+
+Each task gets a new temporary directory holding its ``files`` and ``sqlite`` fixtures; the agent's tools run there
+(sandboxed tools inside the sandbox), with every effect approved (the workspace is thrown away afterwards).
+A task succeeds when the run finishes with an answer that matches (:mod:`umi_edge.eval.matching`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from umi_edge.errors import UserError, where
+from umi_edge.eval.matching import matches
+from umi_edge.eval.taskfile import Task, load_tasks
+
+
+def build_workspace(task: Task, root: Path, source: str | Path = "tasks") -> Path:
+    """Write the task's ``files`` and create its ``sqlite`` databases under ``root`` (created if needed)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, text in task.files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    for rel, statements in task.sqlite.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(p)
+        try:
+            for i, stmt in enumerate(statements):
+                try:
+                    con.execute(stmt)
+                except sqlite3.Error as exc:
+                    w = where(source, line=task.line, field="sqlite")
+                    raise UserError(f"{w}: {rel!r} statement {i + 1} failed: {exc} ({stmt[:60]!r})") from None
+            con.commit()
+        finally:
+            con.close()
+    return root
+
+
+def task_registry(task: Task, base: Any, source: str | Path) -> Any:
+    """The tools offered for ``task``: ``base``, or the subset the task names (unknown names are an error)."""
+    if task.tools is None:
+        return base
+    unknown = [n for n in task.tools if n not in base]
+    if unknown:
+        raise UserError(
+            f"{where(source, line=task.line, field='tools')}: unknown tool(s) {unknown}; "
+            f"available: {', '.join(base.names())}"
+        )
+    return base.subset(task.tools)
+
+
+def check_tasks(tasks: list[Task], registry: Any, source: str | Path) -> None:
+    """Validate what needs the tools and SQLite before any model runs: tool names and fixture SQL."""
+    with tempfile.TemporaryDirectory(prefix="umi-eval-check-") as tmp:
+        for i, task in enumerate(tasks):
+            task_registry(task, registry, source)
+            if task.sqlite:
+                build_workspace(task, Path(tmp) / str(i), source)
+
+
+@dataclass
+class TaskResult:
+    """One task's outcome, counts and transcript."""
+
+    task: Task
+    outcome: str  # success | wrong_answer | gave_up | max_steps | error | cancelled
+    status: str
+    answer: str | None
+    steps: int
+    tool_calls: int
+    tool_errors: int
+    unknown_tool_calls: int
+    invalid_calls: int
+    seconds: float
+    conversation: list[dict[str, str]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.outcome == "success"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.task.id,
+            "outcome": self.outcome,
+            "success": self.success,
+            "status": self.status,
+            "answer": self.answer,
+            "expected": self.task.answers,
+            "match": self.task.match,
+            "steps": self.steps,
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            "unknown_tool_calls": self.unknown_tool_calls,
+            "invalid_calls": self.invalid_calls,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def transcript(self) -> dict[str, Any]:
+        """The ``--transcripts-out`` line: the result plus the query, conversation and events."""
+        return {**self.to_json(), "query": self.task.query, "conversation": self.conversation, "events": self.events}
+
+
+def run_task(task: Task, engine: Any, registry: Any, *, single: bool, config: Any, workspace: Path) -> TaskResult:
+    """Run the agent on one task in ``workspace`` (already built) and score it."""
+    from umi_edge.agent.agent import Agent
+    from umi_edge.agent.events import Observation, PlanDecided, RunFinished, ToolCall, to_dict
+
+    agent = Agent(engine, registry, workspace=workspace, config=config, single=single)
+    t0 = time.perf_counter()
+    steps = calls = errors = unknown = invalid = 0
+    status, answer = "error", None
+    for ev in agent.run(task.query):
+        if isinstance(ev, PlanDecided):
+            steps = max(steps, ev.step)
+        elif isinstance(ev, ToolCall):
+            calls += 1
+            if not ev.valid:
+                invalid += 1
+                if ev.name and ev.name not in registry:
+                    unknown += 1
+        elif isinstance(ev, Observation) and ev.is_error:
+            errors += 1
+        elif isinstance(ev, RunFinished):
+            status, answer = ev.status, ev.answer
+    seconds = time.perf_counter() - t0
+    if status == "finished":
+        outcome = "success" if answer is not None and matches(answer, task.answers, task.match) else "wrong_answer"
+    else:
+        outcome = status
+    return TaskResult(
+        task=task,
+        outcome=outcome,
+        status=status,
+        answer=answer,
+        steps=steps,
+        tool_calls=calls,
+        tool_errors=errors,
+        unknown_tool_calls=unknown,
+        invalid_calls=invalid,
+        seconds=seconds,
+        conversation=list(agent.conversation),
+        events=[to_dict(e) for e in agent.events],
+    )
+
+
+@dataclass
+class TaskRun:
+    file: str
+    mode: str
+    results: list[TaskResult]
+    wall_seconds: float
+    interrupted: bool = False
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        r = self.results
+        n = len(r)
+        secs = [x.seconds for x in r] or [0.0]
+        return {
+            "tasks": n,
+            "succeeded": sum(x.success for x in r),
+            "success_rate": 100.0 * sum(x.success for x in r) / n if n else 0.0,
+            "avg_steps": sum(x.steps for x in r) / n if n else 0.0,
+            "tool_calls": sum(x.tool_calls for x in r),
+            "tool_errors": sum(x.tool_errors for x in r),
+            "unknown_tool_calls": sum(x.unknown_tool_calls for x in r),
+            "invalid_calls": sum(x.invalid_calls for x in r),
+            "gave_up": sum(x.outcome == "gave_up" for x in r),
+            "max_steps_hit": sum(x.outcome == "max_steps" for x in r),
+            "wrong_answers": sum(x.outcome == "wrong_answer" for x in r),
+            "agent_errors": sum(x.outcome == "error" for x in r),
+            "mean_seconds": statistics.fmean(secs),
+            "median_seconds": statistics.median(secs),
+            "max_seconds": max(secs),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "mode": self.mode,
+            "summary": self.summary(),
+            "tasks": [x.to_json() for x in self.results],
+            "wall_seconds": round(self.wall_seconds, 2),
+            "interrupted": self.interrupted,
+            "engine": self.engine,
+        }
+
+
+def run_tasks(
+    path: str | Path,
+    engine: Any,
+    *,
+    registry: Any = None,
+    single: bool = False,
+    limit: int | None = None,
+    max_steps: int | None = None,
+    max_tokens: int | None = None,
+    progress: bool | None = None,
+    on_task: Callable[[TaskResult], None] | None = None,
+) -> TaskRun:
+    """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far."""
+    from tqdm import tqdm
+
+    from umi_edge.agent.config import AgentConfig
+    from umi_edge.tools.registry import builtin_registry
+
+    tasks = load_tasks(path)[:limit] if limit else load_tasks(path)
+    base = registry if registry is not None else builtin_registry()
+    check_tasks(tasks, base, path)
+    config = AgentConfig(approve_policy="all")
+    if max_steps is not None:
+        config.max_steps = max_steps
+    if max_tokens is not None:
+        config.max_new_tokens = dict.fromkeys(config.max_new_tokens, max_tokens)
+    results: list[TaskResult] = []
+    interrupted = False
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(tasks), unit="task", desc="eval tasks", disable=None if progress is None else not progress)
+    try:
+        for task in tasks:
+            ws = Path(tempfile.mkdtemp(prefix="umi-eval-task-"))
+            try:
+                build_workspace(task, ws, path)
+                res = run_task(
+                    task, engine, task_registry(task, base, path), single=single, config=config, workspace=ws
+                )
+            finally:
+                shutil.rmtree(ws, ignore_errors=True)
+            results.append(res)
+            if on_task is not None:
+                on_task(res)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    return TaskRun(
+        file=str(path),
+        mode="single" if single else "multi",
+        results=results,
+        wall_seconds=time.perf_counter() - t0,
+        interrupted=interrupted,
+        engine=engine.describe() if hasattr(engine, "describe") else {},
+    )

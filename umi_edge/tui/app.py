@@ -20,9 +20,9 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
-from umi_edge.agent.events import AgentError, Cancelled, Event, FinalAnswer, GaveUp, Timing, ToolCall
+from umi_edge.agent.events import Event, FinalAnswer, RunFinished, Timing, ToolCall
 from umi_edge.tui import slash
 from umi_edge.tui.backend import Backend, ChatOptions
 from umi_edge.tui.messages import (
@@ -39,6 +39,8 @@ from umi_edge.tui.screens import ApprovalScreen, ChatScreen, HelpScreen, Session
 
 QUIT_WINDOW = 2.0
 """Seconds within which a second Ctrl+C quits."""
+CANCEL_GRACE = 1.5
+"""Seconds Esc waits for the agent to stop before the UI ends the turn by itself (a tool call may be running)."""
 
 
 class ChatApp(App[int]):
@@ -53,13 +55,23 @@ class ChatApp(App[int]):
         Binding("ctrl+c", "ctrl_c", "Quit (twice)", priority=True, show=False),
     ]
 
-    def __init__(self, options: ChatOptions | None = None, *, backend: Backend | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        options: ChatOptions | None = None,
+        *,
+        backend: Backend | None = None,
+        autoload: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """``autoload=False`` leaves the model unloaded until :meth:`load_backend` is called."""
         super().__init__(**kwargs)
+        self.autoload = autoload
         self.options = options or ChatOptions()
         self.backend = backend or Backend(self.options)
         self.input_history: list[str] = []
         self.turn = 0
         self.turn_worker: Worker[None] | None = None
+        self.ended_turn = 0
         self.turn_thread_busy = threading.Event()
         self.pending_approval: Future[Decision] | None = None
         self.cancel_requested = threading.Event()
@@ -71,7 +83,8 @@ class ChatApp(App[int]):
     # -- start ------------------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.push_screen(self.chat_screen)
-        self.load_backend()
+        if self.autoload:
+            self.load_backend()
 
     def sandbox_summary(self) -> str:
         return self.backend.sandbox_summary()
@@ -120,7 +133,8 @@ class ChatApp(App[int]):
     # -- turns ------------------------------------------------------------------------------------------------
     @property
     def turn_running(self) -> bool:
-        return self.turn_worker is not None and self.turn_worker.is_running
+        """A turn is in progress as far as the user is concerned (not yet ended in the UI)."""
+        return self.turn_thread_busy.is_set() and self.ended_turn != self.turn
 
     def start_turn(self, query: str) -> None:
         if self.turn_running:
@@ -138,35 +152,32 @@ class ChatApp(App[int]):
             return
         self.turn += 1
         self.cancel_requested.clear()
+        self.turn_thread_busy.set()
         self.chat_screen.post_message(TurnStarted(self.turn, query))
         self.turn_worker = self.run_turn(query, self.turn)
 
     @work(thread=True, group="turn", exit_on_error=False)
     def run_turn(self, query: str, turn: int) -> None:
         """Run one agent turn; every event goes to the chat screen as an :class:`AgentEvent`."""
-        worker = get_current_worker()
         screen = self.chat_screen
         start = time.monotonic()
-        status: TurnStatus = "max_steps"
+        status: TurnStatus = "error"
         detail = ""
         self.turn_thread_busy.set()
         try:
-            for event in self.backend.run(query, approve=self._approve_in_worker, cancel=self.cancel_requested):
+            for event in self.backend.run(query, approve=self._approve_in_worker):
                 self.stats.add(event)
-                if worker.is_cancelled or turn != self.turn:
-                    # The UI already ended this turn; drain quietly until the agent notices the cancel flag.
-                    continue
+                if isinstance(event, RunFinished):
+                    status = event.status
+                if self.ended_turn == turn:
+                    continue  # the UI already closed this turn (Esc during a long tool call): drop the rest
                 screen.post_message(AgentEvent(event, turn))
-                status = _status_of(event, status)
-                if isinstance(event, AgentError):
-                    detail = ""
         except Exception as exc:  # noqa: BLE001 - a failing turn is shown, the app stays usable
             status, detail = "error", f"{type(exc).__name__}: {exc}"
         finally:
             self.turn_thread_busy.clear()
-        if self.cancel_requested.is_set() and status not in ("finished", "gave_up"):
-            status = "cancelled"
-        if not worker.is_cancelled and turn == self.turn:
+        if self.ended_turn != turn:
+            self.ended_turn = turn
             screen.post_message(TurnEnded(turn, status, time.monotonic() - start, detail))
 
     def _approve_in_worker(self, call: ToolCall) -> bool:
@@ -212,6 +223,23 @@ class ChatApp(App[int]):
             self.pending_approval.set_result("deny")
             if isinstance(self.screen, ApprovalScreen):
                 self.screen.dismiss("deny")
+        self.chat_screen.status.state = "stopping…"
+        turn = self.turn
+        self.set_timer(CANCEL_GRACE, lambda: self._force_end(turn))
+
+    def _force_end(self, turn: int) -> None:
+        """The agent did not stop within the grace time (a tool call is running): end the turn in the UI now."""
+        if self.turn != turn or self.ended_turn == turn or not self.turn_thread_busy.is_set():
+            return
+        self.ended_turn = turn
+        self.chat_screen.post_message(
+            TurnEnded(
+                turn,
+                "cancelled",
+                0.0,
+                "a tool call is still running; it is abandoned at its time limit and its result discarded",
+            )
+        )
 
     def action_ctrl_c(self) -> None:
         now = time.monotonic()
@@ -266,9 +294,9 @@ class ChatApp(App[int]):
     def action_stats(self) -> None:
         self.output(_kv_table("Session stats", self.stats.rows()))
 
-    def action_save(self) -> None:
+    def action_save(self, target: str = "") -> None:
         try:
-            path = self.backend.save()
+            path = self.backend.save(target)
         except Exception as exc:  # noqa: BLE001
             self.output(f"Could not save: {exc}", "error")
             return
@@ -360,18 +388,6 @@ class SessionStats:
             ("tool calls", str(self.tool_calls)),
             ("answers", str(self.answers)),
         ]
-
-
-def _status_of(event: Event, current: TurnStatus) -> TurnStatus:
-    if isinstance(event, FinalAnswer):
-        return "finished"
-    if isinstance(event, GaveUp):
-        return "gave_up"
-    if isinstance(event, Cancelled):
-        return "cancelled"
-    if isinstance(event, AgentError):
-        return "error"
-    return current
 
 
 def _kv_table(title: str, rows: Iterable[tuple[str, str]]) -> Table:

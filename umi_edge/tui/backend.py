@@ -28,6 +28,8 @@ class ChatOptions:
     bundle: Path | None = None
     workspace: Path = field(default_factory=Path.cwd)
     tools_files: list[Path] = field(default_factory=list)
+    only_tools: list[str] = field(default_factory=list)
+    """Offer only these tools to the model (a smaller prompt); empty = all."""
     approve: ApprovePolicy = "none"
     resume: str | None = None
     sessions_dir: Path | None = None
@@ -49,6 +51,8 @@ class Backend:
         self.failure: str | None = None
         self.loading = False
         self.registry: Any = None
+        self.recorder: Any = None
+        self.history: list[dict[str, str]] = []
         self._registry_error: str | None = None
         self._lock = threading.Lock()
         self._load_registry()
@@ -59,7 +63,13 @@ class Backend:
         try:
             from umi_edge.tools import default_registry
 
-            self.registry = default_registry([str(p) for p in self.options.tools_files])
+            registry = default_registry([str(p) for p in self.options.tools_files])
+            if self.options.only_tools:
+                try:
+                    registry = registry.subset(self.options.only_tools)
+                except KeyError as exc:
+                    raise UserError(f"--only-tools: {exc.args[0]}") from None
+            self.registry = registry
         except Exception as exc:  # noqa: BLE001 - shown in the conversation; the app stays usable
             self._registry_error = f"the tools could not be loaded: {str(exc).replace(chr(10), ' ')}"
             self.registry = None
@@ -93,9 +103,10 @@ class Backend:
             self.loading = False
 
     def _make_agent(self) -> Any:
-        from umi_edge.agent import Agent
+        from umi_edge.agent import Agent, AgentConfig
 
-        return Agent(self.engine, self.registry, workspace=self.options.workspace, **self.options.agent)
+        config = AgentConfig(approve_policy=self.options.approve, **self.options.agent)
+        return Agent(self.engine, self.registry, workspace=self.options.workspace, config=config)
 
     def explain_failure(self, exc: BaseException) -> str:
         """What went wrong and what to do, in words for the conversation view."""
@@ -124,28 +135,45 @@ class Backend:
         return f"{name} · {self.manifest.mode} · {self.manifest.quantization}"
 
     # -- turns ------------------------------------------------------------------------------------------------
-    def run(self, query: str, *, approve: Callable[[ToolCall], bool], cancel: threading.Event) -> Iterator[Event]:
-        """Run one turn of the agent (blocking; from a worker thread)."""
+    def run(self, query: str, *, approve: Callable[[ToolCall], bool]) -> Iterator[Event]:
+        """Run one turn (blocking; from a worker thread), continuing the session's conversation.
+
+        The first turn of a session opens its transcript file; the agent appends to it as it goes.
+        """
         with self._lock:
-            yield from self.agent.run(query, approve=approve, cancel=cancel)
+            agent = self.agent
+            agent.approve = approve
+            if self.recorder is None:
+                from umi_edge.agent import TranscriptRecorder
+
+                self.recorder = TranscriptRecorder.new(self.options.sessions_dir, meta=self._meta())
+            agent.recorder = self.recorder
+            try:
+                yield from agent.run(query, history=self.history)
+            finally:
+                self.history = [dict(t) for t in agent.conversation]
 
     def cancel(self) -> None:
-        agent = self.agent
-        if agent is not None and hasattr(agent, "cancel"):
-            agent.cancel()
+        """Stop the running turn at the next token (thread-safe)."""
+        if self.agent is not None:
+            self.agent.cancel()
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "ui": "chat",
+            "bundle": str(self.bundle_dir or self.bundle_path),
+            "workspace": str(self.options.workspace),
+        }
 
     # -- approvals --------------------------------------------------------------------------------------------
     def effect_of(self, name: str) -> str:
         t = self.registry.get(name) if self.registry is not None else None
-        return t.effect if t is not None else "read"
+        return t.effect if t is not None else "exec"
 
     def needs_approval(self, effect: str) -> bool:
-        policy = self.options.approve
-        if effect == "read" or policy == "all":
-            return False
-        if policy == "writes":
-            return effect == "exec"
-        return True
+        from umi_edge.agent.approval import needs_approval
+
+        return needs_approval(effect, self.options.approve)
 
     # -- information for slash commands ------------------------------------------------------------------------
     def tools_info(self) -> list[tuple[str, str, str]]:
@@ -205,18 +233,87 @@ class Backend:
         return _status_summary(sandbox_status())
 
     # -- sessions ---------------------------------------------------------------------------------------------
+    @property
+    def session_path(self) -> Path | None:
+        return self.recorder.path if self.recorder is not None else None
+
     def new_session(self) -> None:
-        if self.agent is not None and hasattr(self.agent, "reset"):
-            self.agent.reset()
+        """Forget the conversation; the next query opens a new transcript."""
+        if self.recorder is not None:
+            self.recorder.close()
+        self.recorder = None
+        self.history = []
 
-    def save(self) -> Path:
-        raise UserError("saving sessions needs the agent's transcripts")
+    def save(self, target: str = "") -> Path:
+        """The session is written as it goes; with ``target``, also write it as one JSON document there."""
+        from umi_edge.agent import Transcript
 
-    def list_sessions(self) -> list[tuple[str, str]]:
-        return []
+        if self.recorder is None:
+            raise UserError("nothing to save yet: the session starts with the first query")
+        if not target:
+            return self.recorder.path
+        out = Path(target).expanduser()
+        if not out.is_absolute():
+            out = self.options.workspace / out
+        return Transcript.load(self.recorder.path).save(out)
+
+    def list_sessions(self, limit: int = 50) -> list[tuple[str, str]]:
+        """(id, description) of saved sessions, newest first."""
+        from umi_edge.agent import Transcript, list_sessions
+
+        out = []
+        for path in list_sessions(self.options.sessions_dir)[:limit]:
+            try:
+                t = Transcript.load(path)
+            except UserError:
+                continue
+            first = t.queries[0] if t.queries else "(no query)"
+            more = f" (+{len(t.queries) - 1} more)" if len(t.queries) > 1 else ""
+            status = t.status or "unfinished"
+            out.append((path.stem, f"{path.stem}  {first[:60]}{more}  [{status}]"))
+        return out
+
+    def find_session(self, session_id: str) -> Path:
+        from umi_edge.agent import list_sessions, sessions_dir
+
+        if session_id in ("", "latest"):
+            found = list_sessions(self.options.sessions_dir)
+            if not found:
+                raise UserError(f"no saved sessions in {sessions_dir(self.options.sessions_dir)}")
+            return found[0]
+        p = Path(session_id).expanduser()
+        if p.suffix in (".jsonl", ".json") and p.exists():
+            return p
+        cand = sessions_dir(self.options.sessions_dir) / f"{session_id}.jsonl"
+        if not cand.exists():
+            raise UserError(f"no session {session_id!r} in {cand.parent} (/sessions lists them)")
+        return cand
 
     def resume(self, session_id: str) -> tuple[str, list[tuple[str, list[Event]]]]:
-        raise UserError("resuming sessions needs the agent's transcripts")
+        """Reopen a transcript: its conversation continues with the next query, appended to the same file.
+
+        Returns the session id and, per earlier query, the events it produced (to show them again).
+        """
+        from umi_edge.agent import Transcript, TranscriptRecorder
+        from umi_edge.agent.events import RunFinished
+
+        path = self.find_session(session_id)
+        t = Transcript.load(path)
+        runs: list[tuple[str, list[Event]]] = []
+        current: list[Event] = []
+        for event in t.typed_events():
+            current.append(event)
+            if isinstance(event, RunFinished):
+                runs.append((t.queries[len(runs)] if len(runs) < len(t.queries) else "", current))
+                current = []
+        if current or len(runs) < len(t.queries):
+            runs.append((t.queries[len(runs)] if len(runs) < len(t.queries) else "", current))
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.close()
+            self.history = [dict(turn) for turn in t.conversation]
+            self.recorder = TranscriptRecorder(path) if path.suffix == ".jsonl" else None
+        return t.id, runs
 
 
 def _ref_name(ref: bundle_mod.FileRef) -> str:

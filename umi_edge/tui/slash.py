@@ -21,7 +21,9 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("model", "The bundle: mode, quantization, roles and their context", "model"),
     SlashCommand("sandbox", "Which sandbox layers are active on this machine", "sandbox"),
     SlashCommand("stats", "Tokens, speed and prompt reuse of this session", "stats"),
-    SlashCommand("save", "Save the session transcript (it is also written as it goes)", "save"),
+    SlashCommand(
+        "save", "Where the session is saved (written as it goes); with FILE, also write it as JSON", "save", "[FILE]"
+    ),
     SlashCommand("sessions", "List saved sessions and resume one", "sessions", "[ID]"),
     SlashCommand("quit", "Leave umi-edge chat", "quit"),
 )

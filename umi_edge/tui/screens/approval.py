@@ -42,9 +42,9 @@ class ApprovalScreen(ModalScreen[Decision]):
             with VerticalScroll(id="arguments"):
                 yield Static(Syntax(args, "json", theme="ansi_dark", word_wrap=True))
             with Horizontal(id="buttons"):
-                yield Button("Allow once [y]", id="once", variant="success")
-                yield Button("Always allow this tool [a]", id="always", variant="primary")
-                yield Button("Deny [n]", id="deny", variant="error")
+                yield Button("Allow once (y)", id="once", variant="success")
+                yield Button("Always allow this tool (a)", id="always", variant="primary")
+                yield Button("Deny (n)", id="deny", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#once", Button).focus()

@@ -88,10 +88,9 @@ class ChatScreen(Screen[None]):
 
     def on_turn_ended(self, message: TurnEnded) -> None:
         text, kind = _ENDED.get(message.status, (message.status, "info"))
-        detail = f": {message.detail}" if message.detail else ""
-        if message.status not in ("finished", "cancelled", "gave_up") or detail:
-            self.conversation.add_notice(f"Turn {text}{detail}", kind)
-        self.status.state = f"{text} in {message.seconds:.1f}s"
+        if message.detail:
+            self.conversation.add_notice(f"Turn {text}: {message.detail}", kind)
+        self.status.state = f"{text} in {message.seconds:.1f}s" if message.seconds else text
 
     def on_backend_ready(self, message: BackendReady) -> None:
         self.status.bundle = message.summary

@@ -41,6 +41,8 @@ class Block(Vertical):
         super().__init__(**kwargs)
         self.step = step
         self.add_class(f"-{self.ROLE}")
+        self.badge = Label(classes="badge")
+        self.timing = Label("", classes="timing")
 
     def badge_text(self) -> Text:
         text = Text(f" {self.BADGE} ", style="bold reverse")
@@ -49,17 +51,17 @@ class Block(Vertical):
         return text
 
     def compose(self) -> ComposeResult:
-        yield Label(self.badge_text(), classes="badge")
+        self.badge.update(self.badge_text())
+        yield self.badge
         yield from self.compose_body()
-        yield Label("", classes="timing")
+        yield self.timing
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def set_timing(self, timing: Timing) -> None:
-        label = self.query_one(".timing", Label)
-        label.update(timing_text(timing))
-        label.display = True
+        self.timing.update(timing_text(timing))
+        self.timing.display = True
 
 
 class UserBlock(Block):
@@ -80,13 +82,14 @@ class StreamBlock(Block):
     def __init__(self, step: int | None = None, text: str = "", **kwargs: Any) -> None:
         super().__init__(step, **kwargs)
         self.text = text
+        self.body = Static(Text(text), classes="body")
 
     def compose_body(self) -> ComposeResult:
-        yield Static(Text(self.text), classes="body")
+        yield self.body
 
     def append(self, delta: str) -> None:
         self.text += delta
-        self.query_one(".body", Static).update(Text(self.text))
+        self.body.update(Text(self.text))
 
 
 class PlannerBlock(StreamBlock):
@@ -112,10 +115,20 @@ class PlannerBlock(StreamBlock):
         self.label = label
         badge = self.badge_text()
         badge.append(f"  {_NEXT.get(label, label)}", style="bold")
-        self.query_one(".badge", Label).update(badge)
+        self.badge.update(badge)
         self.add_class(f"-next-{label}")
-        if thought.strip() and not self.text.strip():
-            self.append(thought)
+        shown = thought.strip() or self.text.strip()
+        self.body.update(Text(shown))
+
+    def mark_stopped(self) -> None:
+        """The turn was cancelled during (or right after) this generation: no routing decision holds."""
+        if self.label is not None:
+            self.remove_class(f"-next-{self.label}")
+        self.label = None
+        badge = self.badge_text()
+        badge.append("  ■ stopped", style="bold")
+        self.badge.update(badge)
+        self.body.update(Text(self.text))
 
 
 class CallerBlock(StreamBlock):
@@ -124,16 +137,24 @@ class CallerBlock(StreamBlock):
     ROLE = "caller"
     BADGE = "CALLER"
 
+    def __init__(self, step: int | None = None, text: str = "", **kwargs: Any) -> None:
+        super().__init__(step, text, **kwargs)
+        self.args = Static("", classes="args")
+        self.args.display = False
+
+    def compose_body(self) -> ComposeResult:
+        yield self.body
+        yield self.args
+
     def show_call(self, name: str, arguments: dict[str, Any], *, valid: bool, problem: str | None) -> None:
-        body = self.query_one(".body", Static)
         if valid:
-            head = Text.assemble(("Action: ", "dim"), (name, "bold"))
+            self.body.update(Text.assemble(("Action: ", "dim"), (name, "bold")))
             args = json.dumps(arguments, ensure_ascii=False, indent=2)
-            body.update(head)
-            self.mount(Static(Syntax(args, "json", theme="ansi_dark", word_wrap=True), classes="args"), after=body)
+            self.args.update(Syntax(args, "json", theme="ansi_dark", word_wrap=True))
+            self.args.display = True
         else:
             self.add_class("-invalid")
-            body.update(Text.assemble(("invalid call: ", "bold red"), (problem or "", "red"), "\n", self.text))
+            self.body.update(Text.assemble(("invalid call: ", "bold red"), (problem or "", "red"), "\n", self.text))
 
 
 class ObservationBlock(Block):
@@ -154,7 +175,7 @@ class ObservationBlock(Block):
         **kwargs: Any,
     ) -> None:
         super().__init__(step, **kwargs)
-        self.name = name
+        self.tool_name = name
         self.content = content
         self.lines = content.splitlines() or [""]
         self.expanded = len(self.lines) <= PREVIEW_LINES
@@ -167,7 +188,7 @@ class ObservationBlock(Block):
 
     def badge_text(self) -> Text:
         text = Text(f" {self.BADGE} ", style="bold reverse")
-        text.append(f" {self.name}", style="bold")
+        text.append(f" {self.tool_name}", style="bold")
         if self.step is not None:
             text.append(f"  step {self.step}", style="dim")
         if self.denied:
@@ -181,7 +202,8 @@ class ObservationBlock(Block):
         return Text("\n".join(lines))
 
     def compose_body(self) -> ComposeResult:
-        title = f"{len(self.lines)} line{'s' if len(self.lines) != 1 else ''}"
+        kind = "denied" if self.denied else ("error" if self.has_class("-error") else "result")
+        title = f"{kind} · {len(self.lines)} line{'s' if len(self.lines) != 1 else ''}"
         with Collapsible(title=title, collapsed=False, classes="fold"):
             yield Static(self._visible(), classes="body")
             if not self.expanded:

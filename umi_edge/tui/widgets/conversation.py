@@ -22,6 +22,7 @@ from umi_edge.agent.events import (
     HistoryShortened,
     Observation,
     PlanDecided,
+    RunFinished,
     Timing,
     TokenDelta,
     ToolCall,
@@ -69,7 +70,7 @@ class Conversation(VerticalScroll):
         self._last.clear()
         self.remove_children()
 
-    def _block(self, role: str, step: int) -> Block:
+    async def _block(self, role: str, step: int) -> Block:
         key = (role, step)
         block = self._open.get(key)
         if block is None:
@@ -80,7 +81,7 @@ class Conversation(VerticalScroll):
             else:
                 block = AnswerBlock(step)
             self._open[key] = block
-            self._add(block)
+            await self.mount(block)
         self._last[role] = block
         return block
 
@@ -88,26 +89,26 @@ class Conversation(VerticalScroll):
         """Show one event: stream tokens into the role's block, finalise it, add observations and notices."""
         match event:
             case TokenDelta(role=role, step=step, text=text):
-                block = self._block(role, step)
+                block = await self._block(role, step)
                 if isinstance(block, AnswerBlock):
                     await block.append(text)
                 elif isinstance(block, PlannerBlock | CallerBlock):
                     block.append(text)
             case PlanDecided(step=step, label=label, thought=thought, raw=raw):
                 role = "backbone" if ("backbone", step) in self._open else "planner"
-                block = self._block(role, step)
+                block = await self._block(role, step)
                 assert isinstance(block, PlannerBlock)
                 if not block.text.strip():
                     block.append(raw or thought)
                 block.decide(label, thought)
             case ToolCall(step=step, name=name, arguments=arguments, raw=raw, valid=valid, problem=problem):
-                block = self._block("caller", step)
+                block = await self._block("caller", step)
                 assert isinstance(block, CallerBlock)
                 if not block.text.strip():
                     block.text = raw
                 block.show_call(name, arguments, valid=valid, problem=problem)
             case Observation(step=step, name=name, content=content):
-                self._add(
+                await self.mount(
                     ObservationBlock(
                         step,
                         name,
@@ -118,7 +119,7 @@ class Conversation(VerticalScroll):
                     )
                 )
             case FinalAnswer(step=step, text=text):
-                block = self._block("summarizer", step)
+                block = await self._block("summarizer", step)
                 assert isinstance(block, AnswerBlock)
                 await block.finish(text)
             case GaveUp(reason=reason):
@@ -132,11 +133,15 @@ class Conversation(VerticalScroll):
                 if block is not None:
                     block.set_timing(event)
             case Cancelled(step=step):
-                for block in self._open.values():
+                for (_, block_step), block in self._open.items():
                     if isinstance(block, AnswerBlock):
                         await block.finish(block.text)
+                    elif isinstance(block, PlannerBlock) and block_step == step:
+                        block.mark_stopped()
                 self.add_notice(f"Cancelled at step {step}; what was done is kept.", "cancelled")
                 self._open.clear()
+            case RunFinished(status="max_steps", step=step):
+                self.add_notice(f"Stopped after {step} steps without an answer (the step limit).", "gave-up")
 
     async def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:

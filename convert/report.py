@@ -7,6 +7,7 @@ from typing import Any
 
 from umi_edge import atomic, bundle
 
+from .inspect_gguf import inspect_gguf
 from .lora import LoraAdapter
 
 
@@ -28,15 +29,17 @@ def write_report(path: Path, run: Any, builder: Any, manifest: bundle.Manifest, 
     if run.global_adapter is not None:
         g = run.global_adapter
         lines.append(f"- stage-1 adapter merged into the base: `{g.path}` (r={g.r}, alpha={g.alpha:g})")
-    lines += ["", "## Files", "", "| file | size | content |", "|---|---|---|"]
+    lines += ["", "## Files", "", "| file | size | bits/weight | tensor types | content |", "|---|---|---|---|---|"]
     for label, f in builder.files.items():
+        info = inspect_gguf(f)
+        types = ", ".join(f"{k} {v}" for k, v in sorted(info["tensor_types"].items()))
         src = run.roles.get(label)
         if isinstance(src, LoraAdapter):
             what = f"LoRA r={src.r} alpha={src.alpha:g}, {len(src.pairs)} modules, {src.n_params:,} params"
         else:
             det = builder.details.get(label, {})
-            what = f"full model, F16 written with {det.get('types', {})}, then {manifest.quantization}"
-        lines.append(f"| {f.name} | {_mb(f)} | {label}: {what} |")
+            what = f"full model (F16 written: {det.get('types', {})}, then {manifest.quantization})"
+        lines.append(f"| {f.name} | {_mb(f)} | {info['bits_per_weight']} | {types} | {label}: {what} |")
     lines += ["", "## Timings", ""]
     lines += [f"- {k}: {v:.1f} s" for k, v in builder.timings.items()]
     lines += ["", "## Verification", ""]

@@ -92,6 +92,16 @@ class LlamaRunner:
         self.llm.eval(ids)
         return np.array(self.llm.scores[: len(ids)], dtype=np.float32)
 
+    def greedy(self, ids: list[int], n: int) -> list[int]:
+        """``n`` greedy (argmax) tokens after ``ids``."""
+        self.llm.reset()
+        self.llm.eval(ids)
+        out: list[int] = []
+        for _ in range(n):
+            out.append(int(np.argmax(self.llm.scores[self.llm.n_tokens - 1])))
+            self.llm.eval([out[-1]])
+        return out
+
     def tokenize(self, text: str, add_bos: bool) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
@@ -212,17 +222,20 @@ def verify_bundle(run: Any, builder: Any, manifest: Any, *, samples: int = 4, th
     parity: dict[str, Any] = {}
     runners: dict[tuple[Path, Path | None], LlamaRunner] = {}
 
+    per_role = {}
+    for role in run.roles:
+        pairs = role_pairs("backbone" if role not in MULTI_ROLES else role, style)[:samples]
+        per_role[role] = (pairs, build_samples(tok, pairs))
+    n_ctx = max(len(s.ids) for _, ss in per_role.values() for s in ss) + 8
+
     def runner(model: Path, adapter: Path | None) -> LlamaRunner:
         key = (model, adapter)
         if key not in runners:
-            runners[key] = LlamaRunner(model, adapter, n_ctx=4096, threads=threads)
+            runners[key] = LlamaRunner(model, adapter, n_ctx=n_ctx, threads=threads)
         return runners[key]
 
     try:
-        for role in run.roles:
-            data_role = "backbone" if role not in MULTI_ROLES else role
-            pairs = role_pairs(data_role, style)[:samples]
-            ss = build_samples(tok, pairs)
+        for role, (pairs, ss) in per_role.items():
             res = RoleResult(role, n_samples=len(ss), n_target=sum(len(s.ids) - s.n_prompt for s in ss))
             if mode == "adapters":
                 f16 = runner(builder.f16["base"], builder.files[role])

@@ -69,7 +69,9 @@ def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, n_vocab: i
     try:
         from sentencepiece import sentencepiece_model_pb2
     except ImportError as exc:
-        raise UserError(f"{model_dir}: a sentencepiece tokenizer needs `sentencepiece` and `protobuf` ({exc})") from None
+        raise UserError(
+            f"{model_dir}: a sentencepiece tokenizer needs `sentencepiece` and `protobuf` ({exc})"
+        ) from None
 
     model_dir = Path(model_dir)
     try:

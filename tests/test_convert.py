@@ -1,0 +1,288 @@
+"""``umi_edge.convert``: GGUF writing, LoRA GGUF adapters, merged mode, quantization and verification on tiny real
+models (random-init llama + peft adapters made in the test), checked against transformers/PEFT with llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import gguf
+import numpy as np
+import pytest
+from convert_fixtures import *  # noqa: F403 - fixtures: tiny_model_dir, tiny_run, compat_run, trained_run, ...
+from convert_fixtures import make_run
+from umi_edge.convert import convert_run
+from umi_edge.convert.arch import permute_qk, unpermute_qk
+from umi_edge.convert.inspect_gguf import gguf_value_type, inspect_path
+from umi_edge.convert.verify import LlamaRunner
+
+from umi_edge import bundle
+from umi_edge.errors import UserError
+
+PROMPT = (
+    "system: You have assess to the following apis:\n"
+    '{"Name": "get_weather_for_openweather", "function": "Get the weather.", "input": {"city": "string, "}}\n'
+    "The conversation history is:\nuser: Weather in Zürich?</s> assistant: "
+)
+
+
+def _hf_logits(base: Path, run: Path | None, role: str | None, ids: list[int]) -> np.ndarray:
+    """transformers (+ PEFT: global merged, then the role adapter) logits, computed independently of convert."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    if run is not None:
+        model = PeftModel.from_pretrained(model, str(run / "global")).merge_and_unload()
+        if role is not None:
+            model = PeftModel.from_pretrained(model, str(run / role))
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].numpy()
+
+
+def _ids(base: Path) -> list[int]:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(base))(PROMPT + "I will call the weather api.")["input_ids"]
+
+
+def _greedy(model: Path, adapter: Path | None, prompt_ids: list[int], n: int = 16) -> list[int]:
+    r = LlamaRunner(model, adapter, n_ctx=len(prompt_ids) + n + 8, threads=2)
+    try:
+        return r.greedy(prompt_ids, n)
+    finally:
+        r.close()
+
+
+def _no_leftovers(parent: Path, name: str) -> None:
+    assert not (parent / name).exists()
+    assert not [p for p in parent.iterdir() if p.name.startswith(f".{name}.")], list(parent.iterdir())
+
+
+def test_permutation_round_trip() -> None:
+    w = np.arange(8 * 3 * 5, dtype=np.float32).reshape(8 * 3, 5)
+    p = permute_qk(w, 3)
+    assert not np.array_equal(p, w)
+    assert np.array_equal(unpermute_qk(p, 3), w)
+    # HF rotates halves of each head, llama.cpp adjacent pairs: row i of a head's first half goes to 2i.
+    assert np.array_equal(p[2], w[1]) and np.array_equal(p[1], w[4])
+
+
+def test_f16_model_matches_transformers(tmp_path: Path, tiny_model_dir: Path) -> None:
+    out = convert_run(tiny_model_dir, tmp_path / "b", quant="f16", progress=False)
+    m, bdir = bundle.load(out)
+    assert m.mode == "single" and set(m.roles) == {"backbone"}
+    path = m.roles["backbone"].model.resolve(bdir)
+    ids = _ids(tiny_model_dir)
+    ref = _hf_logits(tiny_model_dir, None, None, ids)
+    r = LlamaRunner(path, None, n_ctx=512, threads=2)
+    got = r.logits(ids)
+    r.close()
+    assert np.abs(ref - got).max() < 0.05
+    assert (ref.argmax(-1) == got.argmax(-1)).all()
+    reader = gguf.GGUFReader(path)
+    assert gguf_value_type(reader, "tokenizer.ggml.bos_token_id") == "UINT32"
+    assert reader.get_field("tokenizer.chat_template") is not None
+
+
+def test_adapters_bundle_matches_peft(tmp_path: Path, tiny_model_dir: Path, tiny_run: Path) -> None:
+    results: dict = {}
+    out = convert_run(tiny_run, tmp_path / "b", quant="f16", verify=True, progress=False, verify_results=results)
+    m, bdir = bundle.load(out)
+    bundle.verify_files(m, bdir)
+    assert m.mode == "adapters" and set(m.roles) == set(bundle.MULTI_ROLES)
+    assert m.base.path == "base.f16.gguf" and m.base.sha256 == bundle.sha256_file(bdir / m.base.path)
+    assert m.context_length == 1024 and m.run["global_adapter"].endswith("global")
+    ids = _ids(tiny_model_dir)
+    base = m.base.resolve(bdir)
+    without = LlamaRunner(base, None, n_ctx=512, threads=2)
+    plain = without.logits(ids)
+    without.close()
+    for role in bundle.MULTI_ROLES:
+        ref = _hf_logits(tiny_model_dir, tiny_run, role, ids)
+        r = LlamaRunner(base, m.roles[role].adapter.resolve(bdir), n_ctx=512, threads=2)
+        got = r.logits(ids)
+        r.close()
+        assert np.abs(ref - got).max() < 0.05, role
+        assert np.abs(plain - got).max() > 0.1, f"{role}: the adapter changes nothing"
+    # The pipeline's own verification agrees, and reports every role.
+    assert [r.role for r in results["roles"]] == list(bundle.MULTI_ROLES)
+    assert all(r.f16_max_abs < 0.05 and r.f16_top1 == 1.0 for r in results["roles"])
+    report = (bdir / "convert_report.md").read_text()
+    assert "F16 max abs" in report and "planner.lora.gguf" in report
+
+
+def test_tokenization_parity_detects_transformers5_llama_tokenizer(tiny_run: Path, tmp_path: Path) -> None:
+    """transformers 5's LlamaTokenizer drops the '▁' after `</s>` that llama.cpp adds: the check must say so."""
+    results: dict = {}
+    convert_run(tiny_run, tmp_path / "b", quant="f16", verify=True, progress=False, verify_results=results)
+    parity = results["parity"]
+    assert parity["mismatches"] > 0 and not results["ok"]
+    assert any("assistant" in ex for ex in parity["examples"])
+    assert "FAIL" in (tmp_path / "b" / "convert_report.md").read_text()
+
+
+def test_tokenization_parity_with_llama_compatible_tokenizer(compat_run: Path, tmp_path: Path) -> None:
+    results: dict = {}
+    convert_run(compat_run, tmp_path / "b", quant="q8_0", verify=True, progress=False, verify_results=results)
+    assert results["parity"]["mismatches"] == 0, results["parity"]["examples"]
+    assert results["parity"]["texts"] >= 15
+    assert results["ok"]
+    for r in results["roles"]:
+        assert r.quant_top1 is not None and r.quant_top1 >= 0.9
+        assert 0.9 < r.ppl_quant / r.ppl_f16 < 1.1
+
+
+def test_merged_mode_equals_adapters_mode(tmp_path: Path, trained_run: Path) -> None:
+    from transformers import AutoTokenizer
+    from umi_edge.convert.samples import role_pairs
+
+    a = convert_run(trained_run, tmp_path / "a", quant="f16", mode="adapters", progress=False)
+    m = convert_run(trained_run, tmp_path / "m", quant="f16", mode="merged", progress=False)
+    ma, _ = bundle.load(a)
+    mm, _ = bundle.load(m)
+    assert mm.mode == "merged" and mm.base is None
+    tok = AutoTokenizer.from_pretrained(ma.run["base"])
+    for role in bundle.MULTI_ROLES:
+        ids = tok(role_pairs(role)[0][0])["input_ids"]
+        via_adapter = _greedy(a / ma.base.path, a / ma.roles[role].adapter.path, ids)
+        via_merged = _greedy(m / mm.roles[role].model.path, None, ids)
+        assert via_adapter == via_merged, role
+
+
+@pytest.mark.parametrize("quant", ["q8_0", "q4_k_m"])
+def test_quantized_bundles_load(tmp_path: Path, tiny_run: Path, quant: str) -> None:
+    out = convert_run(tiny_run, tmp_path / quant, quant=quant, progress=False)
+    m, bdir = bundle.load(out)
+    assert m.quantization == quant and m.base.path == f"base.{quant}.gguf"
+    info = inspect_path(bdir)
+    types = info["files"]["base"]["tensor_types"]
+    # hidden 64 is not a multiple of 256: llama.cpp's K-quants fall back per tensor, Q8_0 is used as asked.
+    assert ("Q8_0" in types) if quant == "q8_0" else (set(types) - {"F32", "Q8_0", "F16"})
+    assert info["files"]["planner"]["adapter"]["ranks"] == [8]
+    for role in bundle.MULTI_ROLES:
+        r = LlamaRunner(bdir / m.base.path, bdir / m.roles[role].adapter.path, n_ctx=256, threads=2)
+        assert np.isfinite(r.logits([1, 5, 6, 7])).all()
+        r.close()
+
+
+def test_single_backbone(tmp_path: Path, tiny_run: Path) -> None:
+    out = convert_run(tiny_run, tmp_path / "s", quant="f16", single=True, progress=False)
+    m, bdir = bundle.load(out)
+    assert m.mode == "single" and set(m.roles) == {"backbone"}
+    assert m.roles["backbone"].adapter.path == "backbone.lora.gguf"
+    out2 = convert_run(tiny_run, tmp_path / "s2", quant="f16", single=True, mode="merged", progress=False)
+    m2, _ = bundle.load(out2)
+    assert m2.roles["backbone"].model.path == "backbone.f16.gguf"
+
+
+def test_rslora_scale_is_folded(tmp_path: Path, tiny_model_dir: Path) -> None:
+    run = make_run(tiny_model_dir, tmp_path / "run", seed=7, use_rslora=True)
+    out = convert_run(run, tmp_path / "b", quant="f16", progress=False)
+    m, bdir = bundle.load(out)
+    assert inspect_path(bdir / "planner.lora.gguf")["adapter"]["alpha"] == 0.0
+    ids = _ids(tiny_model_dir)
+    ref = _hf_logits(tiny_model_dir, run, "planner", ids)
+    r = LlamaRunner(bdir / m.base.path, bdir / "planner.lora.gguf", n_ctx=512, threads=2)
+    assert np.abs(ref - r.logits(ids)).max() < 0.05
+    r.close()
+
+
+def test_gguf_base_keeps_metadata_types(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A GGUF base (here a Q8_0 file we made) is dequantized, its tokenizer metadata copied with the same types."""
+    first = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False)
+    gfile = first / "backbone.q8_0.gguf"
+    out = convert_run(gfile, tmp_path / "again", quant="f16", progress=False)
+    src, dst = gguf.GGUFReader(gfile), gguf.GGUFReader(out / "backbone.f16.gguf")
+    for key, field in src.fields.items():
+        if key.startswith("tokenizer."):
+            assert dst.fields[key].types == field.types, key
+            assert dst.fields[key].contents() == field.contents(), key
+
+
+# ---------------------------------------------------------------------------------------------------- bad input
+
+
+def _expect_error(tmp_path: Path, run: Path, match: str, **kw) -> None:
+    with pytest.raises(UserError, match=match) as exc:
+        convert_run(run, tmp_path / "out", progress=False, **kw)
+    assert "\n" not in str(exc.value)
+    _no_leftovers(tmp_path, "out")
+
+
+def test_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    _expect_error(tmp_path, tmp_path / "empty", "not a training run")
+    _expect_error(tmp_path, tmp_path / "missing", "not found")
+
+
+def test_unknown_quant_and_mode(tmp_path: Path, tiny_run: Path) -> None:
+    _expect_error(tmp_path, tiny_run, "unknown quantization 'q3_k'", quant="q3_k")
+    _expect_error(tmp_path, tiny_run, "--mode", mode="both")
+
+
+def test_unsupported_architecture(tmp_path: Path, tiny_model_dir: Path) -> None:
+    model = tmp_path / "gpt2"
+    shutil.copytree(tiny_model_dir, model)
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["model_type"] = "gpt2"
+    (model / "config.json").write_text(json.dumps(cfg))
+    _expect_error(tmp_path, model, "unsupported architecture 'gpt2'")
+
+
+def test_unsupported_tokenizer(tmp_path: Path, tiny_model_dir: Path) -> None:
+    model = tmp_path / "bpe"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "tokenizer.model").unlink()
+    _expect_error(tmp_path, model, "unsupported tokenizer")
+
+
+def test_corrupt_and_truncated_files(tmp_path: Path, tiny_run: Path, tiny_model_dir: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    f = run / "caller" / "adapter_model.safetensors"
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    _expect_error(tmp_path, run, "caller.*not a valid safetensors file")
+    f.write_bytes(b"garbage")
+    _expect_error(tmp_path, run, "not a valid safetensors file")
+    g = convert_run(tiny_model_dir, tmp_path / "g", quant="f16", progress=False) / "backbone.f16.gguf"
+    bad = tmp_path / "trunc.gguf"
+    bad.write_bytes(g.read_bytes()[:5000])
+    _expect_error(tmp_path, bad, "not a valid GGUF file")
+    bad.write_bytes(b"GGUF" + b"\0" * 10)
+    _expect_error(tmp_path, bad, "not a valid GGUF file")
+
+
+def test_adapter_for_another_base(tmp_path: Path, tiny_run: Path, tiny_tokenizer_dir: Path) -> None:
+    from tiny import build_model
+
+    other = build_model(tmp_path / "wide", hidden=96, intermediate=192, tokenizer_dir=tiny_tokenizer_dir)
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    _expect_error(tmp_path, run, "do not fit the base weight", base=other)
+
+
+def test_dora_and_modules_to_save_refused(tmp_path: Path, tiny_run: Path) -> None:
+    for key, value, match in (("use_dora", True, "DoRA"), ("modules_to_save", ["lm_head"], "merged")):
+        run = tmp_path / f"run_{key}"
+        shutil.copytree(tiny_run, run)
+        cfg_path = run / "planner" / "adapter_config.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg[key] = value
+        cfg_path.write_text(json.dumps(cfg))
+        _expect_error(tmp_path, run, match)
+
+
+def test_failed_conversion_keeps_previous_bundle(tmp_path: Path, tiny_run: Path) -> None:
+    out = convert_run(tiny_run, tmp_path / "out", quant="f16", progress=False)
+    before = (out / bundle.MANIFEST).read_text()
+    with pytest.raises(UserError):
+        convert_run(tiny_run, out, quant="q3", progress=False)
+    assert (out / bundle.MANIFEST).read_text() == before
+    (tmp_path / "notabundle").mkdir()
+    (tmp_path / "notabundle" / "keep.txt").write_text("x")
+    with pytest.raises(UserError, match="not a bundle"):
+        convert_run(tiny_run, tmp_path / "notabundle", quant="f16", progress=False)
+    assert (tmp_path / "notabundle" / "keep.txt").exists()

@@ -122,6 +122,32 @@ def register(subparsers: Any) -> None:
     )
     tk.set_defaults(func=run_tasks_command)
 
+    cp = sub.add_parser(
+        "compare",
+        help="the same evaluation for several bundles: one table and a PNG bar chart",
+        description="Evaluate several bundles on FILE the same way and put them in one table (Markdown, --json) "
+        "and a bar chart (--chart PNG). A single-mode bundle is evaluated as the single LLM, any other as the "
+        "three α-UMi roles. Typical: --bundles base=BASE,single=SINGLE,umi=UMI from the same base and data.",
+    )
+    cp.add_argument("file", type=Path, help="a stage-2 file (--static) or a task file (--tasks)")
+    cp.add_argument("--bundles", required=True, metavar="NAME=B,...", help="comma-separated NAME=BUNDLE pairs")
+    kind = cp.add_mutually_exclusive_group()
+    kind.add_argument("--static", dest="kind", action="store_const", const="static", help="static metrics (default)")
+    kind.add_argument("--tasks", dest="kind", action="store_const", const="tasks", help="executable tasks")
+    cp.set_defaults(kind="static")
+    cp.add_argument("--limit", type=_positive, metavar="N", help="only the first N dialogues / tasks")
+    cp.add_argument("--sample", type=_positive, metavar="N", help="--static: N dialogues drawn with --seed")
+    cp.add_argument("--seed", type=int, default=0, help="random seed of --sample (default 0)")
+    cp.add_argument("--max-tokens", type=_positive, default=None, metavar="N", help="generation budget per role")
+    cp.add_argument("--max-steps", type=_positive, default=None, metavar="N", help="--tasks: planner turns per task")
+    cp.add_argument("--report", type=Path, metavar="R.md", help="also write the Markdown table to this file")
+    cp.add_argument("--chart", type=Path, metavar="C.png", help="bar chart (default: next to --report, .png)")
+    cp.add_argument("--json", action="store_true", help="print the comparison as JSON instead of Markdown")
+    cp.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
+    cp.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
+    cp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    cp.set_defaults(func=run_compare_command)
+
 
 def _emit(args: argparse.Namespace, summary: dict[str, Any], markdown: str) -> None:
     if args.report is not None:
@@ -215,4 +241,47 @@ def run_tasks_command(args: argparse.Namespace) -> int:
     if run.interrupted:
         print("umi-edge: interrupted; the report covers the tasks done so far", file=sys.stderr)
         return 130
+    return 0
+
+
+def run_compare_command(args: argparse.Namespace) -> int:
+    from umi_edge.engine import EngineOptions
+    from umi_edge.eval.compare import bar_chart, compare_markdown, parse_bundles, run_compare
+    from umi_edge.eval.taskfile import load_tasks
+
+    bundles = parse_bundles(args.bundles)
+    if not args.file.is_file():
+        raise UserError(f"{args.file}: no such file")
+    if args.kind == "tasks":
+        load_tasks(args.file)
+    if args.sample is None and args.seed != 0:
+        raise UserError("--seed only applies together with --sample N")
+    progress = False if args.no_progress else None
+    budget = None
+    if args.max_tokens is not None:
+        budget = dict.fromkeys(("planner", "caller", "summarizer", "backbone"), args.max_tokens)
+    result = run_compare(
+        args.file,
+        bundles,
+        kind=args.kind,
+        engine_options=EngineOptions(threads=args.threads, context_length=args.ctx),
+        static_kw={
+            "limit": args.limit,
+            "sample": args.sample,
+            "seed": args.seed,
+            "max_tokens": budget,
+            "progress": progress,
+        },
+        tasks_kw={
+            "limit": args.limit,
+            "max_steps": args.max_steps,
+            "max_tokens": args.max_tokens,
+            "progress": progress,
+        },
+    )
+    chart = args.chart or (args.report.with_suffix(".png") if args.report is not None else None)
+    if chart is not None:
+        bar_chart(result, chart)
+        result["chart"] = str(chart)
+    _emit(args, result, compare_markdown(result))
     return 0

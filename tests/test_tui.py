@@ -50,6 +50,12 @@ def mark_done(workspace: Path) -> dict:
 
 
 @tool(effect="read")
+def inventory() -> dict:
+    """List what is in stock."""
+    return {f"item_{i:02d}": i * 3 for i in range(20)}
+
+
+@tool(effect="read")
 def wait_forever() -> dict:
     """Wait for a long time."""
     time.sleep(3600)
@@ -189,6 +195,30 @@ async def test_query_shows_planner_caller_observation(smol_bundle: Path, env: di
         assert app.chat_screen.prompt.value == "Please mark the task as done."
 
 
+@sync
+async def test_long_observation_is_truncated_with_a_way_to_expand(smol_bundle: Path, env: dict[str, Path]) -> None:
+    app = make_app(smol_bundle, env, tools=("inventory",))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "What is in stock?")
+        await finish_turn(pilot)
+        obs = blocks(app, ObservationBlock)[0]
+        assert json.loads(obs.content) == {f"item_{i:02d}": i * 3 for i in range(20)}
+        body = obs.query_one(".body")
+        assert not obs.expanded and "item_05" in str(body.render()) and "item_19" not in str(body.render())
+        button = obs.query_one(".expand")
+        assert "22 lines" in str(button.label)
+        obs.scroll_visible(animate=False)
+        await pilot.pause(0.1)
+        await pilot.click(button)
+        await pilot.pause(0.2)
+        assert obs.expanded and "item_19" in str(body.render()) and not obs.query(".expand")
+        # the observation folds away
+        await pilot.click(obs.query_one("CollapsibleTitle"))
+        await pilot.pause(0.1)
+        assert obs.query_one("Collapsible").collapsed
+
+
 # -- approvals -------------------------------------------------------------------------------------------------
 @sync
 async def test_approve_once_runs_the_tool(smol_bundle: Path, env: dict[str, Path]) -> None:
@@ -312,7 +342,8 @@ async def test_slash_commands(smol_bundle: Path, env: dict[str, Path], tmp_path:
         assert "merged" in text and "Q4_1" in text and "planner" in text and "context 1024" in text
 
         await send(pilot, "/sandbox")
-        assert notices(app)[-1].strip()
+        await wait_for(pilot, lambda: "code tools" in notices(app)[-1], 60, "the sandbox table")
+        assert "landlock" in notices(app)[-1] and "seccomp" in notices(app)[-1]
 
         await send(pilot, "/save")
         assert "nothing to save yet" in notices(app)[-1]

@@ -60,10 +60,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="reopen a saved session and continue it (no ID: the latest)",
     )
-    p.add_argument("--sessions", type=Path, default=None, metavar="DIR", help="sessions directory")
+    p.add_argument(
+        "--sessions",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where session transcripts live (default: $UMI_EDGE_SESSIONS, else $XDG_DATA_HOME/umi-edge/sessions)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to CUDA (-1 = all)")
     p.add_argument("--max-steps", type=int, default=None, help="planner steps per turn before stopping")
+    p.add_argument(
+        "--max-tokens", type=int, default=None, metavar="N", help="cap every role's output at N tokens per generation"
+    )
     p.set_defaults(func=run)
 
 
@@ -79,10 +88,19 @@ def run(args: argparse.Namespace) -> int:
     from umi_edge.tui.app import ChatApp
     from umi_edge.tui.backend import ChatOptions
 
-    engine = {"gpu_layers": args.gpu_layers}
+    engine: dict[str, object] = {"gpu_layers": args.gpu_layers}
     if args.threads:
         engine["threads"] = args.threads
-    agent = {"max_steps": args.max_steps} if args.max_steps else {}
+    agent: dict[str, object] = {"max_steps": args.max_steps} if args.max_steps else {}
+    if args.max_tokens is not None:
+        if args.max_tokens < 1:
+            raise UserError(f"--max-tokens: expected a positive number, got {args.max_tokens}")
+        from umi_edge.agent import AgentConfig
+
+        defaults = AgentConfig().max_new_tokens
+        agent["max_new_tokens"] = {role: min(n, args.max_tokens) for role, n in defaults.items()}
+    if args.max_steps is not None and args.max_steps < 1:
+        raise UserError(f"--max-steps: expected a positive number, got {args.max_steps}")
     options = ChatOptions(
         bundle=args.bundle,
         workspace=workspace,

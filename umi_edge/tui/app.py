@@ -31,6 +31,7 @@ from umi_edge.tui.messages import (
     BackendFailed,
     BackendReady,
     Decision,
+    SandboxProbed,
     TurnEnded,
     TurnStarted,
     TurnStatus,
@@ -86,12 +87,14 @@ class ChatApp(App[int]):
         if self.autoload:
             self.load_backend()
 
-    def sandbox_summary(self) -> str:
-        return self.backend.sandbox_summary()
-
     @work(thread=True, group="load", exit_on_error=False)
     def load_backend(self) -> None:
-        """Load bundle, tools and agent off the UI thread; resume a session when asked."""
+        """Probe the sandbox and load bundle, tools and agent off the UI thread; resume a session when asked."""
+        try:
+            sandbox = self.backend.sandbox_summary()
+        except Exception as exc:  # noqa: BLE001
+            sandbox = f"unknown ({type(exc).__name__})"
+        self.chat_screen.post_message(SandboxProbed(sandbox))
         try:
             summary = self.backend.load()
         except Exception as exc:  # noqa: BLE001 - every failure is shown, the app stays usable
@@ -127,7 +130,7 @@ class ChatApp(App[int]):
 
             console = Console(width=max(40, self.size.width - 8), record=True, file=_NullFile())
             console.print(text)
-            text = Text.from_ansi(console.export_text(styles=True))
+            text = Text.from_ansi(console.export_text(styles=True).rstrip())
         self.chat_screen.conversation.add_notice(text, kind)
 
     # -- turns ------------------------------------------------------------------------------------------------
@@ -289,7 +292,13 @@ class ChatApp(App[int]):
         self.output(_kv_table("Model", self.backend.model_info()))
 
     def action_sandbox(self) -> None:
-        self.output(_kv_table("Sandbox", self.backend.sandbox_info()))
+        self.show_sandbox()
+
+    @work(thread=True, group="sandbox", exit_on_error=False)
+    def show_sandbox(self) -> None:
+        """The sandbox probe may take a moment: run it off the UI thread, then show the table."""
+        rows = self.backend.sandbox_info()
+        self.call_from_thread(self.output, _kv_table("Sandbox", rows))
 
     def action_stats(self) -> None:
         self.output(_kv_table("Session stats", self.stats.rows()))

@@ -219,18 +219,28 @@ class Backend:
         return str(n_ctx) if n_ctx else ""
 
     def sandbox_info(self) -> list[tuple[str, str]]:
+        """One row per sandbox layer: on/off, what it found, what it guards (runs a probe once; slow)."""
         try:
             from umi_edge.sandbox import sandbox_status
         except ImportError as exc:
             return [("sandbox", f"unavailable ({exc})")]
-        return _status_rows(sandbox_status())
+        status = sandbox_status()
+        rows = []
+        for layer, info in status.items():
+            if isinstance(info, dict):
+                state = "on " if info.get("active") else "off"
+                rows.append((layer, f"{state}  {info.get('detail', '')}  ({info.get('description', '')})"))
+        isolated = status.get("isolation")
+        rows.append(("code tools", "run isolated" if isolated else "refuse to run (no isolation layer works)"))
+        return rows
 
     def sandbox_summary(self) -> str:
+        """Active layers joined with ``+`` for the status bar (runs a probe once; slow)."""
         try:
-            from umi_edge.sandbox import sandbox_status
+            from umi_edge.sandbox.status import status_summary
         except ImportError:
             return "unavailable"
-        return _status_summary(sandbox_status())
+        return status_summary()
 
     # -- sessions ---------------------------------------------------------------------------------------------
     @property
@@ -320,27 +330,3 @@ def _ref_name(ref: bundle_mod.FileRef) -> str:
     if ref.path:
         return Path(ref.path).name
     return f"{ref.package}:{ref.file}"
-
-
-def _status_rows(status: Any) -> list[tuple[str, str]]:
-    if isinstance(status, dict):
-        return [(str(k), _fmt(v)) for k, v in status.items()]
-    if hasattr(status, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return [(k, _fmt(v)) for k, v in asdict(status).items()]
-    return [("sandbox", str(status))]
-
-
-def _status_summary(status: Any) -> str:
-    rows = _status_rows(status)
-    active = [k for k, v in rows if v in ("yes", "active", "True", "ok")]
-    return "+".join(active) if active else "none"
-
-
-def _fmt(value: Any) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)

@@ -64,3 +64,11 @@ class BackendFailed(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class SandboxProbed(Message):
+    """The sandbox probe finished; ``summary`` lists the active layers."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__()
+        self.summary = summary

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from umi_edge.agent.events import Timing
-from umi_edge.tui.messages import AgentEvent, BackendFailed, BackendReady, TurnEnded, TurnStarted
+from umi_edge.tui.messages import AgentEvent, BackendFailed, BackendReady, SandboxProbed, TurnEnded, TurnStarted
 from umi_edge.tui.widgets import Conversation, PromptInput, StatusBar
 
 if TYPE_CHECKING:
@@ -54,7 +54,10 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.conversation.add_notice(Text.from_markup(WELCOME), "welcome")
-        self.status.sandbox = self.chat_app.sandbox_summary()
+        self.status.sandbox = "probing…"
+
+    def on_sandbox_probed(self, message: SandboxProbed) -> None:
+        self.status.sandbox = message.summary
 
     @property
     def conversation(self) -> Conversation:

@@ -19,6 +19,20 @@ from umi_edge.agent.events import Timing
 
 PREVIEW_LINES = 8
 """Observation lines shown before the "show all" button."""
+PREVIEW_CHARS = 800
+"""Observation characters shown before the "show all" button (long single lines)."""
+
+
+def pretty_observation(content: str) -> str:
+    """JSON observations indented for reading (the model saw the compact text); anything else as it is."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(value, dict | list):
+        return content
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
 
 _NEXT = {"call": "→ caller", "finish": "→ conclusion", "give_up": "→ give up"}
 
@@ -177,8 +191,9 @@ class ObservationBlock(Block):
         super().__init__(step, **kwargs)
         self.tool_name = name
         self.content = content
-        self.lines = content.splitlines() or [""]
-        self.expanded = len(self.lines) <= PREVIEW_LINES
+        self.shown = pretty_observation(content)
+        self.lines = self.shown.splitlines() or [""]
+        self.expanded = len(self.lines) <= PREVIEW_LINES and len(self.shown) <= PREVIEW_CHARS
         if is_error:
             self.add_class("-error")
         if denied:
@@ -198,8 +213,10 @@ class ObservationBlock(Block):
         return text
 
     def _visible(self) -> Text:
-        lines = self.lines if self.expanded else self.lines[:PREVIEW_LINES]
-        return Text("\n".join(lines))
+        if self.expanded:
+            return Text(self.shown)
+        preview = "\n".join(self.lines[:PREVIEW_LINES])[:PREVIEW_CHARS]
+        return Text(preview + " …")
 
     def compose_body(self) -> ComposeResult:
         kind = "denied" if self.denied else ("error" if self.has_class("-error") else "result")
@@ -207,8 +224,9 @@ class ObservationBlock(Block):
         with Collapsible(title=title, collapsed=False, classes="fold"):
             yield Static(self._visible(), classes="body")
             if not self.expanded:
-                more = len(self.lines) - PREVIEW_LINES
-                yield Button(f"show all ({more} more lines)", classes="expand", compact=True)
+                yield Button(
+                    f"show all ({len(self.lines)} lines, {len(self.shown)} chars)", classes="expand", compact=True
+                )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if "expand" in event.button.classes:

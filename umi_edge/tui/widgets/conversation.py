@@ -141,7 +141,10 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Cancelled at step {step}; what was done is kept.", "cancelled")
                 self._open.clear()
             case RunFinished(status="max_steps", step=step):
-                self.add_notice(f"Stopped after {step} steps without an answer (the step limit).", "gave-up")
+                self.add_notice(
+                    f"Stopped after {step} step{'s' if step != 1 else ''} without an answer (the step limit).",
+                    "gave-up",
+                )
 
     async def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:

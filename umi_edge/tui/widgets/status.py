@@ -45,8 +45,8 @@ class StatusBar(Static):
         if self.context:
             parts = [f"{_ROLE_SHORT.get(r, r)} {used}/{size}" for r, (used, size) in self.context.items()]
             text.append("│ ctx " + " ".join(parts) + " ")
-        if self.sandbox:
-            text.append(f"│ sandbox: {self.sandbox} ")
         if self.state:
-            text.append(f"│ {self.state}", style="italic")
+            text.append(f"│ {self.state} ", style="italic")
+        if self.sandbox:
+            text.append(f"│ sandbox: {self.sandbox}")
         return text

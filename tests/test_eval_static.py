@@ -148,3 +148,21 @@ def test_static_single_on_smollm2(
     records = [json.loads(line) for line in preds.read_text().splitlines()]
     assert len(records) == 2 and set(records[0]["raw"]) == {"backbone"}
     assert records[1]["reference"].endswith("conclusion: " + records[1]["gold_answer"])
+
+
+@pytest.mark.slow
+def test_static_benchmark_sample(
+    smol_available: None, out_of_domain: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """More dialogues (10 drawn at random) in both modes; prints the cost per step."""
+    for mode, extra in (("merged", []), ("single", ["--single"])):
+        bundle = _bundle(tmp_path / mode, mode)
+        argv = ["eval", "static", str(out_of_domain), "--bundle", str(bundle), "--sample", "10", "--seed", "7"]
+        argv += ["--max-tokens", "64", "--json", "--no-progress", *extra]
+        assert main(argv) == 0
+        summary = json.loads(capsys.readouterr().out)
+        expected = sum(len(d) for d in select_dialogues(load_gold(out_of_domain), sample=10, seed=7))
+        assert summary["steps"] == expected and summary["metrics"]["steps"] == expected
+        assert summary["prompt_tokens"]["reused"] > 0
+        with capsys.disabled():
+            print(f"\n{mode}: {summary['steps']} steps, {summary['seconds_per_step']} s/step, {summary['metrics']}")

@@ -9,7 +9,7 @@ import pytest
 
 from umi_edge.bundle import package_file
 from umi_edge.cli import main
-from umi_edge.eval.metrics import parse_multi_output
+from umi_edge.eval.metrics import StepPair, compute, parse_multi_output
 from umi_edge.eval.static import file_majority_baseline, load_gold, select_dialogues
 from umi_edge.formats import parse_call
 
@@ -79,6 +79,19 @@ def test_gold_steps_of_out_of_domain(out_of_domain: Path) -> None:
             assert s.gold.action == parse_call(caller_turn).name or s.gold.action in caller_turn
         elif s.plan == "finish":
             assert s.gold.answer == s.traj.conversations[s.turn + 1]["value"]
+
+
+def test_gold_predictions_score_perfectly(out_of_domain: Path) -> None:
+    """Scoring the gold as the prediction (both released formats) gives 100 everywhere and no hallucination."""
+    steps = [s for d in load_gold(out_of_domain) for s in d]
+    for single in (False, True):
+        pairs = []
+        for s in steps:
+            gold = s.gold_backbone if single else s.gold
+            pairs.append(StepPair(gold, gold, tuple(t["Name"] for t in s.traj.tools)))
+        m = compute(pairs)
+        assert (m.plan_acc, m.action_em, m.hallu, m.arg_f1, m.rouge_l) == (100.0, 100.0, 0.0, 100.0, 100.0)
+        assert (m.arg_f1_easy, m.arg_f1_hard) == (100.0, 100.0)
 
 
 def test_majority_baseline_is_74_1(out_of_domain: Path) -> None:

@@ -24,7 +24,8 @@ PREVIEW_CHARS = 800
 
 
 def pretty_observation(content: str) -> str:
-    """JSON observations indented for reading (the model saw the compact text); anything else as it is."""
+    """JSON observations indented for reading (the model saw the compact text); anything else as it is
+    (the very same object, so callers can tell)."""
     try:
         value = json.loads(content)
     except ValueError:
@@ -212,11 +213,15 @@ class ObservationBlock(Block):
             text.append("  (truncated for the planner)", style="dim")
         return text
 
-    def _visible(self) -> Text:
-        if self.expanded:
-            return Text(self.shown)
-        preview = "\n".join(self.lines[:PREVIEW_LINES])[:PREVIEW_CHARS]
-        return Text(preview + " …")
+    @property
+    def visible_text(self) -> str:
+        """What the body shows now: everything, or the preview."""
+        return self.shown if self.expanded else "\n".join(self.lines[:PREVIEW_LINES])[:PREVIEW_CHARS] + " …"
+
+    def _visible(self) -> Text | Syntax:
+        if self.shown is not self.content:  # pretty-printed JSON
+            return Syntax(self.visible_text, "json", theme="ansi_dark", word_wrap=True)
+        return Text(self.visible_text)
 
     def compose_body(self) -> ComposeResult:
         kind = "denied" if self.denied else ("error" if self.has_class("-error") else "result")

@@ -35,19 +35,36 @@ def _check_out(out_dir: Path, run_dir: Path) -> None:
 
 
 class _Builder:
-    def __init__(self, run: Run, tmp: Path, work: Path, quant: str, threads: int | None, progress: bool) -> None:
+    def __init__(
+        self, run: Run, tmp: Path, work: Path, quant: str, threads: int | None, progress: bool, verify: bool
+    ) -> None:
         self.run, self.tmp, self.work, self.quant = run, tmp, work, quant
-        self.threads, self.progress = threads, progress
+        self.threads, self.progress, self.verify = threads, progress, verify
         self.f16: dict[str, Path] = {}  # label → F16 file in the work dir (for verification)
         self.files: dict[str, Path] = {}  # label → final file in the bundle
         self.timings: dict[str, float] = {}
         self.details: dict[str, Any] = {}
 
     def model(self, label: str, base: BaseModel, adapters: list[LoraAdapter], requant_name: str) -> Path:
-        """Write base (+ merged adapters) as F16, then quantize into the bundle; returns the bundle file."""
+        """Write base (+ merged adapters) as F16, then quantize into the bundle; returns the bundle file.
+
+        With ``quant="keep"`` (a GGUF base, nothing merged) the base file itself is returned, untouched; the F16
+        copy is then written only for verification.
+        """
         t0 = time.perf_counter()
         f16 = self.work / f"{label}.f16.gguf"
         transform = merged_transform(adapters, base.names) if adapters else None
+        if self.quant == "keep":
+            if adapters or base.kind != "gguf":
+                raise UserError(
+                    f"--quant keep: only a GGUF base with nothing merged into it can be kept ({label} is not)"
+                )
+            if self.verify:
+                write_model(f16, base, outtype="f16", progress=self.progress)
+                self.f16[label] = f16
+            self.files[label] = base.path
+            self.timings[label] = time.perf_counter() - t0
+            return base.path
         self.details[label] = write_model(f16, base, outtype="f16", transform=transform, progress=self.progress)
         self.f16[label] = f16
         final = self.tmp / f"{requant_name}.{self.quant}.gguf"
@@ -72,6 +89,24 @@ def _ref(path: Path, bundle_dir: Path) -> bundle.FileRef:
     return bundle.FileRef(path=path.name, sha256=bundle.sha256_file(path))
 
 
+def _kept_base_ref(run: Run, tmp: Path) -> tuple[bundle.FileRef, str]:
+    """Reference a kept GGUF base: inside its installed package when it lives in one, else copied into the bundle.
+
+    Returns the reference and the base's own quantization name (e.g. ``q4_1``).
+    """
+    import gguf
+
+    ft = run.base.reader.get_field("general.file_type")  # type: ignore[attr-defined]
+    qname = gguf.LlamaFileType(int(ft.contents())).name.removeprefix("MOSTLY_").lower() if ft else "unknown"
+    resolved = run.config.get("resolved") if isinstance(run.config.get("resolved"), dict) else {}
+    pkg, file = resolved.get("package"), resolved.get("file")
+    if pkg and file and bundle.package_file(pkg, file).resolve() == run.base_path.resolve():
+        return bundle.FileRef(package=pkg, file=file, sha256=bundle.sha256_file(run.base_path)), qname
+    dst = tmp / f"base.{qname}.gguf"
+    shutil.copyfile(run.base_path, dst)
+    return _ref(dst, tmp), qname
+
+
 def convert_run(
     run_dir: str | Path,
     out_dir: str | Path,
@@ -88,28 +123,39 @@ def convert_run(
     progress: bool = True,
     verify_samples: int = 4,
     verify_results: dict[str, Any] | None = None,
+    global_under_roles: bool = False,
 ) -> Path:
     """Convert ``run_dir`` into the bundle ``out_dir``; returns ``out_dir``.
 
     ``mode``: ``"adapters"`` (one base GGUF + a LoRA GGUF per role; the default when the roles are adapters) or
     ``"merged"`` (one full GGUF per role; the default for full role models). ``single`` converts the stage-1
-    backbone only. ``quant``: f16, q8_0, q4_k_m, q5_k_m or q6_k. ``verify`` adds logits / tokenization checks
-    against transformers + PEFT (needs torch) to ``convert_report.md``; pass a dict as ``verify_results`` to get
+    backbone only. ``quant``: f16, q8_0, q4_k_m, q5_k_m or q6_k, or ``keep`` (adapters mode on a GGUF base: the base
+    file is used as it is, referenced inside its installed package when it comes from one, e.g. SmolLM2).
+    ``global_under_roles``: the role adapters were trained on the base with ``global/`` merged in (not the layout
+    ``umi-edge train`` writes, where every adapter applies to the unchanged base). ``verify`` adds logits and
+    tokenization checks against transformers + PEFT (needs torch) to ``convert_report.md``; pass a dict as
+    ``verify_results`` to get
     the figures (``ok``, ``roles``, ``parity``). Bad input raises UserError and leaves no bundle behind.
     """
     t_start = time.perf_counter()
-    quant = check_quant(quant)
+    quant = "keep" if quant.lower() == "keep" else check_quant(quant)
     if mode is not None and mode not in MODES:
         raise UserError(f"--mode: expected 'adapters' or 'merged', got {mode!r}")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     _check_out(out_dir, run_dir)
     run = read_run(
-        run_dir, single=single, base=Path(base) if base else None, vocab_gguf=Path(vocab_gguf) if vocab_gguf else None
+        run_dir,
+        single=single,
+        base=Path(base) if base else None,
+        vocab_gguf=Path(vocab_gguf) if vocab_gguf else None,
+        global_under_roles=global_under_roles,
     )
     if mode is None:
         mode = "adapters" if run.adapters_only and run.kind == "run" else "merged"
     if mode == "adapters" and not run.adapters_only:
         raise UserError(f"{run_dir}: the roles are full models, not LoRA adapters; use --mode merged")
+    if quant == "keep" and mode != "adapters":
+        raise UserError("--quant keep: keeping the base GGUF as it is needs adapters mode")
     style = prompt_style or str(run.config.get("prompt_style") or run.config.get("style") or "toolbench").lower()
     if style not in bundle.PROMPT_STYLES:
         raise UserError(f"{run_dir}: prompt style {style!r}: expected one of {bundle.PROMPT_STYLES}")
@@ -161,13 +207,16 @@ def _build(
     from .report import write_report
 
     with atomic.atomic_dir(out_dir) as tmp:
-        b = _Builder(run, tmp, work_parent, quant, threads, progress)
+        b = _Builder(run, tmp, work_parent, quant, threads, progress, verify)
         roles: dict[str, bundle.RoleSpec] = {}
         base_ref = None
         if mode == "adapters":
             under = [run.global_adapter] if run.global_adapter is not None else []
             base_file = b.model("base", run.base, under, "base")
-            base_ref = _ref(base_file, tmp)
+            if quant == "keep":
+                base_ref, quant = _kept_base_ref(run, tmp)
+            else:
+                base_ref = _ref(base_file, tmp)
             for role, src in run.roles.items():
                 assert isinstance(src, LoraAdapter)
                 roles[role] = bundle.RoleSpec(adapter=_ref(b.adapter(role, src, run.base), tmp), scale=1.0)

@@ -2,9 +2,11 @@
 
 Accepted inputs (``RUN``):
 - a training run: ``RUN/config.toml`` and role folders ``global/``, ``planner/``, ``caller/``, ``summarizer/``, each a
-  PEFT LoRA adapter directory or a full Hugging Face model directory (``--method full``). The role adapters of
-  stage 2 sit on the base with the stage-1 ``global`` adapter merged in (the GLPFT recipe), so in adapters mode
-  that merged model is the bundle's shared base;
+  PEFT LoRA adapter directory or a full Hugging Face model directory (``--method full``). As ``umi-edge train``
+  writes them, every adapter applies to the UNCHANGED base (each role adapter continues the stage-1 adapter), so in
+  adapters mode the base itself is the bundle's shared base. Runs whose role adapters were instead trained on the
+  base with the stage-1 adapter merged in are converted with ``global_under_roles=True`` (that merged model then
+  becomes the shared base);
 - a folder holding ``planner/``, ``caller/``, ``summarizer/`` full models (e.g. the released α-UMi 7B/13B roles),
   converted in merged mode;
 - one model: a ``.gguf`` file or a Hugging Face directory, converted as the single-LLM ``backbone``.
@@ -99,7 +101,12 @@ def _role_source(d: Path, base: BaseModel, shapes: dict[str, tuple[int, ...]]) -
 
 
 def read_run(
-    path: str | Path, *, single: bool = False, base: Path | None = None, vocab_gguf: Path | None = None
+    path: str | Path,
+    *,
+    single: bool = False,
+    base: Path | None = None,
+    vocab_gguf: Path | None = None,
+    global_under_roles: bool = False,
 ) -> Run:
     """Resolve ``path`` into a :class:`Run`; every problem is a one-line UserError."""
     p = Path(path)
@@ -140,7 +147,9 @@ def read_run(
     if single:
         run.roles = {"backbone": _role_source(p / "global", base_model, shapes)}
         return run
-    if (p / "global").is_dir():
+    if global_under_roles:
+        if not (p / "global").is_dir():
+            raise UserError(f"{p}: --global-under-roles needs the stage-1 adapter in {p / 'global'}")
         g = _role_source(p / "global", base_model, shapes)
         if not isinstance(g, LoraAdapter):
             raise UserError(f"{p / 'global'}: a full stage-1 model with role adapters is not supported")

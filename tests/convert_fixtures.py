@@ -1,8 +1,9 @@
 """Fixtures for the convert tests: tiny training runs made with peft on the tiny llama of ``tests/tiny.py``.
 
-A run mirrors ``umi-edge train``'s layout: ``global/`` (stage-1 LoRA on the base) and ``planner/``, ``caller/``,
-``summarizer/`` (LoRA trained on the base with the global adapter merged in), plus ``config.toml``. lora_B is set
-to random non-zero values so every adapter changes the logits.
+A run mirrors ``umi-edge train``'s layout: ``global/``, ``planner/``, ``caller/``, ``summarizer/`` PEFT adapters that
+all apply to the unchanged base (as the trainer's role adapters continue the stage-1 adapter), plus ``config.toml``
+with a ``[resolved]`` base. ``global_under_roles=True`` makes the other layout: role adapters trained on the base with
+the global adapter merged in. lora_B is set to random non-zero values so every adapter changes the logits.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "compat_base",
     "compat_run",
     "make_run",
+    "merged_global_run",
     "tiny_model_dir",
     "tiny_run",
     "tiny_tokenizer_dir",
@@ -28,7 +30,15 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 
 
 def make_run(
-    base: Path, run: Path, *, seed: int = 0, r: int = 8, alpha: int = 16, lora_std: float = 0.05, **lora_kwargs
+    base: Path,
+    run: Path,
+    *,
+    seed: int = 0,
+    r: int = 8,
+    alpha: int = 16,
+    lora_std: float = 0.05,
+    global_under_roles: bool = False,
+    **lora_kwargs,
 ) -> Path:
     """Write a run (global + three role adapters) on the HF model ``base``; returns ``run``."""
     import torch
@@ -47,9 +57,10 @@ def make_run(
         return pm
 
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-    merged = adapter(model, run / "global", seed + 1).merge_and_unload()
+    g = adapter(model, run / "global", seed + 1)
+    under = g.merge_and_unload() if global_under_roles else g.unload()
     for i, role in enumerate(("planner", "caller", "summarizer")):
-        merged = adapter(merged, run / role, seed + 10 + i).unload()
+        under = adapter(under, run / role, seed + 10 + i).unload()
     (run / "config.toml").write_text(
         f'base = "{base}"\nmethod = "lora"\nmax_length = 1024\n\n[resolved]\nkind = "hf"\npath = "{base}"\n'
     )
@@ -84,6 +95,12 @@ def llama_compatible_tokenizer(model_dir: Path, out: Path) -> Path:
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
     """A tiny run on the tiny model (its transformers-5 LlamaTokenizer)."""
     return make_run(tiny_model_dir, tmp_path_factory.mktemp("tiny_run") / "run")
+
+
+@pytest.fixture(scope="session")
+def merged_global_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """A tiny run whose role adapters were trained on base + merged global adapter."""
+    return make_run(tiny_model_dir, tmp_path_factory.mktemp("mg_run") / "run", seed=50, global_under_roles=True)
 
 
 @pytest.fixture(scope="session")

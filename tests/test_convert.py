@@ -27,17 +27,20 @@ PROMPT = (
 )
 
 
-def _hf_logits(base: Path, run: Path | None, role: str | None, ids: list[int]) -> np.ndarray:
-    """transformers (+ PEFT: global merged, then the role adapter) logits, computed independently of convert."""
+def _hf_logits(
+    base: Path, run: Path | None, role: str | None, ids: list[int], *, global_under_roles: bool = False
+) -> np.ndarray:
+    """transformers (+ PEFT) logits computed independently of convert: the role adapter on the base (with the
+    global adapter merged in first for ``global_under_roles`` runs)."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-    if run is not None:
+    if run is not None and global_under_roles:
         model = PeftModel.from_pretrained(model, str(run / "global")).merge_and_unload()
-        if role is not None:
-            model = PeftModel.from_pretrained(model, str(run / role))
+    if run is not None and role is not None:
+        model = PeftModel.from_pretrained(model, str(run / role))
     with torch.no_grad():
         return model(torch.tensor([ids])).logits[0].numpy()
 
@@ -94,7 +97,7 @@ def test_adapters_bundle_matches_peft(tmp_path: Path, tiny_model_dir: Path, tiny
     bundle.verify_files(m, bdir)
     assert m.mode == "adapters" and set(m.roles) == set(bundle.MULTI_ROLES)
     assert m.base.path == "base.f16.gguf" and m.base.sha256 == bundle.sha256_file(bdir / m.base.path)
-    assert m.context_length == 1024 and m.run["global_adapter"].endswith("global")
+    assert m.context_length == 1024 and "global_adapter" not in m.run
     ids = _ids(tiny_model_dir)
     base = m.base.resolve(bdir)
     without = LlamaRunner(base, None, n_ctx=512, threads=2)
@@ -109,9 +112,46 @@ def test_adapters_bundle_matches_peft(tmp_path: Path, tiny_model_dir: Path, tiny
         assert np.abs(plain - got).max() > 0.1, f"{role}: the adapter changes nothing"
     # The pipeline's own verification agrees, and reports every role.
     assert [r.role for r in results["roles"]] == list(bundle.MULTI_ROLES)
-    assert all(r.f16_max_abs < 0.05 and r.f16_top1 == 1.0 for r in results["roles"])
+    # top-1 over target tokens: a random-init model has near-ties that F16 rounding may flip
+    assert all(r.f16_max_abs < 0.05 and r.f16_top1 >= 0.95 for r in results["roles"]), results["roles"]
     report = (bdir / "convert_report.md").read_text()
     assert "F16 max abs" in report and "planner.lora.gguf" in report
+
+
+def test_roles_trained_on_merged_global(tmp_path: Path, tiny_model_dir: Path, merged_global_run: Path) -> None:
+    """The other layout: role adapters on base + merged stage-1 adapter; that merged model is the shared base."""
+    out = convert_run(merged_global_run, tmp_path / "b", quant="f16", global_under_roles=True, progress=False)
+    m, bdir = bundle.load(out)
+    assert m.run["global_adapter"].endswith("global")
+    ids = _ids(tiny_model_dir)
+    for role in ("planner", "summarizer"):
+        ref = _hf_logits(tiny_model_dir, merged_global_run, role, ids, global_under_roles=True)
+        r = LlamaRunner(bdir / m.base.path, bdir / m.roles[role].adapter.path, n_ctx=512, threads=2)
+        assert np.abs(ref - r.logits(ids)).max() < 0.05, role
+        r.close()
+    merged = convert_run(merged_global_run, tmp_path / "m", quant="f16", mode="merged", global_under_roles=True)
+    mm, _ = bundle.load(merged)
+    ref = _hf_logits(tiny_model_dir, merged_global_run, "caller", ids, global_under_roles=True)
+    r = LlamaRunner(merged / mm.roles["caller"].model.path, None, n_ctx=512, threads=2)
+    assert np.abs(ref - r.logits(ids)).max() < 0.05
+    r.close()
+
+
+def test_keep_gguf_base(tmp_path: Path, tiny_model_dir: Path, tiny_run: Path) -> None:
+    """--quant keep: a GGUF base is used as it is (copied, since it is not inside an installed package)."""
+    gfile = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False) / "backbone.q8_0.gguf"
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "config.toml").write_text(f'base = "{gfile}"\n[resolved]\nkind = "gguf"\npath = "{gfile}"\n')
+    out = convert_run(run, tmp_path / "b", quant="keep", progress=False)
+    m, bdir = bundle.load(out)
+    assert m.quantization == "q8_0" and m.base.path == "base.q8_0.gguf"
+    assert m.base.sha256 == bundle.sha256_file(gfile)
+    r = LlamaRunner(bdir / m.base.path, bdir / m.roles["caller"].adapter.path, n_ctx=256, threads=2)
+    assert np.isfinite(r.logits([1, 5, 6])).all()
+    r.close()
+    _expect_error(tmp_path, run, "needs adapters mode", quant="keep", mode="merged")
+    _expect_error(tmp_path, tiny_run, "only a GGUF base", quant="keep")
 
 
 def test_tokenization_parity_detects_transformers5_llama_tokenizer(tiny_run: Path, tmp_path: Path) -> None:

@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quant",
         default="q4_k_m",
         metavar="TYPE",
-        help=f"quantization of the model files: {', '.join(_QUANTS)} (default q4_k_m)",
+        help=f"quantization of the model files: {', '.join(_QUANTS)} (default q4_k_m), or keep: use a GGUF base "
+        "as it is (adapters mode; a base from an installed package such as SmolLM2 is referenced, not copied)",
     )
     for q in _QUANTS:
         p.add_argument(f"--{q}", dest="quant", action="store_const", const=q, help=f"same as --quant {q}")
@@ -62,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "runs, merged for full models",
     )
     p.add_argument("--single", action="store_true", help="convert the stage-1 backbone only (single-LLM baseline)")
+    p.add_argument(
+        "--global-under-roles",
+        action="store_true",
+        help="the role adapters were trained on base + merged global adapter (not umi-edge train's layout, where "
+        "every adapter applies to the unchanged base); the merged model becomes the shared base",
+    )
     p.add_argument(
         "--verify",
         action="store_true",
@@ -122,6 +129,7 @@ def handle(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         verify_samples=args.samples,
         verify_results=results,
+        global_under_roles=args.global_under_roles,
     )
     report = out / "convert_report.md"
     print(f"bundle written to {out} (report: {report})")

@@ -378,6 +378,30 @@ async def test_slash_commands(smol_bundle: Path, env: dict[str, Path], tmp_path:
 
 
 @sync
+async def test_view_follows_new_output_unless_scrolled_up(env: dict[str, Path], tmp_path: Path) -> None:
+    app = make_app(tmp_path / "nowhere", env)
+    async with app.run_test(size=(80, 20)) as pilot:
+        conv = app.chat_screen.conversation
+        for _ in range(4):
+            await send(pilot, "/model")
+        await pilot.pause(0.2)
+        assert conv.max_scroll_y > 0 and conv.scroll_y == conv.max_scroll_y, "follows new output"
+        conv.focus()
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert conv.scroll_y == 0
+        await send(pilot, "/model")
+        await pilot.pause(0.2)
+        assert conv.scroll_y == 0 < conv.max_scroll_y, "stays where the user scrolled to"
+        conv.focus()
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        await send(pilot, "/model")
+        await pilot.pause(0.2)
+        assert conv.scroll_y == conv.max_scroll_y, "follows again once back at the bottom"
+
+
+@sync
 async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env: dict[str, Path]) -> None:
     app = make_app(smol_bundle, env)
     async with app.run_test(size=SIZE) as pilot:
@@ -496,3 +520,27 @@ async def test_broken_bundle_explains_and_stays_usable(env: dict[str, Path], tmp
         assert str(d) in notices(app)[-1]
         await send(pilot, "hello")
         assert "failed to load" in notices(app)[-1]
+
+
+# -- the shipped bundle ----------------------------------------------------------------------------------------
+@pytest.mark.slow
+@sync
+async def test_default_bundle_answers_with_a_summarizer_block(env: dict[str, Path]) -> None:
+    """With the trained default bundle (models/), a query ends in the Summarizer's streamed Markdown answer."""
+    if not (bundle_mod.default_bundle_dir() / bundle_mod.MANIFEST).exists():
+        pytest.skip(f"no default bundle at {bundle_mod.default_bundle_dir()} yet")
+    options = ChatOptions(
+        workspace=env["ws"],
+        only_tools=["calculator"],
+        approve="all",
+        sessions_dir=env["sessions"],
+        engine={"threads": 1},
+    )
+    app = ChatApp(options)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "What is 17.5% of 2340?")
+        await finish_turn(pilot)
+        answers = blocks(app, AnswerBlock)
+        assert answers and answers[-1].text.strip(), notices(app)
+        assert blocks(app, PlannerBlock)[-1].label == "finish"

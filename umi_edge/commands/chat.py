@@ -112,5 +112,8 @@ def run(args: argparse.Namespace) -> int:
         engine=engine,
         agent=agent,
     )
-    rc = ChatApp(options).run()
+    app = ChatApp(options)
+    rc = app.run()
+    if app.turn_thread_busy.is_set():
+        print("umi-edge: waiting for the running tool call to reach its time limit…", file=sys.stderr)
     return int(rc or 0)

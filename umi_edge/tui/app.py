@@ -267,9 +267,18 @@ class ChatApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_clear(self) -> None:
+    def _busy(self) -> bool:
+        """Refuse session changes while a turn (or an abandoned tool call) is still running; say why."""
         if self.turn_running:
             self.output("Stop the running turn first (Esc).", "error")
+            return True
+        if self.turn_thread_busy.is_set():
+            self.output("The stopped turn is still finishing (a tool call is running); try again in a moment.", "error")
+            return True
+        return False
+
+    def action_clear(self) -> None:
+        if self._busy():
             return
         self.chat_screen.conversation.clear()
         self.chat_screen.status.reset_context()
@@ -329,8 +338,7 @@ class ChatApp(App[int]):
 
     def resume_session(self, session_id: str) -> None:
         """Reopen a transcript: show its turns, and continue it with the next query."""
-        if self.turn_running:
-            self.output("Stop the running turn first (Esc).", "error")
+        if self._busy():
             return
         try:
             sid, turns = self.backend.resume(session_id)

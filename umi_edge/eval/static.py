@@ -214,7 +214,7 @@ class StepPredictor:
         self.single = single
         self.style = engine.prompt_style
         self.max_tokens = {**DEFAULT_MAX_TOKENS, **(max_tokens or {})}
-        self._greedy = SamplingParams
+        self.greedy = {r: SamplingParams(temperature=0.0, max_tokens=n) for r, n in self.max_tokens.items()}
         roles = set(engine.roles)
         if single:
             # A single-mode bundle has the backbone; a multi-role bundle is prompted as a single LLM via its planner.
@@ -238,8 +238,7 @@ class StepPredictor:
         if len(toks) > room:
             toks = toks[-room:]
             self._cur["truncated"] = True
-        params = self._greedy(temperature=0.0, max_tokens=limit)
-        gen = ctx.generate(toks, params, stop=self.stop, stop_after=stop_after, max_tokens=limit)
+        gen = ctx.generate(toks, self.greedy[budget_role], stop=self.stop, stop_after=stop_after, max_tokens=limit)
         while True:
             try:
                 next(gen)

@@ -77,8 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
-        raise UserError('chat needs a terminal (stdin/stdout is not a TTY); without one use `umi-edge run "QUERY"`')
+    # Textual draws on stderr and reads stdin: all three must be the terminal.
+    streams = {"stdout": sys.stdout, "stdin": sys.stdin, "stderr": sys.stderr}
+    missing = [name for name, stream in streams.items() if not (stream and stream.isatty())]
+    if missing:
+        raise UserError(
+            f'chat needs a terminal ({"/".join(missing)} is not a TTY); without one use `umi-edge run "QUERY"`'
+        )
     workspace = (args.workspace or Path.cwd()).expanduser().resolve()
     if not workspace.is_dir():
         raise UserError(f"--workspace {workspace}: not a directory")

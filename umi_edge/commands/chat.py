@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [name for name, stream in streams.items() if not (stream and stream.isatty())]
     if missing:
         raise UserError(
-            f'chat needs a terminal ({"/".join(missing)} is not a TTY); without one use `umi-edge run "QUERY"`'
+            f'chat needs a terminal (not a TTY: {", ".join(missing)}); without one use `umi-edge run "QUERY"`'
         )
     workspace = (args.workspace or Path.cwd()).expanduser().resolve()
     if not workspace.is_dir():

@@ -24,7 +24,7 @@ PROMPT = (
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     d = merged_bundle(tmp_path_factory.mktemp("merged"), context_length=512)
-    eng = Engine.from_bundle(d, EngineOptions(context_length=512))
+    eng = Engine.from_bundle(d, EngineOptions(threads=1, context_length=512))
     yield eng
     eng.close()
 
@@ -43,7 +43,7 @@ def test_merged_roles_share_one_model_with_own_contexts(engine: Engine) -> None:
     assert len(engine.models) == 1
     ctxs = {id(c.ctx.ctx) for c in engine.roles.values()}
     assert len(ctxs) == 3
-    assert engine.options.n_threads == physical_cores() >= 1
+    assert engine.options.n_threads == 1 and physical_cores() >= 1
 
 
 def test_prefix_reuse_evaluates_only_the_suffix_and_matches_a_cold_run(engine: Engine) -> None:
@@ -71,7 +71,7 @@ def test_prefix_reuse_evaluates_only_the_suffix_and_matches_a_cold_run(engine: E
 
 def test_prefix_reuse_can_be_turned_off(tmp_path: Path) -> None:
     d = merged_bundle(tmp_path / "b", context_length=512)
-    with Engine.from_bundle(d, EngineOptions(context_length=512, prefix_reuse=False)) as eng:
+    with Engine.from_bundle(d, EngineOptions(threads=1, context_length=512, prefix_reuse=False)) as eng:
         _run(eng.generate("planner", PROMPT, max_tokens=2))
         _, g = _run(eng.generate("planner", PROMPT + "Red", max_tokens=2))
         assert g.prompt_reused == 0 and g.prompt_evaluated == g.prompt_tokens
@@ -139,7 +139,7 @@ def test_context_full_is_a_length_stop_and_overflow_raises(tmp_path: Path) -> No
     from umi_edge.engine import ContextOverflow
 
     d = merged_bundle(tmp_path / "b", context_length=256)
-    with Engine.from_bundle(d, EngineOptions(context_length=256)) as eng:
+    with Engine.from_bundle(d, EngineOptions(threads=1, context_length=256)) as eng:
         with pytest.raises(ContextOverflow):
             _run(eng.generate("planner", "word " * 400, max_tokens=4))
         _, g = _run(eng.generate("planner", "word " * 240, max_tokens=100, stop=()))
@@ -148,7 +148,7 @@ def test_context_full_is_a_length_stop_and_overflow_raises(tmp_path: Path) -> No
 
 def test_adapters_mode_one_model_different_adapters_per_context(tmp_path: Path) -> None:
     d = adapters_bundle(tmp_path / "ad", context_length=256)
-    with Engine.from_bundle(d, EngineOptions(context_length=256)) as eng:
+    with Engine.from_bundle(d, EngineOptions(threads=1, context_length=256)) as eng:
         assert len(eng.models) == 1 and len(eng.adapters) == 3
         text = "The capital of France is"
         logits = {r: np.array(eng.role(r).logits(text)) for r in ("planner", "caller", "summarizer")}
@@ -165,7 +165,7 @@ def test_adapters_mode_one_model_different_adapters_per_context(tmp_path: Path) 
         eng.role("planner").reset()
         assert np.allclose(np.array(eng.role("planner").logits(text)), logits["planner"], atol=1e-3)
     merged = merged_bundle(tmp_path / "m", context_length=256)
-    with Engine.from_bundle(merged, EngineOptions(context_length=256)) as eng:
+    with Engine.from_bundle(merged, EngineOptions(threads=1, context_length=256)) as eng:
         assert np.allclose(np.array(eng.role("planner").logits(text)), base, atol=1e-3)
 
 
@@ -204,6 +204,6 @@ def test_not_a_gguf_and_bad_adapter_are_user_errors(tmp_path: Path) -> None:
     d = adapters_bundle(tmp_path / "ad", context_length=256)
     (d / "caller.lora.gguf").write_bytes(b"junk" * 100)
     with pytest.raises(UserError, match="LoRA adapter"):
-        Engine.from_bundle(d)
+        Engine.from_bundle(d, EngineOptions(threads=1))
     write_lora(d / "caller.lora.gguf", seed=1)  # valid again
-    Engine.from_bundle(d, EngineOptions(context_length=256)).close()
+    Engine.from_bundle(d, EngineOptions(threads=1, context_length=256)).close()

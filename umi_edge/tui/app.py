@@ -73,6 +73,7 @@ class ChatApp(App[int]):
         self.turn = 0
         self.turn_worker: Worker[None] | None = None
         self.ended_turn = 0
+        self._end_lock = threading.Lock()
         self.turn_thread_busy = threading.Event()
         self.pending_approval: Future[Decision] | None = None
         self.cancel_requested = threading.Event()
@@ -179,13 +180,20 @@ class ChatApp(App[int]):
             status, detail = "error", f"{type(exc).__name__}: {exc}"
         finally:
             self.turn_thread_busy.clear()
-        if self.ended_turn != turn:
-            self.ended_turn = turn
+        if self._end_turn(turn):
             screen.post_message(TurnEnded(turn, status, time.monotonic() - start, detail))
+
+    def _end_turn(self, turn: int) -> bool:
+        """Mark ``turn`` ended; True for the one caller (worker or Esc timer) that gets to announce it."""
+        with self._end_lock:
+            if self.ended_turn == turn:
+                return False
+            self.ended_turn = turn
+            return True
 
     def _approve_in_worker(self, call: ToolCall) -> bool:
         """The agent's ``approve`` hook (agent thread): apply the policy, else ask the modal and wait."""
-        effect = self.backend.effect_of(call.name)
+        effect = call.effect or self.backend.effect_of(call.name)
         if not self.backend.needs_approval(effect) or call.name in self.always_allowed:
             return True
         if self.cancel_requested.is_set():
@@ -232,9 +240,8 @@ class ChatApp(App[int]):
 
     def _force_end(self, turn: int) -> None:
         """The agent did not stop within the grace time (a tool call is running): end the turn in the UI now."""
-        if self.turn != turn or self.ended_turn == turn or not self.turn_thread_busy.is_set():
+        if self.turn != turn or not self.turn_thread_busy.is_set() or not self._end_turn(turn):
             return
-        self.ended_turn = turn
         self.chat_screen.post_message(
             TurnEnded(
                 turn,

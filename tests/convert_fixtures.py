@@ -115,7 +115,7 @@ def compat_run(tmp_path_factory: pytest.TempPathFactory, compat_base: Path) -> P
     return make_run(compat_base, tmp_path_factory.mktemp("compat_run") / "run", seed=100)
 
 
-def train_briefly(model_dir: Path, out: Path, steps: int = 60) -> Path:
+def train_briefly(model_dir: Path, out: Path, steps: int = 24) -> Path:
     """A copy of ``model_dir`` fitted for a few steps on α-UMi sample texts, so its next-token distributions are
     peaked (a random-init model's near-ties make greedy decoding flip on rounding noise)."""
     import torch
@@ -125,17 +125,22 @@ def train_briefly(model_dir: Path, out: Path, steps: int = 60) -> Path:
     shutil.copytree(model_dir, out)
     tok = AutoTokenizer.from_pretrained(str(out))
     model = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32)
-    texts = [p + t for role in ("planner", "caller", "summarizer") for p, t in role_pairs(role)]
+    texts = [role_pairs(role)[0][0] + role_pairs(role)[0][1] for role in ("planner", "caller", "summarizer")]
     batch = [torch.tensor([tok(t)["input_ids"]]) for t in texts]
     torch.manual_seed(0)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for step in range(steps):
-        ids = batch[step % len(batch)]
-        loss = model(ids, labels=ids).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 64-wide model gains nothing from threads, and loses much on a busy machine
+    try:
+        for step in range(steps):
+            ids = batch[step % len(batch)]
+            loss = model(ids, labels=ids).loss
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    finally:
+        torch.set_num_threads(threads)
     model.save_pretrained(str(out))
     return out
 

@@ -112,3 +112,21 @@ def test_chat_without_a_terminal_says_so() -> None:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs a terminal" in lines[0] and "umi-edge run" in lines[0]
     assert out.stdout == ""
+
+
+def test_chat_bad_options_exit_2_before_needing_a_terminal(tmp_path: Path) -> None:
+    for args, expected in (
+        (["--threads", "0"], "--threads"),
+        (["--workspace", str(tmp_path / "missing")], "not a directory"),
+        (["--tools", str(tmp_path / "nope.py")], "no such file"),
+        (["--max-tokens", "0"], "--max-tokens"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "umi_edge", "chat", *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+        assert out.returncode == 2, args
+        assert expected in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr

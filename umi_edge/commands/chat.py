@@ -69,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to CUDA (-1 = all)")
+    p.add_argument("--ctx", type=int, default=None, metavar="N", help="context size per role (default: the bundle's)")
+    p.add_argument("--no-mmap", action="store_true", help="read model files into memory instead of mapping them")
+    p.add_argument("--no-constrain", action="store_true", help="do not constrain the caller with a grammar")
+    p.add_argument(
+        "--unsafe-no-sandbox", action="store_true", help="let code tools run without isolation when none works"
+    )
     p.add_argument("--max-steps", type=int, default=None, help="planner steps per turn before stopping")
     p.add_argument(
         "--max-tokens", type=int, default=None, metavar="N", help="cap every role's output at N tokens per generation"
@@ -77,13 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Textual draws on stderr and reads stdin: all three must be the terminal.
-    streams = {"stdout": sys.stdout, "stdin": sys.stdin, "stderr": sys.stderr}
-    missing = [name for name, stream in streams.items() if not (stream and stream.isatty())]
-    if missing:
-        raise UserError(
-            f'chat needs a terminal (not a TTY: {", ".join(missing)}); without one use `umi-edge run "QUERY"`'
-        )
     workspace = (args.workspace or Path.cwd()).expanduser().resolve()
     if not workspace.is_dir():
         raise UserError(f"--workspace {workspace}: not a directory")
@@ -93,10 +92,16 @@ def run(args: argparse.Namespace) -> int:
     from umi_edge.tui.app import ChatApp
     from umi_edge.tui.backend import ChatOptions
 
-    engine: dict[str, object] = {"gpu_layers": args.gpu_layers}
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads: expected a positive integer, got {args.threads}")
+    if args.ctx is not None and args.ctx < 256:
+        raise UserError(f"--ctx: expected an integer >= 256, got {args.ctx}")
+    engine: dict[str, object] = {"gpu_layers": args.gpu_layers, "context_length": args.ctx, "mmap": not args.no_mmap}
     if args.threads:
         engine["threads"] = args.threads
     agent: dict[str, object] = {"max_steps": args.max_steps} if args.max_steps else {}
+    if args.no_constrain:
+        agent["constrain"] = False
     if args.max_tokens is not None:
         if args.max_tokens < 1:
             raise UserError(f"--max-tokens: expected a positive number, got {args.max_tokens}")
@@ -114,9 +119,17 @@ def run(args: argparse.Namespace) -> int:
         approve=args.approve,
         resume=args.resume,
         sessions_dir=args.sessions,
+        allow_unsandboxed=args.unsafe_no_sandbox,
         engine=engine,
         agent=agent,
     )
+    # Textual draws on stderr and reads stdin: all three must be the terminal.
+    streams = {"stdout": sys.stdout, "stdin": sys.stdin, "stderr": sys.stderr}
+    missing = [name for name, stream in streams.items() if not (stream and stream.isatty())]
+    if missing:
+        raise UserError(
+            f'chat needs a terminal (not a TTY: {", ".join(missing)}); without one use `umi-edge run "QUERY"`'
+        )
     app = ChatApp(options)
     rc = app.run()
     if app.turn_thread_busy.is_set():

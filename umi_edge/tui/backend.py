@@ -30,6 +30,8 @@ class ChatOptions:
     tools_files: list[Path] = field(default_factory=list)
     only_tools: list[str] = field(default_factory=list)
     """Offer only these tools to the model (a smaller prompt); empty = all."""
+    allow_unsandboxed: bool = False
+    """Let code tools run with only rlimits and the timeout when no isolation layer works."""
     approve: ApprovePolicy = "none"
     resume: str | None = None
     sessions_dir: Path | None = None
@@ -63,7 +65,9 @@ class Backend:
         try:
             from umi_edge.tools import default_registry
 
-            registry = default_registry([str(p) for p in self.options.tools_files])
+            registry = default_registry(
+                [str(p) for p in self.options.tools_files], allow_unsandboxed=self.options.allow_unsandboxed
+            )
             if self.options.only_tools:
                 try:
                     registry = registry.subset(self.options.only_tools)

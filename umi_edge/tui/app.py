@@ -90,20 +90,23 @@ class ChatApp(App[int]):
 
     @work(thread=True, group="load", exit_on_error=False)
     def load_backend(self) -> None:
-        """Probe the sandbox and load bundle, tools and agent off the UI thread; resume a session when asked."""
+        """Load bundle, tools and agent off the UI thread, resume a session when asked, then probe the sandbox.
+
+        A session can be resumed (shown, and continued once a model loads) even when the bundle fails to load.
+        """
+        try:
+            summary = self.backend.load()
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, the app stays usable
+            self.chat_screen.post_message(BackendFailed(self.backend.explain_failure(exc)))
+        else:
+            self.chat_screen.post_message(BackendReady(summary))
+        if self.options.resume is not None:
+            self.call_from_thread(self.resume_session, self.options.resume)
         try:
             sandbox = self.backend.sandbox_summary()
         except Exception as exc:  # noqa: BLE001
             sandbox = f"unknown ({type(exc).__name__})"
         self.chat_screen.post_message(SandboxProbed(sandbox))
-        try:
-            summary = self.backend.load()
-        except Exception as exc:  # noqa: BLE001 - every failure is shown, the app stays usable
-            self.chat_screen.post_message(BackendFailed(self.backend.explain_failure(exc)))
-            return
-        self.chat_screen.post_message(BackendReady(summary))
-        if self.options.resume is not None:
-            self.call_from_thread(self.resume_session, self.options.resume)
 
     # -- input ------------------------------------------------------------------------------------------------
     def submit(self, text: str) -> None:

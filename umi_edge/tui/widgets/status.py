@@ -13,6 +13,14 @@ from umi_edge.agent.events import Timing
 _ROLE_SHORT = {"planner": "P", "caller": "C", "summarizer": "S", "backbone": "B"}
 
 
+def short_sandbox(summary: str) -> str:
+    """``landlock+seccomp+netns+capabilities+rlimits`` → ``5 layers`` (the bar is one line; /sandbox has it all)."""
+    if summary.startswith("none"):
+        return "none"
+    layers = summary.split("+")
+    return summary if len(summary) <= 20 or len(layers) < 2 else f"{len(layers)} layers"
+
+
 class StatusBar(Static):
     """One line at the bottom; the app sets its fields, it renders them."""
 
@@ -48,5 +56,5 @@ class StatusBar(Static):
         if self.state:
             text.append(f"│ {self.state} ", style="italic")
         if self.sandbox:
-            text.append(f"│ sandbox: {self.sandbox}")
+            text.append(f"│ sandbox: {short_sandbox(self.sandbox)}")
         return text

@@ -7,12 +7,15 @@ observation (``{"error": ...}``) that says what was wrong and lists the valid to
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from umi_edge.agent.approval import decide
 from umi_edge.agent.events import Observation, ToolCall
 from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import CallParseError, parse_call
+
+_ACTION_NAME = re.compile(r"^[ \t]*Action[ \t]*:[ \t]*(\S[^\n]*?)[ \t]*$", re.MULTILINE)
 
 
 def _error(message: str) -> str:
@@ -25,7 +28,11 @@ def parse_and_check(state: RunState, step: int, raw: str) -> ToolCall:
         call = parse_call(raw)
     except CallParseError as exc:
         valid = ", ".join(state.registry.names()) or "(none)"
-        return ToolCall(step, "", {}, raw, valid=False, problem=f"{exc}. Valid tools: {valid}.")
+        m = _ACTION_NAME.search(raw)
+        name = m.group(1) if m else ""
+        tool = state.registry.get(name)
+        effect = tool.effect if tool is not None else None
+        return ToolCall(step, name, {}, raw, valid=False, problem=f"{exc}. Valid tools: {valid}.", effect=effect)
     tool = state.registry.get(call.name)
     problem = state.registry.validate(call.name, call.arguments)
     effect = tool.effect if tool is not None else None

@@ -43,5 +43,5 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
 
 
 def history_text(tc: ToolCall) -> str:
-    """The caller turn as it goes into the history: normalised when it parsed, the raw text otherwise."""
-    return render_call(tc.name, tc.arguments) if tc.name else tc.raw
+    """The caller turn as it goes into the history: normalised when valid, the raw text otherwise."""
+    return render_call(tc.name, tc.arguments) if tc.name and tc.problem is None else tc.raw

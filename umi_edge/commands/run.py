@@ -78,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--observation-chars", type=int, default=1024, metavar="N", help="observation size the planner sees (1024)"
     )
+    p.add_argument(
+        "--max-tokens", type=int, default=None, metavar="N", help="cap on each role's output tokens (default 256-512)"
+    )
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature for every role (0 = greedy)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (with --temperature > 0)")
     p.add_argument("--sessions", default=None, metavar="DIR", help="transcripts directory (default: XDG data dir)")
@@ -120,6 +123,8 @@ def handler(args: argparse.Namespace) -> int:
     from umi_edge.engine.engine import resolve_bundle
     from umi_edge.tools.registry import default_registry
 
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UserError(f"--max-tokens: expected a positive integer, got {args.max_tokens}")
     if args.max_steps < 1:
         raise UserError(f"--max-steps: expected a positive integer, got {args.max_steps}")
     if args.observation_chars < 64:
@@ -158,6 +163,8 @@ def handler(args: argparse.Namespace) -> int:
             constrain=not args.no_constrain,
             approve_policy=args.approve,
         )
+        if args.max_tokens is not None:
+            config.max_new_tokens = dict.fromkeys(config.max_new_tokens, args.max_tokens)
         interactive = sys.stdin.isatty() and not args.json
         agent = Agent(
             engine,

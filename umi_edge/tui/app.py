@@ -73,6 +73,7 @@ class ChatApp(App[int]):
         self.turn = 0
         self.turn_worker: Worker[None] | None = None
         self.ended_turn = 0
+        self.tool_running = False
         self._end_lock = threading.Lock()
         self.turn_thread_busy = threading.Event()
         self.pending_approval: Future[Decision] | None = None
@@ -178,6 +179,7 @@ class ChatApp(App[int]):
                     status = event.status
                 if self.ended_turn == turn:
                     continue  # the UI already closed this turn (Esc during a long tool call): drop the rest
+                self.tool_running = isinstance(event, ToolCall) and event.valid
                 screen.post_message(AgentEvent(event, turn))
         except Exception as exc:  # noqa: BLE001 - a failing turn is shown, the app stays usable
             status, detail = "error", f"{type(exc).__name__}: {exc}"
@@ -242,17 +244,15 @@ class ChatApp(App[int]):
         self.set_timer(CANCEL_GRACE, lambda: self._force_end(turn))
 
     def _force_end(self, turn: int) -> None:
-        """The agent did not stop within the grace time (a tool call is running): end the turn in the UI now."""
+        """The agent did not stop within the grace time (a tool call runs, or a long prompt is being read, which
+        llama.cpp cannot interrupt): end the turn in the UI now; the agent thread's later events are dropped."""
         if self.turn != turn or not self.turn_thread_busy.is_set() or not self._end_turn(turn):
             return
-        self.chat_screen.post_message(
-            TurnEnded(
-                turn,
-                "cancelled",
-                0.0,
-                "a tool call is still running; it is abandoned at its time limit and its result discarded",
-            )
-        )
+        if self.tool_running:
+            why = "a tool call is still running; it is abandoned at its time limit and its result discarded"
+        else:
+            why = "the model is still reading its prompt; it stops at the first token and its output is discarded"
+        self.chat_screen.post_message(TurnEnded(turn, "cancelled", 0.0, why))
 
     def action_ctrl_c(self) -> None:
         now = time.monotonic()

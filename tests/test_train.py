@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 
 from umi_edge.train import config as cfgmod  # noqa: E402
 from umi_edge.train import glpft  # noqa: E402
-from umi_edge.train.batching import Collator, LengthGroupedBatchSampler, padding_stats  # noqa: E402
+from umi_edge.train.batching import PackCollator, TokenBudgetBatchSampler, build_packs, padding_stats  # noqa: E402
 from umi_edge.train.data import load_stage, tokenize  # noqa: E402
 from umi_edge.train.trainer import label_position_loss  # noqa: E402
 
@@ -45,18 +45,26 @@ def test_labels_are_exactly_target_and_eos(tok, tiny_data_dir):  # noqa: F811
     recs = load_stage([cfgmod.DataSource(str(tiny_data_dir))], "caller", seed=0)[:5]
     samples, stats = tokenize(recs, tok, max_length=4096, min_prompt_tokens=16)
     assert stats.prompt_cut == stats.target_cut == 0
-    batch = Collator(pad_id=tok.eos_token_id)(samples)
+    packs = build_packs(samples, 4096, share_prefix=False)
+    batch = PackCollator(pad_id=tok.eos_token_id)(packs)
+    n_max = batch["input_ids"].shape[1]
+    labels_seen = 0
     for row, ((inp, target), s) in enumerate(zip(recs, samples, strict=True)):
         prompt_ids = tok(model_prompt(inp))["input_ids"]
         assert s.input_ids[: s.prompt_len] == prompt_ids
-        labels = batch["labels"][row]
         n = len(s.input_ids)
-        assert (labels[: s.prompt_len] == -100).all()  # prompt masked
-        assert (labels[n:] == -100).all()  # padding masked
-        assert (batch["attention_mask"][row, n:] == 0).all()
-        got = labels[s.prompt_len : n].tolist()
+        assert batch["input_ids"][row, :n].tolist() == s.input_ids
+        # loss positions: exactly the ones predicting completion tokens, i.e. target ids + EOS
+        assert batch["keep"][row].nonzero().flatten().tolist() == list(range(s.prompt_len - 1, n - 1))
+        got = batch["label_targets"][labels_seen : labels_seen + n - s.prompt_len].tolist()
+        labels_seen += n - s.prompt_len
         assert got == tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
         assert tok.decode(got[:-1]).strip() == target
+        mask = batch["attention_mask"][row, 0]
+        assert torch.equal(mask[:n, :n], torch.ones(n, n, dtype=torch.bool).tril())  # plain causal attention
+        assert not mask[:n, n:].any() and not mask[n:, :n].any()  # padding is invisible
+        assert torch.equal(mask[n:, n:], torch.eye(n_max - n, dtype=torch.bool))
+    assert labels_seen == len(batch["label_targets"]) == len(batch["label_rows"])
 
 
 def test_left_truncation_keeps_target_and_bos(tok):
@@ -74,16 +82,18 @@ def test_left_truncation_keeps_target_and_bos(tok):
     assert len(s2.input_ids) == 96 and s2.prompt_len == 16 and st2.target_cut == 1
 
 
-def test_length_grouped_batches_padding_and_determinism():
+def test_token_budget_batches_padding_and_determinism():
     import random
 
     rng = random.Random(0)
     lengths = [int(rng.lognormvariate(6.5, 0.6)) + 20 for _ in range(600)]
-    sampler = LengthGroupedBatchSampler(lengths, batch_size=4, seed=3, group_size=64)
+    sampler = TokenBudgetBatchSampler(lengths, batch_tokens=4096, batch_size=8, seed=3)
     plan = sampler.batches(0)
-    assert sorted(i for b in plan for i in b) == list(range(600))  # every sample once per epoch
-    assert plan == LengthGroupedBatchSampler(lengths, 4, 3, 64).batches(0)  # pure function of (seed, epoch)
-    assert plan != sampler.batches(1)
+    assert sorted(i for b in plan for i in b) == list(range(600))  # every pack once per epoch
+    assert plan == TokenBudgetBatchSampler(lengths, 4096, 8, 3).batches(0)  # pure function of (seed, epoch)
+    assert plan != sampler.batches(1) and len(sampler.batches(1)) == len(plan) == len(sampler)
+    for b in plan:
+        assert len(b) <= 8 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 4096)
     real, processed = padding_stats(lengths, plan)
     assert 1 - real / processed < 0.15
     naive = [list(range(i, min(i + 4, 600))) for i in range(0, 600, 4)]
@@ -91,18 +101,27 @@ def test_length_grouped_batches_padding_and_determinism():
     assert 1 - r2 / p2 > 1 - real / processed  # grouping beats random batches
 
 
-def test_label_position_loss_equals_full_logits_loss(tok, tiny_model_dir, tiny_data_dir):  # noqa: F811
+def test_prefix_sharing_packs_give_the_per_sample_loss(tok, tiny_model_dir, tiny_data_dir):  # noqa: F811
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
-    recs = load_stage([cfgmod.DataSource(str(tiny_data_dir))], "planner", seed=0)[:3]
+    recs = load_stage([cfgmod.DataSource(str(tiny_data_dir))], "planner", seed=0)[:8]
+    recs.append(recs[0])  # an exact duplicate: its labels count twice, as in unshared training
     samples, _ = tokenize(recs, tok, max_length=4096, min_prompt_tokens=16)
-    batch = Collator(pad_id=tok.eos_token_id)(samples)
+    packs = build_packs(samples, 4096, share_prefix=True)
+    assert len(packs) < len(samples) and sum(len(p) for p in packs) < 0.8 * sum(len(s.input_ids) for s in samples)
+    assert sum(p.n_samples for p in packs) == len(samples)
+    batch = PackCollator(pad_id=tok.eos_token_id)(packs)
     with torch.no_grad():
         loss_sum, n = label_position_loss(model, batch)
-        ref = model(**batch).loss  # transformers' own shifted mean over labels, full logits
+        ref_sum = 0.0
+        for s in samples:  # each sample alone, full logits, transformers' own shifted loss
+            ids = torch.tensor([s.input_ids])
+            labels = ids.clone()
+            labels[0, : s.prompt_len] = -100
+            ref_sum += float(model(input_ids=ids, labels=labels).loss) * s.completion_len
     assert n == sum(s.completion_len for s in samples)
-    assert torch.allclose(loss_sum / n, ref, atol=1e-5)
+    assert abs(float(loss_sum) - ref_sum) < 1e-4 * ref_sum
 
 
 def test_glpft_lora_run_outputs_and_learning(tmp_path, tiny_model_dir, tiny_data_dir):  # noqa: F811
@@ -129,8 +148,9 @@ def test_glpft_lora_run_outputs_and_learning(tmp_path, tiny_model_dir, tiny_data
     assert g["last_loss"] < g["first_loss"] - 0.5  # a few dozen steps lower the loss
     assert g["eval_loss"] is not None and g["eval_samples"] >= 1 and g["eval_loss"] < g["first_loss"] - 0.5
     assert 0 <= g["padding_ratio"] < 0.15
-    assert g["processed_tokens"] >= g["real_tokens"] > g["target_tokens"] > 0
-    assert g["samples_seen"] == round(g["epochs"] * g["samples"]) and g["tokens_per_second"] > 0
+    assert g["sample_tokens"] > g["processed_tokens"] >= g["real_tokens"] > g["target_tokens"] > 0
+    assert g["samples_seen"] > g["samples"] and g["tokens_per_second"] > 0
+    assert g["prefix_sharing"] > 1.2 and g["packs"] < g["samples"]  # trajectory steps share their prompt prefix
     assert json.loads((run / "train_report.json").read_text())["stages"].keys() == set(cfgmod.STAGES)
 
     # the four adapters load with peft on the unchanged base and change its outputs

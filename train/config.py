@@ -83,7 +83,8 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     eval_fraction: float = 0.05
     eval_max_samples: int = 64
-    group_size: int = 64
+    batch_tokens: int = 4096
+    share_prefix: bool = True
     threads: int = 0
     gradient_checkpointing: str = "auto"
     save_steps: int = 50
@@ -284,7 +285,7 @@ def validate(cfg: TrainConfig, where: str) -> None:
         ("max_steps", cfg.max_steps == -1 or cfg.max_steps >= 1, "-1 (no limit) or an integer >= 1"),
         ("epochs", cfg.epochs is None or cfg.epochs > 0, "a number > 0"),
         ("eval_fraction", 0 <= cfg.eval_fraction < 0.5, "a number in [0, 0.5)"),
-        ("group_size", cfg.group_size >= 1, "an integer >= 1"),
+        ("batch_tokens", cfg.batch_tokens >= 32, "an integer >= 32"),
         ("threads", cfg.threads >= 0, "an integer >= 0 (0: all cores)"),
         ("save_steps", cfg.save_steps >= 1, "an integer >= 1"),
         ("save_minutes", cfg.save_minutes > 0, "a number > 0"),

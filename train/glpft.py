@@ -184,7 +184,7 @@ def training_args(p: Prepared, stage: str, out: Path) -> Any:
     return TrainingArguments(
         output_dir=str(out),
         per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=1,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=sp["lr"],
         num_train_epochs=sp["epochs"],
@@ -224,7 +224,7 @@ def _checkpointing_args(on: bool) -> dict[str, Any]:
 
 def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resume: bool) -> dict[str, Any]:
     """Train one stage, save it atomically to RUN/<stage>, return its report entry."""
-    from .batching import Collator, SampleDataset, padding_stats
+    from .batching import PackCollator, PackDataset, build_packs, padding_stats
     from .trainer import (
         CompletionTrainer,
         ProgressCallback,
@@ -234,9 +234,10 @@ def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resu
     )
 
     cfg = p.cfg
-    train, evl = p.train[stage], p.eval[stage]
-    if not train:
+    if not p.train[stage]:
         raise UserError(f"stage {stage}: no training samples")
+    train = build_packs(p.train[stage], cfg.max_length, cfg.share_prefix)
+    evl = build_packs(p.eval[stage], cfg.max_length, cfg.share_prefix)
     ckpt_dir = run_dir / CHECKPOINTS / stage
     ckpt = latest_checkpoint(ckpt_dir) if resume else None
     if not resume:
@@ -248,19 +249,20 @@ def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resu
     trainer = CompletionTrainer(
         model=model,
         args=training_args(p, stage, ckpt_dir),
-        train_dataset=SampleDataset(train),
-        eval_dataset=SampleDataset(evl) if evl else None,
-        data_collator=Collator(pad_id),
+        train_dataset=PackDataset(train),
+        eval_dataset=PackDataset(evl) if evl else None,
+        data_collator=PackCollator(pad_id),
         callbacks=[timed, ProgressCallback(stage, ref)],
         batch_seed=cfg.seed,
-        group_size=cfg.group_size,
+        batch_tokens=cfg.batch_tokens,
     )
     ref.append(trainer)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss; no dict per step on stdout
+    n_train, n_eval = len(p.train[stage]), len(p.eval[stage])
     log(
-        f"{stage}: {len(train)} samples ({len(evl)} held out), {cfg.method}, device {p.device}"
+        f"{stage}: {n_train} samples in {len(train)} packs ({n_eval} held out), {cfg.method}, device {p.device}"
         + (f", resuming from {ckpt.name}" if ckpt else "")
     )
     t0 = time.monotonic()
@@ -295,18 +297,22 @@ def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resu
     steps = trainer.state.global_step
     done = _batches_done(sampler, steps, cfg.grad_accum)
     real, processed = padding_stats(lengths, done)
-    target_tokens = sum(len(train[i].input_ids) - train[i].prompt_len for b in done for i in b)
+    target_tokens = sum(len(train[i].label_tok) for b in done for i in b)
+    sample_tokens = sum(train[i].sample_tokens for b in done for i in b)
     curve = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h and "step" in h]
     st = p.stats[stage]
     wall = timed.elapsed()
     return {
         "steps": steps,
         "epochs": round(float(trainer.state.epoch or 0), 4),
-        "samples": len(train),
-        "samples_seen": sum(len(b) for b in done),
-        "eval_samples": len(evl),
+        "samples": n_train,
+        "packs": len(train),
+        "samples_seen": sum(train[i].n_samples for b in done for i in b),
+        "eval_samples": n_eval,
         "target_tokens": target_tokens,
+        "sample_tokens": sample_tokens,
         "real_tokens": real,
+        "prefix_sharing": round(sample_tokens / real, 3) if real else None,
         "processed_tokens": processed,
         "padding_ratio": round(1 - real / processed, 4) if processed else 0.0,
         "first_loss": curve[0][1] if curve else None,
@@ -319,7 +325,12 @@ def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resu
         "prompt_cut": st.prompt_cut,
         "target_cut": st.target_cut,
         "resumed_from_step": int(ckpt.name.split("-")[1]) if ckpt else None,
-        "params": {**cfg.stage_params(stage), "batch_size": cfg.batch_size, "grad_accum": cfg.grad_accum},
+        "params": {
+            **cfg.stage_params(stage),
+            "batch_size": cfg.batch_size,
+            "batch_tokens": cfg.batch_tokens,
+            "grad_accum": cfg.grad_accum,
+        },
         "loss_curve": curve,
     }
 

@@ -1,8 +1,9 @@
-"""The stage trainer: ``transformers.Trainer`` with a completion-only loss computed on label positions only.
+"""The stage trainer: ``transformers.Trainer`` on prefix-sharing packs, with logits only at label positions.
 
 Why ``transformers.Trainer`` and not TRL's ``SFTTrainer``: TRL tokenizes prompt + completion jointly and truncates
 from the right (the target would be cut), and computes logits over the whole vocabulary at every position. Here the
-samples are tokenized by :mod:`umi_edge.train.data` (prompt alone, then completion; cut from the left) and the loss
+samples are tokenized by :mod:`umi_edge.train.data` (prompt alone, then completion; cut from the left), packed
+with shared prefixes by :mod:`umi_edge.train.batching`, and the loss
 asks the model for logits only where a label exists, through transformers' ``logits_to_keep`` boolean mask: with a
 49k vocabulary the LM head is a third of a small model's forward cost and prompts are most of the tokens.
 The loss is summed over label tokens and divided by the label count of the whole accumulated batch
@@ -22,40 +23,40 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer, TrainerCallback
 
-from .batching import Collator, LengthGroupedBatchSampler, SampleDataset
+from .batching import PackDataset, TokenBudgetBatchSampler
 
 WALL_FILE = "umi_wall.json"
 
 
 def label_position_loss(model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, int]:
-    """(sum of next-token cross-entropy over label positions, number of labels), with logits computed only at the
-    positions that predict a label (``labels`` are aligned with ``input_ids``; -100 = no loss)."""
-    labels = batch["labels"]
-    shifted = labels[:, 1:]
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = shifted != -100
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
-    logits = out.logits.float()  # (n_labels, vocab)
-    target = shifted[shifted != -100]
+    """(sum of cross-entropy over the batch's label pairs, number of pairs), with logits computed only at the
+    positions that carry a label (a batch from :class:`~umi_edge.train.batching.PackCollator`)."""
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=batch["keep"],
+    )
+    logits = out.logits.float()[batch["label_rows"]]  # (n_labels, vocab)
+    target = batch["label_targets"]
     return F.cross_entropy(logits, target, reduction="sum"), int(target.numel())
 
 
 class CompletionTrainer(Trainer):
-    """Trainer over :class:`SampleDataset` with length-grouped batches and a label-positions-only loss."""
+    """Trainer over :class:`PackDataset` with token-budget batches and a label-positions-only loss."""
 
-    def __init__(self, *args: Any, batch_seed: int, group_size: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, batch_seed: int, batch_tokens: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batch_seed = batch_seed
-        self.group_size = group_size
+        self.batch_tokens = batch_tokens
         self.model_accepts_loss_kwargs = True  # we normalise by num_items_in_batch ourselves
         self.session_tokens = 0  # processed tokens (incl. padding) in this process
-        self.session_real_tokens = 0
 
-    def batch_sampler(self) -> LengthGroupedBatchSampler:
-        ds: SampleDataset = self.train_dataset  # type: ignore[assignment]
-        lengths = [len(s.input_ids) for s in ds.samples]
-        return LengthGroupedBatchSampler(
-            lengths, self.args.per_device_train_batch_size, self.batch_seed, self.group_size
+    def batch_sampler(self) -> TokenBudgetBatchSampler:
+        ds: PackDataset = self.train_dataset  # type: ignore[assignment]
+        lengths = [len(p) for p in ds.packs]
+        return TokenBudgetBatchSampler(
+            lengths, self.batch_tokens, self.args.per_device_train_batch_size, self.batch_seed
         )
 
     def get_train_dataloader(self) -> torch.utils.data.DataLoader:
@@ -67,6 +68,12 @@ class CompletionTrainer(Trainer):
         )
         return self.accelerator.prepare(dl)
 
+    def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | int | None:
+        n = torch.tensor(sum(int(b["label_targets"].numel()) for b in batch_samples), device=device)
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            n = self.accelerator.gather(n).sum()
+        return n
+
     def compute_loss(
         self,
         model: torch.nn.Module,
@@ -74,10 +81,8 @@ class CompletionTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> Any:
-        labels = inputs["labels"]
         if model.training:
-            self.session_tokens += int(labels.numel())
-            self.session_real_tokens += int(inputs["attention_mask"].sum())
+            self.session_tokens += int(inputs["input_ids"].numel())
         loss_sum, n_labels = label_position_loss(model, inputs)
         if num_items_in_batch is not None:
             loss = loss_sum / num_items_in_batch
@@ -92,10 +97,6 @@ class CompletionTrainer(Trainer):
         with torch.no_grad(), self.compute_loss_context_manager():
             loss = self.compute_loss(model, inputs)
         return loss.detach(), None, None
-
-
-def make_collator(pad_id: int) -> Collator:
-    return Collator(pad_id)
 
 
 class TimedSaveCallback(TrainerCallback):

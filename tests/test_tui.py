@@ -277,6 +277,7 @@ async def test_always_allow_stops_asking(smol_bundle: Path, env: dict[str, Path]
 @sync
 async def test_escape_cancels_and_keeps_what_is_done(smol_bundle: Path, env: dict[str, Path]) -> None:
     app = make_app(smol_bundle, env, planner_tokens=400)
+    app.cancel_grace = 30.0  # let the agent itself stop (even on a starved CPU), not the UI's fallback
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await send(pilot, "Tell me a long story about a cat.")

@@ -74,6 +74,7 @@ class ChatApp(App[int]):
         self.turn_worker: Worker[None] | None = None
         self.ended_turn = 0
         self.tool_running = False
+        self.cancel_grace = CANCEL_GRACE
         self._end_lock = threading.Lock()
         self.turn_thread_busy = threading.Event()
         self.pending_approval: Future[Decision] | None = None
@@ -241,7 +242,7 @@ class ChatApp(App[int]):
                 self.screen.dismiss("deny")
         self.chat_screen.status.state = "stopping…"
         turn = self.turn
-        self.set_timer(CANCEL_GRACE, lambda: self._force_end(turn))
+        self.set_timer(self.cancel_grace, lambda: self._force_end(turn))
 
     def _force_end(self, turn: int) -> None:
         """The agent did not stop within the grace time (a tool call runs, or a long prompt is being read, which

@@ -93,7 +93,14 @@ def _role_source(d: Path, base: BaseModel, shapes: dict[str, tuple[int, ...]]) -
     if is_adapter_dir(d):
         return load_adapter(d, base.hp, shapes)
     if (d / "config.json").is_file():
-        model = HfModel(d)
+        # A full model trained from the base: its vocabulary is the base's (the trainer's saved tokenizer files may
+        # lack the sentencepiece model), unless the directory brings its own sentencepiece tokenizer.
+        if (d / "tokenizer.model").is_file():
+            model = HfModel(d)
+        elif isinstance(base, HfModel):
+            model = HfModel(d, vocab_gguf=base.vocab_gguf, vocab_dir=base.vocab_dir)
+        else:
+            model = HfModel(d, vocab_gguf=base.path)
         if model.hp.arch != base.hp.arch or model.hp.n_vocab != base.hp.n_vocab:
             raise UserError(f"{d}: a {model.hp.arch} model of vocab {model.hp.n_vocab} does not match the base")
         return model
@@ -132,8 +139,13 @@ def read_run(
             raise UserError(f"{p}: missing role folder(s) {missing} (use --single for a backbone-only run)")
         wanted = ROLE_DIRS if (p / "global").is_dir() else MULTI_ROLES
     adapter_dirs = [p / r for r in wanted if is_adapter_dir(p / r)]
-    if not adapter_dirs:  # full role models only: each role is its own model, the planner's acts as "base"
+    if not adapter_dirs:  # full role models only: each role is its own model; the run's base gives the vocabulary
         first = p / wanted[-1] if single else p / "planner"
+        try:
+            first = _resolve_base(p, cfg, [], base)
+        except UserError:
+            if cfg.get("resolved") or base is not None:
+                raise
         base_model = open_base(first, vocab_gguf=vocab_gguf)
         shapes = _shapes(base_model)
         roles = {r: _role_source(p / r, base_model, shapes) for r in (("global",) if single else MULTI_ROLES)}

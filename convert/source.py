@@ -39,8 +39,9 @@ class HfModel:
 
     kind = "hf"
 
-    def __init__(self, path: Path, *, vocab_gguf: Path | None = None) -> None:
+    def __init__(self, path: Path, *, vocab_gguf: Path | None = None, vocab_dir: Path | None = None) -> None:
         self.path = Path(path)
+        self.vocab_dir = Path(vocab_dir) if vocab_dir is not None else self.path  # where the tokenizer files are
         self.hp = hparams_from_hf(self.path)
         self.names = NameMap(self.hp)
         self.ckpt = Checkpoint(self.path)
@@ -90,7 +91,7 @@ class HfModel:
 
                 writer.add_chat_template(DEFAULT_CHAT_TEMPLATE)
             return {"source": f"copied from {self.vocab_gguf.name}", "fields": n}
-        return add_hf_vocab(writer, self.path, self.hp.n_vocab)
+        return add_hf_vocab(writer, self.vocab_dir, self.hp.n_vocab)
 
 
 def open_gguf(path: Path) -> gguf.GGUFReader:

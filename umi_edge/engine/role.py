@@ -22,9 +22,10 @@ from umi_edge.engine import native
 from umi_edge.engine.grammar import validate_gbnf
 from umi_edge.engine.options import EngineOptions, SamplingParams
 from umi_edge.engine.stopping import StopMatcher
+from umi_edge.errors import UserError
 
 
-class ContextOverflow(Exception):
+class ContextOverflow(UserError):
     """The prompt alone does not fit the role's context (the agent shortens history before this happens)."""
 
     def __init__(self, role: str, tokens: int, size: int) -> None:

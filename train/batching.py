@@ -45,7 +45,8 @@ class Pack:
 
 
 def build_packs(samples: Sequence[Sample], max_tokens: int, share_prefix: bool = True) -> list[Pack]:
-    """Pack samples (sorted by token ids, so shared prefixes are neighbours) into tries of at most ``max_tokens``."""
+    """Pack samples (sorted by token ids, so shared prefixes are neighbours) into tries of at most ``max_tokens``;
+    a sample joins the current pack when at least a quarter of its tokens are already there."""
     order = sorted(range(len(samples)), key=lambda i: samples[i].input_ids) if share_prefix else range(len(samples))
     packs: list[Pack] = []
     cur: Pack | None = None
@@ -60,7 +61,9 @@ def build_packs(samples: Sequence[Sample], max_tokens: int, share_prefix: bool =
                 if nxt is None:
                     break
                 node, shared = nxt, shared + 1
-            if len(cur) + len(s.input_ids) - shared > max_tokens:
+            # join only when at least a quarter of the sample is shared (else the pack grows, and attention with
+            # it, for little) and the pack stays within max_tokens
+            if shared * 4 < len(s.input_ids) or len(cur) + len(s.input_ids) - shared > max_tokens:
                 cur = None
         if cur is None or not share_prefix:
             cur = Pack([], [], [], [], [], 0, 0)

@@ -449,3 +449,16 @@ def test_run_of_umi_edge_train(tmp_path: Path, compat_base: Path, tiny_data_dir:
     m, _ = bundle.load(out)
     assert m.mode == ("adapters" if method == "lora" else "merged")
     assert results["ok"], results["markdown"]
+
+
+def test_vocab_from_gguf_for_tokenizers_without_sentencepiece(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A HF directory without a sentencepiece model takes its vocabulary from a GGUF of the same base."""
+    model = tmp_path / "nospm"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "tokenizer.model").unlink()
+    ref = convert_run(tiny_model_dir, tmp_path / "ref", quant="f16", progress=False) / "backbone.f16.gguf"
+    out = convert_run(model, tmp_path / "b", quant="f16", vocab_gguf=ref, progress=False)
+    a, b = gguf.GGUFReader(ref), gguf.GGUFReader(out / "backbone.f16.gguf")
+    for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id"):
+        assert a.fields[key].contents() == b.fields[key].contents() and a.fields[key].types == b.fields[key].types
+    _expect_error(tmp_path, model, "missing.gguf: file not found", vocab_gguf=tmp_path / "missing.gguf")

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,33 @@ def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
         timeout=600,
         preexec_fn=preexec,
     )
+
+
+def test_interrupted_conversion_leaves_nothing(tmp_path: Path, compat_run: Path) -> None:
+    """Ctrl-C while the bundle is being built (here: during verification): no bundle, no temporary files."""
+    work = tmp_path / "tmpdir"
+    work.mkdir()
+    out_parent = tmp_path / "outs"
+    out_parent.mkdir()
+    env = {**os.environ, "TMPDIR": str(work)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "umi_edge", "convert", str(compat_run), "-o", str(out_parent / "b"), "--f16"]
+        + ["--verify", "--samples", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any(out_parent.iterdir()):
+        time.sleep(0.05)
+    assert any(out_parent.iterdir()), "the temporary bundle never appeared"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(out_parent.iterdir()) == [] and list(work.iterdir()) == []
 
 
 def _one_line_error(p: subprocess.CompletedProcess, match: str) -> None:

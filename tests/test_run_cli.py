@@ -51,6 +51,7 @@ def test_run_json(tmp_path: Path) -> None:
     assert t.conversation == doc["conversation"] and t.status == doc["status"]
 
 
+@pytest.mark.slow
 def test_run_streams_roles(tmp_path: Path) -> None:
     bundle = merged_bundle(tmp_path / "b")
     out = _run("What is 2 + 2?", "--bundle", str(bundle), "--max-steps", "1", "--no-transcript", *FAST)

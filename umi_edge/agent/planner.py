@@ -23,6 +23,6 @@ def plan(state: RunState, step: int) -> Generator[Event, None, tuple[Plan, Gener
         return model_prompt(build_input("planner", doc=doc, history=history, tool_names=names, style=style))
 
     gen = yield from generate(state, "planner", step, render, stop_after=STOP_AFTER)
-    p = parse_plan(gen.text)
+    p = parse_plan(gen.text.lstrip())  # a SentencePiece model may start with the space after the cue
     yield PlanDecided(step, p.label, p.thought, p.text)
     return p, gen

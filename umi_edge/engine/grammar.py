@@ -50,8 +50,9 @@ def _object_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
 def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str:
     """GBNF for one α-UMi Caller turn over ``tools`` = (name, JSON-Schema of the arguments) pairs.
 
-    ``root ::= "Action: " ( "name1" "\\nAction Input: " args-0 | ... )``; after the JSON object the grammar is
-    complete, so llama.cpp only allows an end-of-generation token.
+    ``root ::= " "? "Action: " ( "name1" "\\nAction Input: " args-0 | ... )``; after the JSON object the grammar
+    is complete, so llama.cpp only allows an end-of-generation token.  The optional leading space is the one a
+    SentencePiece model writes after the prompt's trailing ``caller: `` cue.
     """
     conv = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
     alts: list[str] = []
@@ -65,4 +66,4 @@ def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str
     if not alts:
         raise GrammarError("no tools: a Caller grammar needs at least one registered tool")
     body = conv.format_grammar()
-    return f'root ::= "Action: " ( {" | ".join(alts)} )\n{body}\n'
+    return f'root ::= " "? "Action: " ( {" | ".join(alts)} )\n{body}\n'

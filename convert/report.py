@@ -36,10 +36,18 @@ def write_report(path: Path, run: Any, builder: Any, manifest: bundle.Manifest, 
         src = run.roles.get(label)
         if isinstance(src, LoraAdapter):
             what = f"LoRA r={src.r} alpha={src.alpha:g}, {len(src.pairs)} modules, {src.n_params:,} params"
+        elif label not in builder.details:
+            what = "the base GGUF kept as it is (no re-quantization)"
         else:
-            det = builder.details.get(label, {})
+            det = builder.details[label]
             what = f"full model (F16 written: {det.get('types', {})}, then {manifest.quantization})"
         lines.append(f"| {f.name} | {_mb(f)} | {info['bits_per_weight']} | {types} | {label}: {what} |")
+    if manifest.quantization.startswith("q") and "_k" in manifest.quantization and hp.n_embd % 256:
+        lines += [
+            "",
+            f"K-quants need rows that are multiples of 256; hidden size {hp.n_embd} is not, so llama.cpp fell back "
+            "to other types for those tensors (see the tensor types above).",
+        ]
     lines += ["", "## Timings", ""]
     lines += [f"- {k}: {v:.1f} s" for k, v in builder.timings.items()]
     lines += ["", "## Verification", ""]

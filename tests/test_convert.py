@@ -430,7 +430,7 @@ def test_smollm2_gguf_base(tmp_path: Path) -> None:
     assert "Q4_K" in types and "Q5_0" in types  # hidden 576: most rows fall back from K-quants
 
 
-@pytest.mark.parametrize("method", ["lora", "full"])
+@pytest.mark.parametrize("method", ["lora", pytest.param("full", marks=pytest.mark.slow)])
 def test_run_of_umi_edge_train(tmp_path: Path, compat_base: Path, tiny_data_dir: Path, method: str) -> None:  # noqa: F811
     """A real (few-step) run of umi-edge train converts: LoRA → adapters bundle, full → merged bundle; verified."""
     pytest.importorskip("torch")

@@ -57,7 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps per stage (overrides epochs)")
     p.add_argument("--epochs", type=float, metavar="E", help="epochs for every stage (default: the GLPFT recipe)")
     p.add_argument("--max-length", type=int, metavar="T", help="max tokens per sample (default 4096)")
-    p.add_argument("--batch-size", type=int, metavar="B", help="samples per device batch (default 4)")
+    p.add_argument(
+        "--batch-size", type=int, metavar="B", help="packs (samples sharing a prefix) per batch, at most (default 4)"
+    )
+    p.add_argument("--batch-tokens", type=int, metavar="T", help="padded tokens per batch, at most (default 4096)")
     p.add_argument("--grad-accum", type=int, metavar="G", help="gradient accumulation steps (default 4)")
     p.add_argument("--seed", type=int, help="random seed (default 42)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
@@ -91,6 +94,7 @@ def handler(args: argparse.Namespace) -> int:
         "epochs": args.epochs,
         "max_length": args.max_length,
         "batch_size": args.batch_size,
+        "batch_tokens": args.batch_tokens,
         "grad_accum": args.grad_accum,
         "seed": args.seed,
     }

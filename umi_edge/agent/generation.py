@@ -29,7 +29,7 @@ def generate(
     stream = engine.generate(
         role,
         fitted.prompt,
-        stop=("</s>",),
+        stop=tuple(dict.fromkeys(("</s>", engine.manifest.chat_eos or "</s>"))),
         stop_after=stop_after,
         grammar=grammar,
         cancel=state.cancel,
@@ -53,6 +53,10 @@ def generate(
         generate_seconds=gen.generate_seconds,
         context_used=gen.context_used,
         context_size=gen.context_size,
-        extra={"stop_reason": gen.stop_reason, "constrained": gen.constrained},
+        extra={
+            "stop_reason": gen.stop_reason,
+            "constrained": gen.constrained,
+            "grammar_rejections": gen.grammar_rejections,
+        },
     )
     return gen

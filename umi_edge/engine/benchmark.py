@@ -123,12 +123,16 @@ def grammar_cost(engine: Engine, registry: Any, tokens: int, repeats: int) -> di
     res: dict[str, float] = {}
     for name, grammar in (("unconstrained", None), ("constrained", gbnf)):
         per: list[float] = []
+        rejected: list[float] = []
         engine.complete(role, prompt, max_tokens=2, stop=(), grammar=grammar)
         for _ in range(repeats):
             g = engine.complete(role, prompt, max_tokens=tokens, stop=(), grammar=grammar)
             if g.generated_tokens:
                 per.append(1000 * g.generate_seconds / g.generated_tokens)
+                rejected.append(g.grammar_rejections / g.generated_tokens)
         res[f"{name}_ms_per_token"] = _median(per)
+        if grammar is not None:
+            res["grammar_rejection_rate"] = _median(rejected)
     res["overhead_ms_per_token"] = round(res["constrained_ms_per_token"] - res["unconstrained_ms_per_token"], 4)
     return res
 

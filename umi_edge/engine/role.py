@@ -15,11 +15,11 @@ from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import llama_cpp
 from llama_cpp import _internals
 
 from umi_edge.engine import native
 from umi_edge.engine.grammar import validate_gbnf
+from umi_edge.engine.grammar_sampling import GrammarSampler
 from umi_edge.engine.options import EngineOptions, SamplingParams
 from umi_edge.engine.stopping import StopMatcher
 from umi_edge.errors import UserError
@@ -49,6 +49,7 @@ class Generation:
     context_used: int
     context_size: int
     constrained: bool = False
+    grammar_rejections: int = 0  # tokens the grammar refused, re-sampled over the whole vocabulary
 
     @property
     def tokens_per_second(self) -> float:
@@ -129,12 +130,8 @@ class RoleContext:
             self._decode(todo[start : start + self.n_batch])
         return keep, len(self.tokens) - keep
 
-    def _sampler(self, params: SamplingParams, grammar: str | None) -> _internals.LlamaSampler:
+    def _sampler(self, params: SamplingParams) -> _internals.LlamaSampler:
         smpl = _internals.LlamaSampler()
-        if grammar is not None:
-            validate_gbnf(self.model.vocab, grammar)
-            ptr = llama_cpp.llama_sampler_init_grammar(self.model.vocab, grammar.encode("utf-8"), b"root")
-            llama_cpp.llama_sampler_chain_add(smpl.sampler, ptr)
         if params.repeat_penalty != 1.0:
             smpl.add_penalties(self.model.n_vocab(), 64, params.repeat_penalty, 0.0, 0.0)
         if params.greedy:
@@ -165,7 +162,10 @@ class RoleContext:
         """
         params = sampling or self.options.sampling_for(self.role)
         limit = max_tokens if max_tokens is not None else params.max_tokens
-        smpl = self._sampler(params, grammar)  # validates the grammar before any evaluation
+        if grammar is not None:
+            validate_gbnf(self.model.vocab, grammar)  # an invalid grammar would crash llama.cpp
+        smpl = self._sampler(params)
+        constrained = GrammarSampler(self.model, smpl, grammar) if grammar is not None else None
         toks = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         t0 = time.perf_counter()
         reused, evaluated = self.ingest(toks, cancel)
@@ -181,7 +181,7 @@ class RoleContext:
                 if n_gen >= limit or len(self.tokens) >= self.n_ctx:
                     reason = "length"
                     break
-                tok = smpl.sample(self.ctx, -1)
+                tok = constrained.sample(self.ctx) if constrained is not None else smpl.sample(self.ctx, -1)
                 if native.is_eog(self.model, tok):
                     reason = "eos"
                     break
@@ -198,6 +198,8 @@ class RoleContext:
                 if tail:
                     yield tail
         finally:
+            if constrained is not None:
+                constrained.close()
             smpl.close()
         t2 = time.perf_counter()
         return Generation(
@@ -213,6 +215,7 @@ class RoleContext:
             context_used=len(self.tokens),
             context_size=self.n_ctx,
             constrained=grammar is not None,
+            grammar_rejections=constrained.rejected if constrained is not None else 0,
         )
 
     def logits(self, prompt: str) -> list[float]:

@@ -36,6 +36,7 @@ from umi_edge.eval.metrics import (
     parse_backbone_output,
     parse_multi_output,
 )
+from umi_edge.eval.progress import progress_bar
 from umi_edge.formats import (
     PLAN_MARKERS,
     CallParseError,
@@ -357,8 +358,6 @@ def run_static(
     on_step: Callable[[StepResult], None] | None = None,
 ) -> StaticRun:
     """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far."""
-    from tqdm import tqdm
-
     all_dialogues = load_gold(path, engine.prompt_style)
     file_plans = [s.plan for d in all_dialogues for s in d]
     if not file_plans:
@@ -372,8 +371,7 @@ def run_static(
     results: list[StepResult] = []
     interrupted = False
     t0 = time.perf_counter()
-    # progress=None: a bar only when stderr is a terminal (tqdm's own rule).
-    bar = tqdm(total=len(steps), unit="step", desc="eval static", disable=None if progress is None else not progress)
+    bar = progress_bar(len(steps), "step", "eval static", enabled=progress is not False)
     try:
         for step in steps:
             res = predictor.predict(step)

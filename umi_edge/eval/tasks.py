@@ -19,6 +19,7 @@ from typing import Any
 
 from umi_edge.errors import UserError, where
 from umi_edge.eval.matching import matches
+from umi_edge.eval.progress import progress_bar
 from umi_edge.eval.taskfile import Task, load_tasks
 
 
@@ -210,8 +211,6 @@ def run_tasks(
     on_task: Callable[[TaskResult], None] | None = None,
 ) -> TaskRun:
     """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far."""
-    from tqdm import tqdm
-
     from umi_edge.agent.config import AgentConfig
     from umi_edge.tools.registry import builtin_registry
 
@@ -226,7 +225,7 @@ def run_tasks(
     results: list[TaskResult] = []
     interrupted = False
     t0 = time.perf_counter()
-    bar = tqdm(total=len(tasks), unit="task", desc="eval tasks", disable=None if progress is None else not progress)
+    bar = progress_bar(len(tasks), "task", "eval tasks", enabled=progress is not False)
     try:
         for task in tasks:
             ws = Path(tempfile.mkdtemp(prefix="umi-eval-task-"))

@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", type=int, default=48, metavar="N", help="tokens per decode measurement (48)")
     p.add_argument("--repeats", type=int, default=3, metavar="N", help="repeats per figure; medians reported (3)")
     p.add_argument("--steps", type=int, default=6, metavar="N", help="steps of the prefix-reuse episode (6)")
+    p.add_argument("--agent-steps", type=int, default=2, metavar="N", help="steps of the timed agent run (2)")
     p.add_argument(
         "--only-tools",
         default=None,
@@ -47,9 +48,9 @@ def handler(args: argparse.Namespace) -> int:
     from umi_edge.engine.engine import resolve_bundle
     from umi_edge.tools.registry import builtin_registry
 
-    for name in ("tokens", "repeats", "steps"):
+    for name in ("tokens", "repeats", "steps", "agent_steps"):
         if getattr(args, name) < 1:
-            raise UserError(f"--{name}: expected a positive integer, got {getattr(args, name)}")
+            raise UserError(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(args, name)}")
     con = Console(stderr=True)
     opts = engine_options(args)
     bundle = resolve_bundle(args.bundle)
@@ -81,6 +82,8 @@ def handler(args: argparse.Namespace) -> int:
             res["decode"][role] = row
         con.print("prefix reuse")
         res["prefix_reuse"] = bm.prefix_reuse(engine, registry, args.steps)
+        con.print("agent steps")
+        res["agent_steps"] = bm.agent_steps(engine, registry, args.agent_steps, args.tokens)
         con.print("grammar cost")
         res["grammar"] = bm.grammar_cost(engine, registry, args.tokens, args.repeats)
         manifest, bundle_dir = engine.manifest, engine.bundle_dir
@@ -127,10 +130,16 @@ def _print(res: dict[str, Any]) -> None:
             str(b["seconds"]),
         )
     con.print(t)
+    for row in res.get("agent_steps", []):
+        con.print(
+            f"agent step {row['step']}: {row['seconds']} s, prompt tokens evaluated "
+            f"{row['prompt_evaluated']} of {row['prompt_tokens']}"
+        )
     g = res["grammar"]
     con.print(
         f"caller ms/token: unconstrained {g['unconstrained_ms_per_token']}, constrained "
-        f"{g['constrained_ms_per_token']} (overhead {g['overhead_ms_per_token']})"
+        f"{g['constrained_ms_per_token']} (overhead {g['overhead_ms_per_token']}, "
+        f"grammar rejected {g.get('grammar_rejection_rate', 0):.0%} of the model's first choices)"
     )
     for name, m in res.get("memory", {}).items():
         con.print(f"peak RSS {name}: {m}")

@@ -207,3 +207,13 @@ def test_not_a_gguf_and_bad_adapter_are_user_errors(tmp_path: Path) -> None:
         Engine.from_bundle(d, EngineOptions(threads=1))
     write_lora(d / "caller.lora.gguf", seed=1)  # valid again
     Engine.from_bundle(d, EngineOptions(threads=1, context_length=256)).close()
+
+
+def test_recorded_sha256_is_checked(tmp_path: Path) -> None:
+    d = adapters_bundle(tmp_path / "ad", context_length=256)
+    manifest = json.loads((d / "umi.json").read_text())
+    manifest["roles"]["caller"]["adapter"] = {"path": "caller.lora.gguf", "sha256": "0" * 64}
+    (d / "umi.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="SHA-256"):
+        Engine.from_bundle(d, EngineOptions(threads=1))
+    Engine.from_bundle(d, EngineOptions(threads=1, context_length=256, verify_sha=False)).close()

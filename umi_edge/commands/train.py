@@ -60,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch-size", type=int, metavar="B", help="packs (samples sharing a prefix) per batch, at most (default 4)"
     )
-    p.add_argument("--batch-tokens", type=int, metavar="T", help="padded tokens per batch, at most (default 4096)")
-    p.add_argument("--grad-accum", type=int, metavar="G", help="gradient accumulation steps (default 4)")
+    p.add_argument("--batch-tokens", type=int, metavar="T", help="padded tokens per batch, at most (default 2048)")
+    p.add_argument("--grad-accum", type=int, metavar="G", help="gradient accumulation steps (default 8)")
     p.add_argument("--seed", type=int, help="random seed (default 42)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")

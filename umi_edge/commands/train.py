@@ -56,7 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto: cuda when available")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps per stage (overrides epochs)")
     p.add_argument("--epochs", type=float, metavar="E", help="epochs for every stage (default: the GLPFT recipe)")
-    p.add_argument("--max-length", type=int, metavar="T", help="max tokens per sample (default 4096)")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        metavar="T",
+        help="max tokens per sample; longer ones lose prompt tokens from the left (default 2048)",
+    )
     p.add_argument(
         "--batch-size", type=int, metavar="B", help="packs (samples sharing a prefix) per batch, at most (default 4)"
     )

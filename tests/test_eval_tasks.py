@@ -178,3 +178,20 @@ def test_tasks_through_the_real_agent(smol_bundle: Path, tmp_path: Path, capsys:
     assert s["max_steps_hit"] == sum(t["outcome"] == "max_steps" for t in out["tasks"])
     md = report.read_text()
     assert "| calc |" in md and "| db |" in md and "latency per task" in md
+
+
+def test_outcome_rules_give_up_tasks(tmp_path: Path) -> None:
+    from umi_edge.eval.tasks import task_outcome
+
+    p = _write(
+        tmp_path,
+        {"id": "g", "query": "Book me a flight", "answer": "give up"},
+        {"id": "n", "query": "17.5% of 2340?", "answer": 409.5},
+    )
+    give_up, number = load_tasks(p)
+    assert task_outcome(give_up, "gave_up", None) == "success"
+    assert task_outcome(number, "gave_up", None) == "gave_up"
+    assert task_outcome(number, "finished", "It is 409.5.") == "success"
+    assert task_outcome(number, "finished", "It is 409.") == "wrong_answer"
+    assert task_outcome(give_up, "finished", "Your flight is booked.") == "wrong_answer"
+    assert task_outcome(number, "max_steps", None) == "max_steps"

@@ -112,6 +112,28 @@ class TaskResult:
         return {**self.to_json(), "query": self.task.query, "conversation": self.conversation, "events": self.events}
 
 
+GIVE_UP = "give up"
+"""The answer of a task the agent should refuse (what ``umi-edge data synth`` exports for impossible requests)."""
+
+
+def expects_give_up(task: Task) -> bool:
+    """True when the task's expected answer is to give up."""
+    return any(isinstance(a, str) and a.strip().lower().rstrip(".") == GIVE_UP for a in task.answers)
+
+
+def task_outcome(task: Task, status: str, answer: str | None) -> str:
+    """success | wrong_answer | gave_up | max_steps | error | cancelled, from how the agent's run ended.
+
+    Giving up is the right outcome for a task whose answer is ``give up``; a finished run is matched against the
+    task's answers.
+    """
+    if status == "gave_up" and expects_give_up(task):
+        return "success"
+    if status == "finished":
+        return "success" if answer is not None and matches(answer, task.answers, task.match) else "wrong_answer"
+    return status
+
+
 def run_task(task: Task, engine: Any, registry: Any, *, single: bool, config: Any, workspace: Path) -> TaskResult:
     """Run the agent on one task in ``workspace`` (already built) and score it."""
     from umi_edge.agent.agent import Agent
@@ -135,10 +157,7 @@ def run_task(task: Task, engine: Any, registry: Any, *, single: bool, config: An
         elif isinstance(ev, RunFinished):
             status, answer = ev.status, ev.answer
     seconds = time.perf_counter() - t0
-    if status == "finished":
-        outcome = "success" if answer is not None and matches(answer, task.answers, task.match) else "wrong_answer"
-    else:
-        outcome = status
+    outcome = task_outcome(task, status, answer)
     return TaskResult(
         task=task,
         outcome=outcome,

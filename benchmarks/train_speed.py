@@ -163,6 +163,7 @@ def main() -> None:
         results["umi"][1] += sum(packs[i].sample_tokens for b in plan for i in b)
         results["umi"][2] += real
         results["umi"][3] += processed
+        print(f"round {r + 1} umi-edge: {results['umi']}", file=sys.stderr, flush=True)
         # plain Trainer: dict samples, a padding collator, default random sampler, full-logits loss in the model
         timer = Timer()
         Plain.real = Plain.processed = 0
@@ -173,7 +174,7 @@ def main() -> None:
         results["plain"][1] += Plain.real
         results["plain"][2] += Plain.real
         results["plain"][3] += Plain.processed
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+        print(f"round {r + 1}/{args.rounds} done: {results}", file=sys.stderr, flush=True)
 
     out = {
         "base": str(spec.path),

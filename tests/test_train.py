@@ -264,3 +264,11 @@ def test_smollm2_lora_few_steps(tmp_path, tiny_data_dir):  # noqa: F811
     assert rep["base_kind"] == "gguf" and rep["stages"]["caller"]["steps"] == 3
     adapter_cfg = json.loads((tmp_path / "run" / "caller" / "adapter_config.json").read_text())
     assert adapter_cfg["base_model_name_or_path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def test_no_held_out_slice(tmp_path, tiny_model_dir, tiny_data_dir):  # noqa: F811
+    """eval_fraction = 0 trains without an eval set instead of crashing on an empty tokenizer call."""
+    cfg = _cfg(tiny_model_dir, tiny_data_dir, max_steps=2, eval_fraction=0.0, stages=["global"])
+    rep = glpft.start(cfg, tmp_path / "run")
+    assert (tmp_path / "run" / "global" / "adapter_model.safetensors").is_file()
+    assert rep is not None

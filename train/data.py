@@ -118,6 +118,8 @@ def tokenize(
     if eos is None:
         raise UserError("tokenizer: the base model's tokenizer has no EOS token")
     bos = tokenizer.bos_token_id
+    if not records:  # e.g. no held-out slice (eval_fraction = 0)
+        return [], TokenStats(samples=0)
     prompts = tokenizer([model_prompt(i) for i, _ in records])["input_ids"]
     targets = tokenizer([t for _, t in records], add_special_tokens=False)["input_ids"]
     stats = TokenStats(samples=len(records))

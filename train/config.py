@@ -12,7 +12,7 @@ to ``max_length`` = 2048 tokens (the paper: 4096; on ToolBench data with SmolLM2
 samples fit in 2048 whole).
 Full fine-tuning (``method = "full"``) uses the paper's learning rates unchanged.
 
-A config file holds any of the top-level keys below plus ``[lora]``, ``[stages.<stage>]`` tables and
+A config file holds any of the top-level keys below plus ``[lora]``, ``[stage.<stage>]`` tables and
 ``[[data]]`` entries ``{path, weight}``; unknown keys are errors. Command-line options override the file.
 """
 

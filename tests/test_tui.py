@@ -286,8 +286,11 @@ async def test_escape_cancels_and_keeps_what_is_done(smol_bundle: Path, env: dic
         await finish_turn(pilot)
         planner = blocks(app, PlannerBlock)
         assert planner[0].text.strip(), "the streamed part stays on screen"
-        assert planner[0].label is None, "the planner was stopped before it decided"
-        assert not blocks(app, CallerBlock)
+        assert planner[0].label is None, "the step was stopped before its routing decision held"
+        # Usually Esc lands while the planner streams; on a fast machine the planner can finish first and Esc then
+        # stops the caller instead. Either way no tool runs after Esc.
+        assert len(blocks(app, CallerBlock)) <= 1
+        assert not blocks(app, ObservationBlock), "no tool runs after Esc"
         assert any("Cancelled at step 1" in n for n in notices(app))
         assert "cancelled" in app.chat_screen.status.state
         assert app.backend.agent.status == "cancelled"

@@ -61,3 +61,34 @@ def test_compare_multi_and_single(out_of_domain: Path, tmp_path: Path, capsys: p
     md = report.read_text()
     assert "| umi | multi |" in md and "| single | single |" in md and "cmp.png" in md
     assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _saved_tasks_result(path: Path, file: str, success: float, mode: str) -> Path:
+    summary = {"tasks": 2, "success_rate": success, "avg_steps": 2.0, "tool_errors": 0, "unknown_tool_calls": 0}
+    doc = {"file": file, "mode": mode, "summary": summary, "tasks": [], "wall_seconds": 3.5}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_compare_saved_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "t.jsonl"
+    f.write_text('{"id": "a", "query": "q", "answer": 1}\n{"id": "b", "query": "q", "answer": 2}\n')
+    umi = _saved_tasks_result(tmp_path / "umi.json", "/elsewhere/t.jsonl", 50.0, "multi")
+    single = _saved_tasks_result(tmp_path / "single.json", str(f), 0.0, "single")
+    report = tmp_path / "cmp.md"
+    argv = ["eval", "compare", str(f), "--tasks", "--bundles", f"umi={umi},single={single}", "--report", str(report)]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["mode"], r["summary"]["success_rate"]) for r in out["rows"]] == [
+        ("umi", "multi", 50.0),
+        ("single", "single", 0.0),
+    ]
+    assert "| umi | multi | 50.00 |" in report.read_text()
+    assert report.with_suffix(".png").stat().st_size > 1000
+
+    other = _saved_tasks_result(tmp_path / "other.json", "other.jsonl", 10.0, "multi")
+    assert main(["eval", "compare", str(f), "--tasks", "--bundles", f"x={other}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "field 'file'" in err and len(err.splitlines()) == 1
+    assert main(["eval", "compare", str(f), "--static", "--bundles", f"x={umi}"]) == 2
+    assert "'metrics' missing" in capsys.readouterr().err

@@ -130,7 +130,13 @@ def register(subparsers: Any) -> None:
         "three α-UMi roles. Typical: --bundles base=BASE,single=SINGLE,umi=UMI from the same base and data.",
     )
     cp.add_argument("file", type=Path, help="a stage-2 file (--static) or a task file (--tasks)")
-    cp.add_argument("--bundles", required=True, metavar="NAME=B,...", help="comma-separated NAME=BUNDLE pairs")
+    cp.add_argument(
+        "--bundles",
+        required=True,
+        metavar="NAME=B,...",
+        help="comma-separated NAME=BUNDLE pairs; BUNDLE may also be a saved `eval static/tasks --json` result "
+        "(.json) of the same FILE",
+    )
     kind = cp.add_mutually_exclusive_group()
     kind.add_argument("--static", dest="kind", action="store_const", const="static", help="static metrics (default)")
     kind.add_argument("--tasks", dest="kind", action="store_const", const="tasks", help="executable tasks")

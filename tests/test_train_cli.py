@@ -73,6 +73,11 @@ def test_bad_data_base_stage_device(tmp_path, capsys, tiny_model_dir, tiny_data_
     _assert_error(*_run(capsys, "--base", data, "--data", data, "-o", str(run)), "config.json")
     _assert_error(*_run(capsys, "--data", data, "-o", str(run)), "--base")
     _assert_error(*_run(capsys, "--base", model, "--data", data, "-o", str(run), "--max-steps", "0"), "max_steps")
+    _assert_error(
+        *_run(capsys, "--base", model, "--data", data, "-o", str(run), "--init-from", str(tmp_path / "none")),
+        "init_from",
+        "no finished global adapter",
+    )
     import torch
 
     if not torch.cuda.is_available():

@@ -95,6 +95,8 @@ class TrainConfig:
     save_steps: int = 50
     save_minutes: float = 10.0
     keep_checkpoints: bool = False
+    init_from: str = ""
+    """A finished run whose adapter of each stage is that stage's starting point (continued training); "" for none."""
     lora: LoraConfig = field(default_factory=LoraConfig)
     stage: dict[str, StageConfig] = field(default_factory=lambda: {s: StageConfig() for s in STAGES})
 
@@ -300,6 +302,8 @@ def validate(cfg: TrainConfig, where: str) -> None:
             "cosine, linear or constant_with_warmup",
         ),
     ]
+    if cfg.init_from and cfg.method != "lora":
+        raise UserError(f"{where}: field 'init_from': continued training needs method 'lora', got {cfg.method!r}")
     for key, ok, what in checks:
         if not ok:
             raise UserError(f"{where}: field {key!r}: expected {what}, got {getattr(cfg, key)!r}")

@@ -68,6 +68,8 @@ def prepare(cfg: TrainConfig) -> Prepared:
     """Resolve the base, read + validate + tokenize every stage's data; raises UserError on bad input."""
     spec = resolve_base(cfg.base)
     check_dirs(cfg.data, cfg.stages)
+    for stage in cfg.stages if cfg.init_from else ():
+        init_adapter(cfg.init_from, stage)
     raw = {s: load_stage(cfg.data, s, cfg.seed) for s in cfg.stages}  # validates every file before loading models
     device = pick_device(cfg.device)
     tok = load_tokenizer(spec)
@@ -139,6 +141,20 @@ def run(p: Prepared, run_dir: Path, *, resume: bool) -> dict[str, Any]:
     return rep
 
 
+def _starts_from(cfg: TrainConfig, stage: str) -> str:
+    if cfg.init_from:
+        return str(init_adapter(cfg.init_from, stage))
+    return "global" if stage != "global" and "global" in cfg.stages else "base"
+
+
+def init_adapter(run: str, stage: str) -> Path:
+    """The adapter directory of ``stage`` in the finished run ``run`` (``init_from``), or a one-line error."""
+    path = Path(run) / stage
+    if not (path / "adapter_config.json").is_file():
+        raise UserError(f"init_from: {path}: no finished {stage} adapter (adapter_config.json) to continue from")
+    return path
+
+
 def is_main() -> bool:
     import os
 
@@ -158,6 +174,8 @@ def _stage_model(p: Prepared, run_dir: Path, stage: str, base_model: Any) -> Any
     from peft import LoraConfig, PeftModel, get_peft_model
 
     model = copy.deepcopy(base_model)
+    if cfg.init_from:
+        return PeftModel.from_pretrained(model, str(init_adapter(cfg.init_from, stage)), is_trainable=True)
     if from_global:
         return PeftModel.from_pretrained(model, str(run_dir / "global"), is_trainable=True)
     lc = LoraConfig(
@@ -283,7 +301,7 @@ def train_stage(p: Prepared, run_dir: Path, stage: str, base_model: Any, *, resu
                     "stage": stage,
                     "method": cfg.method,
                     "base": p.spec.describe(),
-                    "starts_from": "global" if stage != "global" and "global" in cfg.stages else "base",
+                    "starts_from": _starts_from(cfg, stage),
                     "adapters_apply_to": adapters_apply_to(p),
                 },
             )
@@ -379,6 +397,7 @@ def start(cfg: TrainConfig, run_dir: Path, *, resume: bool = False, force: bool 
     if not resuming:  # absolute paths, so that --resume works from any directory
         cfg.base = cfg.base if p.spec.alias else str(p.spec.path)
         cfg.data = [cfgmod.DataSource(str(Path(d.path).resolve()), d.weight) for d in cfg.data]
+        cfg.init_from = str(Path(cfg.init_from).resolve()) if cfg.init_from else ""
     if force and run_dir.exists() and not resuming:
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -68,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-tokens", type=int, metavar="T", help="padded tokens per batch, at most (default 2048)")
     p.add_argument("--grad-accum", type=int, metavar="G", help="gradient accumulation steps (default 8)")
     p.add_argument("--seed", type=int, help="random seed (default 42)")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="continue training: every stage starts from RUN/<stage> of a finished LoRA run (its rank and targets) "
+        "instead of a fresh or the global adapter",
+    )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=handler)
@@ -102,6 +108,7 @@ def handler(args: argparse.Namespace) -> int:
         "batch_tokens": args.batch_tokens,
         "grad_accum": args.grad_accum,
         "seed": args.seed,
+        "init_from": args.init_from,
     }
     for key, value in overrides.items():
         if value is not None:

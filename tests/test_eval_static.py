@@ -179,3 +179,53 @@ def test_static_benchmark_sample(
         assert summary["prompt_tokens"]["reused"] > 0
         with capsys.disabled():
             print(f"\n{mode}: {summary['steps']} steps, {summary['seconds_per_step']} s/step, {summary['metrics']}")
+
+
+def test_static_resume_after_kill(
+    smol_available: None, short_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A killed run leaves P.jsonl.part; --resume predicts only the steps it lacks and scores all of them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bundle = _bundle(tmp_path / "bundle", "merged")
+    preds = tmp_path / "p.jsonl"
+    part = preds.with_name("p.jsonl.part")
+    argv = ["eval", "static", str(short_file), "--bundle", str(bundle), "--limit", "2", "--max-tokens", "16"]
+    argv += ["--threads", "1", "--predictions-out", str(preds), "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "umi_edge", *argv], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if part.is_file() and len(part.read_text().splitlines()) >= 3:  # header + 2 finished steps
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not preds.exists()
+    kept = [json.loads(line) for line in part.read_text().splitlines()[1:]]
+    assert 2 <= len(kept) < 4
+    with part.open("a") as fh:
+        fh.write('{"dialogue": 1, "step"')  # the line being written when the process died
+
+    # without --resume the journal is not overwritten; with other options it is refused, naming the option
+    assert main(argv) == 2
+    assert "add --resume" in capsys.readouterr().err
+    assert main([*argv[:8], "32", *argv[9:], "--resume"]) == 2
+    assert "p.jsonl.part:1: made by a different evaluation (max_tokens: 16, now 32)" in capsys.readouterr().err
+    assert part.is_file()
+    assert main([*argv, "--resume", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 4 and summary["resumed_steps"] == len(kept)
+    assert summary["wall_seconds"] >= sum(r["seconds"] for r in kept)
+    records = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [(r["dialogue"], r["step"]) for r in records] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert records[: len(kept)] == kept  # finished steps are taken over, not predicted again
+    assert not part.exists()
+
+
+def test_resume_needs_predictions_out(short_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "static", str(short_file), "--bundle", "nowhere", "--resume"]) == 2
+    assert "--predictions-out" in capsys.readouterr().err

@@ -71,6 +71,12 @@ def register(subparsers: Any) -> None:
         "--predictions-out", type=Path, metavar="P.jsonl", help="write one JSON line per step (gold, prediction, raw)"
     )
     st.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted or killed run from P.jsonl.part, the journal that --predictions-out keeps "
+        "(same file, bundle and options); its steps are not predicted again",
+    )
+    st.add_argument(
         "--max-tokens",
         type=_positive,
         default=None,
@@ -173,6 +179,7 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def run_static_command(args: argparse.Namespace) -> int:
+    from umi_edge.eval import journal
     from umi_edge.eval.paper import guess_split
     from umi_edge.eval.report import static_markdown
     from umi_edge.eval.static import file_majority_baseline, run_static
@@ -194,25 +201,53 @@ def run_static_command(args: argparse.Namespace) -> int:
     budget = None
     if args.max_tokens is not None:
         budget = dict.fromkeys(("planner", "caller", "summarizer", "backbone"), args.max_tokens)
-    with _engine(args) as engine:
-        run = run_static(
-            args.file,
-            engine,
-            single=args.single,
-            limit=args.limit,
-            sample=args.sample,
-            seed=args.seed,
-            max_tokens=budget,
-            progress=False if args.no_progress else None,
+    if args.resume and args.predictions_out is None:
+        raise UserError("--resume continues the journal of --predictions-out P.jsonl; give that option too")
+    part = journal.journal_path(args.predictions_out) if args.predictions_out is not None else None
+    if part is not None and part.is_file() and not args.resume:
+        raise UserError(
+            f"{part}: holds the finished steps of an earlier run; add --resume to continue it, or delete it"
         )
+    with _engine(args) as engine:
+        header = {
+            "file": str(args.file.resolve()),
+            "bundle": str(engine.describe().get("bundle")),
+            "single": args.single,
+            "limit": args.limit,
+            "sample": args.sample,
+            "seed": args.seed,
+            "max_tokens": args.max_tokens,
+            "ctx": args.ctx,
+        }
+        done = journal.read(part, header) if part is not None and args.resume else []
+        jr = journal.Journal(part, header, done) if part is not None else None
+        try:
+            run = run_static(
+                args.file,
+                engine,
+                single=args.single,
+                limit=args.limit,
+                sample=args.sample,
+                seed=args.seed,
+                max_tokens=budget,
+                progress=False if args.no_progress else None,
+                on_step=(lambda r: jr.append(r.to_record())) if jr is not None else None,
+                done=done,
+            )
+        finally:
+            if jr is not None:
+                jr.close()
     if args.predictions_out is not None:
         atomic.write_jsonl(args.predictions_out, (r.to_record() for r in run.results))
+        if part is not None and not run.interrupted:
+            part.unlink(missing_ok=True)
     summary = run.to_json()
     summary["split"] = split
     label = args.label or f"ours: {Path(summary['engine'].get('bundle', 'bundle')).name} ({run.mode}-LLM)"
     _emit(args, summary, static_markdown(summary, split=split, label=label))
     if run.interrupted:
-        print("umi-edge: interrupted; the report covers the steps done so far", file=sys.stderr)
+        hint = "; add --resume to continue it" if args.predictions_out is not None else ""
+        print(f"umi-edge: interrupted; the report covers the steps done so far{hint}", file=sys.stderr)
         return 130
     return 0
 

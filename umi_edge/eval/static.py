@@ -202,7 +202,29 @@ class StepResult:
             "reference": self.gold.backbone_reference if self.single else self.gold.reference,
             "truncated": self.truncated,
             "seconds": round(self.seconds, 3),
+            "prompt_evaluated": self.prompt_evaluated,
+            "prompt_reused": self.prompt_reused,
+            "generated": self.generated,
         }
+
+    @classmethod
+    def from_record(cls, gold: GoldStep, rec: dict[str, Any], *, single: bool) -> StepResult:
+        """A step finished by an earlier run, from its ``to_record`` line (``eval static --resume``)."""
+        prediction = str(rec["prediction"])
+        pred = parse_backbone_output(prediction) if single else parse_multi_output(prediction)
+        return cls(
+            gold=gold,
+            prediction=prediction,
+            pred=pred,
+            thought=str(rec.get("pred_thought") or ""),
+            raw=dict(rec["raw"]),
+            truncated=bool(rec.get("truncated", False)),
+            seconds=float(rec.get("seconds", 0.0)),
+            prompt_evaluated=int(rec.get("prompt_evaluated", 0)),
+            prompt_reused=int(rec.get("prompt_reused", 0)),
+            generated=int(rec.get("generated", 0)),
+            single=single,
+        )
 
 
 class StepPredictor:
@@ -320,6 +342,7 @@ class StaticRun:
     wall_seconds: float
     interrupted: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
+    resumed_steps: int = 0
 
     @property
     def truncated_steps(self) -> int:
@@ -341,6 +364,7 @@ class StaticRun:
             "prompt_tokens": {"evaluated": evaluated, "reused": reused},
             "generated_tokens": sum(r.generated for r in self.results),
             "interrupted": self.interrupted,
+            "resumed_steps": self.resumed_steps,
             "engine": self.engine,
         }
 
@@ -356,8 +380,13 @@ def run_static(
     max_tokens: dict[str, int] | None = None,
     progress: bool | None = None,
     on_step: Callable[[StepResult], None] | None = None,
+    done: Sequence[dict[str, Any]] = (),
 ) -> StaticRun:
-    """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far."""
+    """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far.
+
+    ``done``: step records of an earlier run of the same evaluation (``--resume``); those steps are not predicted
+    again, and their measured seconds count towards ``wall_seconds``.
+    """
     all_dialogues = load_gold(path, engine.prompt_style)
     file_plans = [s.plan for d in all_dialogues for s in d]
     if not file_plans:
@@ -367,6 +396,7 @@ def run_static(
     steps = [s for d in chosen for s in d]
     if not steps:
         raise UserError(f"{path}: the selected dialogues have no gold planner steps")
+    earlier = _resumed(steps, done, single=single, path=path)
     predictor = StepPredictor(engine, single=single, max_tokens=max_tokens)
     results: list[StepResult] = []
     interrupted = False
@@ -374,6 +404,10 @@ def run_static(
     bar = progress_bar(len(steps), "step", "eval static", enabled=progress is not False)
     try:
         for step in steps:
+            if (step.dialogue, step.step) in earlier:
+                results.append(earlier[step.dialogue, step.step])
+                bar.update(1)
+                continue
             res = predictor.predict(step)
             results.append(res)
             if on_step is not None:
@@ -383,7 +417,7 @@ def run_static(
         interrupted = True
     finally:
         bar.close()
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 + sum(r.seconds for r in earlier.values())
     done_plans = [r.gold.plan for r in results] or [s.plan for s in steps]
     e_label, e_acc = majority_plan_baseline(done_plans)
     describe = engine.describe() if hasattr(engine, "describe") else {}
@@ -398,4 +432,20 @@ def run_static(
         wall_seconds=wall,
         interrupted=interrupted,
         engine=describe,
+        resumed_steps=len(earlier),
     )
+
+
+def _resumed(
+    steps: Sequence[GoldStep], done: Sequence[dict[str, Any]], *, single: bool, path: str | Path
+) -> dict[tuple[int, int], StepResult]:
+    """The earlier run's results by ``(dialogue, step)``; records that do not fit the selected steps are errors."""
+    by_key = {(s.dialogue, s.step): s for s in steps}
+    out: dict[tuple[int, int], StepResult] = {}
+    for rec in done:
+        key = (rec.get("dialogue"), rec.get("step"))
+        gold = by_key.get(key)  # type: ignore[arg-type]
+        if gold is None or rec.get("gold_plan") != (gold.gold_backbone if single else gold.gold).plan:
+            raise UserError(f"resumed step {key}: not a selected gold step of {path} (was it made from this file?)")
+        out[key] = StepResult.from_record(gold, rec, single=single)  # type: ignore[index]
+    return out

@@ -7,13 +7,14 @@ import sys
 from typing import Any
 
 
-def progress_bar(total: int, unit: str, desc: str, enabled: bool = True) -> Any:
-    """A tqdm bar over ``total`` items (disabled when ``enabled`` is False)."""
+def progress_bar(total: int, unit: str, desc: str, enabled: bool = True, initial: int = 0) -> Any:
+    """A tqdm bar over ``total`` items, ``initial`` of them already done (rate and ETA count only the rest)."""
     from tqdm import tqdm
 
     tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
     return tqdm(
         total=total,
+        initial=initial,
         unit=unit,
         desc=desc,
         disable=not enabled,

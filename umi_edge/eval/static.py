@@ -401,12 +401,11 @@ def run_static(
     results: list[StepResult] = []
     interrupted = False
     t0 = time.perf_counter()
-    bar = progress_bar(len(steps), "step", "eval static", enabled=progress is not False)
+    bar = progress_bar(len(steps), "step", "eval static", enabled=progress is not False, initial=len(earlier))
     try:
         for step in steps:
             if (step.dialogue, step.step) in earlier:
                 results.append(earlier[step.dialogue, step.step])
-                bar.update(1)
                 continue
             res = predictor.predict(step)
             results.append(res)

@@ -37,7 +37,7 @@ def test_interrupted_conversion_leaves_nothing(tmp_path: Path, compat_run: Path)
     env = {**os.environ, "TMPDIR": str(work)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "umi_edge", "convert", str(compat_run), "-o", str(out_parent / "b"), "--f16"]
-        + ["--verify", "--samples", "4"],
+        + ["--verify", "--samples", "64"],  # verification long enough to be interrupted in
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

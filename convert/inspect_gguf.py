@@ -10,6 +10,7 @@ from typing import Any
 import gguf
 
 from umi_edge import bundle
+from umi_edge.engine import derive
 from umi_edge.errors import UserError
 
 from .source import open_gguf
@@ -69,6 +70,13 @@ def inspect_path(path: str | Path) -> dict[str, Any]:
         files: dict[str, Any] = {}
         if manifest.base is not None:
             files["base"] = inspect_gguf(manifest.base.resolve(bdir))
+            if manifest.base.derive:
+                copy = derive.model_file(manifest.base, bdir, verified=True)
+                files["base (derived)"] = inspect_gguf(copy)
+                recorded = manifest.base.derived_sha256
+                files["base (derived)"]["matches_recorded_sha256"] = (
+                    None if recorded is None else bundle.sha256_file(copy) == recorded
+                )
         for role, spec in manifest.roles.items():
             ref = spec.model or spec.adapter
             if ref is not None:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import atomic, bundle
+from umi_edge.engine import derive
+from umi_edge.engine.quantize import check_quant, quantize
 from umi_edge.errors import UserError
 
 from .gguf_model import write_model
 from .lora import LoraAdapter, merged_transform, write_adapter
-from .quantize import check_quant, quantize
 from .run import Run, read_run, resolved_base
 from .source import BaseModel
 
@@ -124,6 +125,7 @@ def convert_run(
     verify_samples: int = 4,
     verify_results: dict[str, Any] | None = None,
     global_under_roles: bool = False,
+    derive_base: str | None = None,
 ) -> Path:
     """Convert ``run_dir`` into the bundle ``out_dir``; returns ``out_dir``.
 
@@ -135,7 +137,10 @@ def convert_run(
     ``umi-edge train`` writes, where every adapter applies to the unchanged base). ``verify`` adds logits and
     tokenization checks against transformers + PEFT (needs torch) to ``convert_report.md``; pass a dict as
     ``verify_results`` to get
-    the figures (``ok``, ``roles``, ``parity``). Bad input raises UserError and leaves no bundle behind.
+    the figures (``ok``, ``roles``, ``parity``). ``derive_base`` (``f16`` or ``q8_0``, with ``quant="keep"``): the
+    runtime loads a copy of the kept base re-quantized to that type, made once into the user's cache
+    (:mod:`umi_edge.engine.derive`); the copy is made here too and its SHA-256 recorded. Bad input raises UserError
+    and leaves no bundle behind.
     """
     t_start = time.perf_counter()
     quant = "keep" if quant.lower() == "keep" else check_quant(quant)
@@ -156,6 +161,11 @@ def convert_run(
         raise UserError(f"{run_dir}: the roles are full models, not LoRA adapters; use --mode merged")
     if quant == "keep" and mode != "adapters":
         raise UserError("--quant keep: keeping the base GGUF as it is needs adapters mode")
+    if derive_base is not None:
+        if quant != "keep":
+            raise UserError("--derive-base: needs --quant keep (a base referenced as it is, re-quantized at run time)")
+        if derive_base not in bundle.DERIVE_TYPES:
+            raise UserError(f"--derive-base: expected one of {', '.join(bundle.DERIVE_TYPES)}, got {derive_base!r}")
     style = prompt_style or str(run.config.get("prompt_style") or run.config.get("style") or "toolbench").lower()
     if style not in bundle.PROMPT_STYLES:
         raise UserError(f"{run_dir}: prompt style {style!r}: expected one of {bundle.PROMPT_STYLES}")
@@ -182,6 +192,7 @@ def convert_run(
             verify_samples,
             verify_results,
             t_start,
+            derive_base,
         )
     except OSError as exc:  # disk full, file size limit, permissions: nothing half-written is left behind
         raise UserError(f"{out_dir}: writing the bundle failed: {exc.strerror or exc}") from None
@@ -205,6 +216,7 @@ def _build(
     verify_samples: int,
     verify_results: dict[str, Any] | None,
     t_start: float,
+    derive_base: str | None = None,
 ) -> None:
     from .report import write_report
 
@@ -217,6 +229,13 @@ def _build(
             base_file = b.model("base", run.base, under, "base")
             if quant == "keep":
                 base_ref, quant = _kept_base_ref(run, tmp)
+                if derive_base is not None:
+                    t0 = time.perf_counter()
+                    base_ref.derive = derive_base
+                    copy = derive.model_file(base_ref, tmp, threads=threads, verified=True)
+                    base_ref.derived_sha256 = bundle.sha256_file(copy)
+                    b.timings[f"base (derived {derive_base})"] = time.perf_counter() - t0
+                    quant = derive_base
             else:
                 base_ref = _ref(base_file, tmp)
             for role, src in run.roles.items():

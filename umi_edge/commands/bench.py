@@ -43,7 +43,7 @@ def handler(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from umi_edge import atomic
-    from umi_edge.engine import Engine
+    from umi_edge.engine import Engine, derive
     from umi_edge.engine import benchmark as bm
     from umi_edge.engine.engine import resolve_bundle
     from umi_edge.tools.registry import builtin_registry
@@ -74,7 +74,8 @@ def handler(args: argparse.Namespace) -> int:
                 ref = spec.model or engine.manifest.base
                 assert ref is not None
                 adapter = spec.adapter.resolve(engine.bundle_dir) if spec.adapter else None
-                raw = bm.raw_decode_speed(ref.resolve(engine.bundle_dir), adapter, opts, args.tokens, args.repeats)
+                model = derive.model_file(ref, engine.bundle_dir)
+                raw = bm.raw_decode_speed(model, adapter, opts, args.tokens, args.repeats)
                 row["raw_llama_cpp_tokens_per_second"] = raw["tokens_per_second"]
                 row["ratio"] = (
                     round(mine["tokens_per_second"] / raw["tokens_per_second"], 3) if raw["tokens_per_second"] else None

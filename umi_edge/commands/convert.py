@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for q in _QUANTS:
         p.add_argument(f"--{q}", dest="quant", action="store_const", const=q, help=f"same as --quant {q}")
     p.add_argument(
+        "--derive-base",
+        metavar="TYPE",
+        choices=("f16", "q8_0"),
+        help="with --quant keep: the runtime loads the kept base re-quantized to TYPE (f16 or q8_0), made once "
+        "into the user's cache (UMI_EDGE_CACHE); faster prompt processing than Q4_1 on x86 CPUs",
+    )
+    p.add_argument(
         "--mode",
         default=None,
         metavar="MODE",
@@ -130,6 +137,7 @@ def handle(args: argparse.Namespace) -> int:
         verify_samples=args.samples,
         verify_results=results,
         global_under_roles=args.global_under_roles,
+        derive_base=args.derive_base,
     )
     report = out / "convert_report.md"
     print(f"bundle written to {out} (report: {report})")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import bundle as bundle_mod
+from umi_edge.engine import derive
 from umi_edge.engine.engine import Engine
 from umi_edge.engine.options import EngineOptions
 
@@ -172,7 +173,7 @@ def memory(manifest: bundle_mod.Manifest, bundle_dir: Path, threads: int, ctx: i
     first = manifest.roles[roles[0]]
     base_ref = first.model or manifest.base
     assert base_ref is not None
-    base = base_ref.resolve(bundle_dir)
+    base = derive.model_file(base_ref, bundle_dir, threads=threads)
     with tempfile.TemporaryDirectory(prefix="umi-bench-") as tmp:
         t = Path(tmp)
         alone = {

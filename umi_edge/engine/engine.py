@@ -16,7 +16,7 @@ from typing import Any
 from llama_cpp import _internals
 
 from umi_edge import bundle as bundle_mod
-from umi_edge.engine import native
+from umi_edge.engine import derive, native
 from umi_edge.engine.grammar import caller_grammar, validate_gbnf
 from umi_edge.engine.options import EngineOptions, SamplingParams
 from umi_edge.engine.role import Generation, RoleContext
@@ -26,7 +26,14 @@ from umi_edge.errors import UserError
 class Engine:
     """Role contexts over a bundle's models. Use :meth:`from_bundle`; close with :meth:`close` (or ``with``)."""
 
-    def __init__(self, manifest: bundle_mod.Manifest, bundle_dir: Path, options: EngineOptions | None = None) -> None:
+    def __init__(
+        self,
+        manifest: bundle_mod.Manifest,
+        bundle_dir: Path,
+        options: EngineOptions | None = None,
+        *,
+        verified: bool = False,
+    ) -> None:
         self.manifest = manifest
         self.bundle_dir = bundle_dir
         self.options = options or EngineOptions()
@@ -34,6 +41,7 @@ class Engine:
         self.adapters: dict[Path, native.LoraAdapter] = {}
         self.roles: dict[str, RoleContext] = {}
         self._grammars: dict[str, str] = {}
+        self._verified = verified  # files already checked against their recorded SHA-256
         try:
             self._load()
         except BaseException:
@@ -49,11 +57,12 @@ class Engine:
         manifest, bundle_dir = bundle_mod.load(bundle)
         options = options or EngineOptions()
         bundle_mod.verify_files(manifest, bundle_dir, check_sha=options.verify_sha)
-        return cls(manifest, bundle_dir, options)
+        return cls(manifest, bundle_dir, options, verified=options.verify_sha)
 
     # -- loading ----------------------------------------------------------------------------------------------
     def _model(self, ref: bundle_mod.FileRef) -> _internals.LlamaModel:
-        path = ref.resolve(self.bundle_dir).resolve()
+        path = derive.model_file(ref, self.bundle_dir, threads=self.options.n_threads, verified=self._verified)
+        path = path.resolve()
         if path not in self.models:
             self.models[path] = native.load_model(path, self.options)
         return self.models[path]

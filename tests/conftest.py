@@ -25,3 +25,10 @@ def out_of_domain() -> Path:
     if not OUT_OF_DOMAIN.exists():
         pytest.skip(f"out-of-domain test set not found at {OUT_OF_DOMAIN} (set UMI_EDGE_SHARED)")
     return OUT_OF_DOMAIN
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _derived_base_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Derived bases (umi_edge.engine.derive) go to a per-session folder, not the user's ~/.cache; subprocesses
+    inherit it. A UMI_EDGE_CACHE set by the caller is kept."""
+    os.environ.setdefault("UMI_EDGE_CACHE", str(tmp_path_factory.mktemp("umi-edge-cache")))

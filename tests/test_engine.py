@@ -12,7 +12,7 @@ from edge_bundles import adapters_bundle, merged_bundle, write_lora
 
 from umi_edge.engine import Engine, EngineOptions, SamplingParams, physical_cores
 from umi_edge.engine.role import RoleContext, common_prefix
-from umi_edge.engine.stopping import StopMatcher
+from umi_edge.engine.stopping import RepetitionGuard, StopMatcher
 from umi_edge.errors import UserError
 
 PROMPT = (
@@ -94,6 +94,29 @@ def test_stop_string_is_cut_and_stop_after_is_kept() -> None:
     assert out == "answer " and m.hit == "</s>"
     m = StopMatcher(["</s>"])
     assert m.feed("a <") == "a " and m.flush() == "<"
+
+
+def test_repetition_guard_counts_runs_per_period() -> None:
+    g = RepetitionGuard(span=6, max_period=4)
+    assert not any(g.feed(t) for t in [5, 1, 2, 3, 1, 2, 3, 1, 2])  # period 3, 6 repeats after the first cycle
+    assert g.feed(3)
+    g = RepetitionGuard(span=6, max_period=2)
+    assert not any(g.feed(t) for t in [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3])  # period 3 is beyond max_period 2
+    assert not any(RepetitionGuard(span=0).feed(7) for _ in range(100))  # 0: never
+
+
+LOOP = "<|im_start|>user\nWrite the word go 200 times.<|im_end|>\n<|im_start|>assistant\n" + "go " * 40
+
+
+def test_degenerate_loop_stops_early_without_changing_tokens(tmp_path: Path) -> None:
+    d = merged_bundle(tmp_path / "b", context_length=512)
+    with Engine.from_bundle(d, EngineOptions(threads=1, context_length=512, repeat_stop=0)) as eng:
+        full, g_full = _run(eng.generate("planner", LOOP, max_tokens=80, stop=()))
+    with Engine.from_bundle(d, EngineOptions(threads=1, context_length=512, repeat_stop=24)) as eng:
+        cut, g_cut = _run(eng.generate("planner", LOOP, max_tokens=80, stop=()))
+    assert g_full.stop_reason == "length" and g_full.generated_tokens == 80
+    assert g_cut.stop_reason == "repetition" and g_cut.generated_tokens < 40
+    assert full.startswith(cut) and cut
 
 
 def test_literal_stop_text_ends_generation(engine: Engine) -> None:

@@ -22,6 +22,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _non_negative(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {n}")
+    return n
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bundle",
@@ -41,6 +51,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", default=None, help="name of our row in the report (default: the bundle directory)")
     p.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
+    p.add_argument(
+        "--repeat-stop",
+        type=_non_negative,
+        default=48,
+        metavar="N",
+        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -157,6 +174,13 @@ def register(subparsers: Any) -> None:
     cp.add_argument("--json", action="store_true", help="print the comparison as JSON instead of Markdown")
     cp.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
     cp.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
+    cp.add_argument(
+        "--repeat-stop",
+        type=_non_negative,
+        default=48,
+        metavar="N",
+        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
+    )
     cp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     cp.set_defaults(func=run_compare_command)
 
@@ -175,7 +199,9 @@ def _engine(args: argparse.Namespace) -> Any:
     from umi_edge.engine import Engine, EngineOptions
 
     path = args.bundle if args.bundle is not None else bundle_mod.default_bundle_dir()
-    return Engine.from_bundle(path, EngineOptions(threads=args.threads, context_length=args.ctx))
+    return Engine.from_bundle(
+        path, EngineOptions(threads=args.threads, context_length=args.ctx, repeat_stop=args.repeat_stop)
+    )
 
 
 def run_static_command(args: argparse.Namespace) -> int:
@@ -218,6 +244,7 @@ def run_static_command(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "max_tokens": args.max_tokens,
             "ctx": args.ctx,
+            "repeat_stop": args.repeat_stop,
         }
         done = journal.read(part, header) if part is not None and args.resume else []
         jr = journal.Journal(part, header, done) if part is not None else None
@@ -305,7 +332,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
         args.file,
         bundles,
         kind=args.kind,
-        engine_options=EngineOptions(threads=args.threads, context_length=args.ctx),
+        engine_options=EngineOptions(threads=args.threads, context_length=args.ctx, repeat_stop=args.repeat_stop),
         static_kw={
             "limit": args.limit,
             "sample": args.sample,

@@ -24,6 +24,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ctx", type=int, default=None, metavar="N", help="context size per role (default: the bundle's)")
     p.add_argument("--no-mmap", action="store_true", help="read model files into memory instead of mapping them")
+    p.add_argument(
+        "--repeat-stop",
+        type=int,
+        default=48,
+        metavar="N",
+        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
+    )
 
 
 def engine_options(args: argparse.Namespace, **extra: Any) -> Any:
@@ -33,8 +40,15 @@ def engine_options(args: argparse.Namespace, **extra: Any) -> Any:
         raise UserError(f"--threads: expected a positive integer, got {args.threads}")
     if args.ctx is not None and args.ctx < 256:
         raise UserError(f"--ctx: expected an integer >= 256, got {args.ctx}")
+    if args.repeat_stop < 0:
+        raise UserError(f"--repeat-stop: expected an integer >= 0, got {args.repeat_stop}")
     return EngineOptions(
-        threads=args.threads, gpu_layers=args.gpu_layers, context_length=args.ctx, mmap=not args.no_mmap, **extra
+        threads=args.threads,
+        gpu_layers=args.gpu_layers,
+        context_length=args.ctx,
+        mmap=not args.no_mmap,
+        repeat_stop=args.repeat_stop,
+        **extra,
     )
 
 

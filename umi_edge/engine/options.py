@@ -48,7 +48,8 @@ class SamplingParams:
 class EngineOptions:
     """How the bundle is loaded. ``threads=None`` means the number of physical cores; ``context_length=None``
     takes the bundle's ``context_length``; ``gpu_layers`` (-1 = all) offloads to CUDA when llama.cpp has it, and
-    then flash attention is turned on."""
+    then flash attention is turned on. ``repeat_stop``: end a generation (stop reason ``repetition``) once its
+    last N tokens repeat one pattern of at most 32 tokens; 0 never does."""
 
     threads: int | None = None
     gpu_layers: int = 0
@@ -58,6 +59,7 @@ class EngineOptions:
     flash_attn: bool | None = None
     prefix_reuse: bool = True
     verify_sha: bool = True
+    repeat_stop: int = 48
     verbose: bool = False
     sampling: dict[str, SamplingParams] = field(default_factory=dict)
 

@@ -21,7 +21,7 @@ from umi_edge.engine import native
 from umi_edge.engine.grammar import validate_gbnf
 from umi_edge.engine.grammar_sampling import GrammarSampler
 from umi_edge.engine.options import EngineOptions, SamplingParams
-from umi_edge.engine.stopping import StopMatcher
+from umi_edge.engine.stopping import RepetitionGuard, StopMatcher
 from umi_edge.errors import UserError
 
 
@@ -158,7 +158,8 @@ class RoleContext:
         """Stream the text of one generation; the generator's return value is the :class:`Generation`.
 
         Stops at a ``stop`` string (dropped), a ``stop_after`` string (kept), the model's end-of-generation token,
-        ``max_tokens``, a full context, or when ``cancel`` is set (checked between tokens).
+        ``max_tokens``, a full context, a degenerate loop (``EngineOptions.repeat_stop``), or when ``cancel`` is
+        set (checked between tokens).
         """
         params = sampling or self.options.sampling_for(self.role)
         limit = max_tokens if max_tokens is not None else params.max_tokens
@@ -171,6 +172,7 @@ class RoleContext:
         reused, evaluated = self.ingest(toks, cancel)
         t1 = time.perf_counter()
         matcher = StopMatcher(stop, stop_after)
+        loop = RepetitionGuard(self.options.repeat_stop)
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         reason, n_gen = "length", 0
         try:
@@ -192,8 +194,11 @@ class RoleContext:
                 if matcher.hit is not None:
                     reason = "stop"
                     break
+                if loop.feed(tok):
+                    reason = "repetition"
+                    break
                 self._decode([tok])
-            if reason != "stop":
+            if reason != "stop":  # release held-back text (also after a loop: the tokens so far are the output)
                 tail = matcher.feed(utf8.decode(b"", final=True)) + matcher.flush()
                 if tail:
                     yield tail

@@ -53,3 +53,30 @@ class StopMatcher:
         out, self._pending = self._pending, ""
         self.text += out
         return out
+
+
+class RepetitionGuard:
+    """Spot a degenerate loop: the last ``span`` generated tokens all repeat the token ``p`` places back, for one
+    period ``p <= max_period`` (e.g. ``(1000000 * (1000000 * ...`` until the token limit). Greedy decoding of a
+    small model rarely leaves such a loop, and every further token only costs time. Hand-written: llama.cpp's
+    repetition penalties change the sampled tokens, which would change greedy outputs; this only stops.
+
+    One counter per period, updated per token: O(max_period) work per token."""
+
+    def __init__(self, span: int, max_period: int = 32) -> None:
+        self.span = span
+        self.max_period = max_period
+        self.tokens: list[int] = []
+        self.runs = [0] * (max_period + 1)
+
+    def feed(self, token: int) -> bool:
+        """Add a generated token; True when the output has been looping for ``span`` tokens."""
+        self.tokens.append(token)
+        if self.span <= 0:
+            return False
+        n = len(self.tokens)
+        hit = False
+        for p in range(1, min(self.max_period, n - 1) + 1):
+            self.runs[p] = self.runs[p] + 1 if self.tokens[n - 1 - p] == token else 0
+            hit = hit or self.runs[p] >= self.span
+        return hit

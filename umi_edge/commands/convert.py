@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from umi_edge import bundle
 from umi_edge.errors import UserError
 
 _QUANTS = ("f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k")
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--derive-base",
         metavar="TYPE",
-        choices=("f16", "q8_0"),
+        choices=bundle.DERIVE_TYPES,
         help="with --quant keep: the runtime loads the kept base re-quantized to TYPE (f16 or q8_0), made once "
         "into the user's cache (UMI_EDGE_CACHE); faster prompt processing than Q4_1 on x86 CPUs",
     )

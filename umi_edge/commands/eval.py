@@ -9,27 +9,27 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import atomic
+from umi_edge.commands.run import add_repeat_stop
 from umi_edge.errors import UserError
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
-    return n
+def _int_at_least(minimum: int) -> Any:
+    """An argparse ``type``: an integer >= ``minimum``."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {n}")
+        return n
+
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {n}")
-    return n
+_positive = _int_at_least(1)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -51,13 +51,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", default=None, help="name of our row in the report (default: the bundle directory)")
     p.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
-    p.add_argument(
-        "--repeat-stop",
-        type=_non_negative,
-        default=48,
-        metavar="N",
-        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
-    )
+    add_repeat_stop(p, type=_int_at_least(0))
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -174,13 +168,7 @@ def register(subparsers: Any) -> None:
     cp.add_argument("--json", action="store_true", help="print the comparison as JSON instead of Markdown")
     cp.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
     cp.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
-    cp.add_argument(
-        "--repeat-stop",
-        type=_non_negative,
-        default=48,
-        metavar="N",
-        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
-    )
+    add_repeat_stop(cp, type=_int_at_least(0))
     cp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     cp.set_defaults(func=run_compare_command)
 

@@ -24,9 +24,14 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ctx", type=int, default=None, metavar="N", help="context size per role (default: the bundle's)")
     p.add_argument("--no-mmap", action="store_true", help="read model files into memory instead of mapping them")
+    add_repeat_stop(p)
+
+
+def add_repeat_stop(p: argparse.ArgumentParser, type: Any = int) -> None:  # noqa: A002 - argparse's name
+    """``--repeat-stop N`` (EngineOptions.repeat_stop), shared by run, bench and eval."""
     p.add_argument(
         "--repeat-stop",
-        type=int,
+        type=type,
         default=48,
         metavar="N",
         help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",

@@ -32,15 +32,3 @@ def _derived_base_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Derived bases (umi_edge.engine.derive) go to a per-session folder, not the user's ~/.cache; subprocesses
     inherit it. A UMI_EDGE_CACHE set by the caller is kept."""
     os.environ.setdefault("UMI_EDGE_CACHE", str(tmp_path_factory.mktemp("umi-edge-cache")))
-    # Known issue (see models/README): while the first launch derives the default bundle's base (about a second),
-    # the chat app does not quit on Ctrl+C until the copy is written, so UI tests start with the copy made.
-    # test_derive / test_default_bundle make their own copies in fresh caches.
-    from umi_edge import bundle as bundle_mod
-    from umi_edge.engine import derive
-
-    try:
-        manifest, bdir = bundle_mod.load(bundle_mod.default_bundle_dir())
-        if manifest.base is not None and manifest.base.derive:
-            derive.model_file(manifest.base, bdir)
-    except Exception:  # noqa: BLE001 - no default bundle or base package here: the tests that need it skip
-        pass

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from umi_edge import bundle as bundle_mod
+from umi_edge.tui import app as app_module
 from umi_edge.tui.app import ChatApp
 from umi_edge.tui.backend import ChatOptions
 from umi_edge.tui.screens import ApprovalScreen, HelpScreen, SessionsScreen
@@ -431,14 +432,40 @@ async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env:
 
 
 @sync
-async def test_ctrl_c_twice_quits(smol_bundle: Path, env: dict[str, Path]) -> None:
+async def test_ctrl_c_twice_quits(
+    smol_bundle: Path, env: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two presses within the window quit, also while a cold cache makes the first launch derive the default base.
+
+    The window is widened: Pilot waits for the UI to settle after each key (here up to the end of the load), and
+    that wait, not the app, would decide a 2-second race."""
+    monkeypatch.setenv("UMI_EDGE_CACHE", str(tmp_path / "cold-cache"))
+    monkeypatch.setattr(app_module, "QUIT_WINDOW", 60.0)
     app = make_app(None, env)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert app.is_running
+        app._last_ctrl_c -= 61.0  # the first press is now outside the window: the next one only warns again
         await pilot.press("ctrl+c")
         await pilot.pause()
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@sync
+async def test_ctrl_c_quits_while_the_first_launch_derives_the_base(
+    smol_bundle: Path, env: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cold cache: the load worker is still deriving/loading the default bundle's base when the user quits."""
+    monkeypatch.setenv("UMI_EDGE_CACHE", str(tmp_path / "cold-cache"))
+    app = make_app(None, env)
+    async with app.run_test(size=SIZE):
+        assert app.backend.loading
+        app.action_ctrl_c()
+        app.action_ctrl_c()
     assert app.return_code == 0
 
 

@@ -352,7 +352,7 @@ def make_recover(rng: random.Random, split: Split, available: Sequence[str]) -> 
     def solve():
         yield Call(f"I will read {name}.", "read_file", {"path": name}, expect_error=True)
         res = yield Call(
-            f"{name} is not at the top of the workspace. I will list all files to find it.",
+            f"{name} is not at the top of the workspace. I will search every folder for {name}.",
             "list_files",
             {"recursive": True, "pattern": name},
         )

@@ -152,12 +152,16 @@ DATE_TEMPLATES = {
     ],
 }
 DATE_THOUGHTS = {
-    "add": ["I need the date {n} days after {iso}; date_calc can add days.", "I will add {n} days to {iso}."],
-    "subtract": ["I need the date {n} days before {iso}.", "I will subtract {n} days from {iso} with date_calc."],
+    # Every thought names the operation and the ISO dates, so the caller copies them instead of re-reading the query.
+    "add": ["I need the date {n} days after {iso}; date_calc can add {n} days.", "I will add {n} days to {iso}."],
+    "subtract": [
+        "I need the date {n} days before {iso}; date_calc can subtract {n} days.",
+        "I will subtract {n} days from {iso} with date_calc.",
+    ],
     "weekday": ["I need the weekday of {iso}; date_calc can tell me.", "I will look up which weekday {iso} is."],
     "difference": [
-        "I need the number of days from {iso} to {iso2}.",
-        "date_calc can count the days between the dates.",
+        "I need the number of days from {iso} to {iso2}; date_calc can take the difference.",
+        "date_calc can count the days between {iso} and {iso2} (difference).",
     ],
 }
 

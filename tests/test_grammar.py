@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import llama_cpp
 import pytest
 from edge_bundles import merged_bundle
 
 from umi_edge.engine import Engine, EngineOptions, GrammarError, caller_grammar, validate_gbnf
+from umi_edge.engine.grammar_sampling import GrammarSampler
 from umi_edge.formats.parse import parse_call
 from umi_edge.tools.registry import builtin_registry
 
@@ -93,3 +95,41 @@ def test_grammar_forces_required_arguments(engine: Engine) -> None:
 def test_grammar_is_cached_per_tool_set(engine: Engine, tmp_path: Path) -> None:
     tools = [("a", {"type": "object", "properties": {}})]
     assert engine.tool_grammar(tools) is engine.tool_grammar(list(tools))
+
+
+def _accepts(engine: Engine, gbnf: str, text: str) -> bool:
+    """Whether llama.cpp's grammar sampler lets ``text`` (as the model's tokens) through, then allows the end."""
+    model = engine.role("caller").model
+    sampler = GrammarSampler(model, None, gbnf)  # type: ignore[arg-type] - the chain is not used here
+    try:
+        for token in model.tokenize(text.encode("utf-8"), add_bos=False, special=False):
+            if not sampler._allowed(token):
+                return False
+            llama_cpp.llama_sampler_accept(sampler.grammar, token)
+        return sampler._allowed(model.token_eos())
+    finally:
+        sampler.close()
+
+
+def test_arguments_may_come_in_any_order(engine: Engine) -> None:
+    """JSON objects are unordered: a call that names `recursive` before `pattern` is not cut short after `true`."""
+    reg = builtin_registry().subset(["list_files", "read_file"])
+    gbnf = engine.tool_grammar((t.name, t.parameters) for t in reg.tools())
+    validate_gbnf(engine.role("caller").model.vocab, gbnf)
+    ok = [
+        '{"recursive": true, "pattern": "titan.txt"}',
+        '{"pattern": "titan.txt", "recursive": true}',
+        '{"path": "docs", "recursive": false, "pattern": "*.csv"}',
+        "{}",
+    ]
+    for args in ok:
+        assert _accepts(engine, gbnf, f"Action: list_files\nAction Input: {args}"), args
+    assert _accepts(engine, gbnf, 'Action: read_file\nAction Input: {"max_lines": 5, "path": "a.txt"}')
+    bad = [
+        ("list_files", '{"recursive": true, "recursive": false}'),  # a property twice
+        ("list_files", '{"depth": 2}'),  # not a property of the closed schema
+        ("read_file", '{"max_lines": 5}'),  # the required path is missing
+        ("read_file", '{"path": "a.txt",}'),
+    ]
+    for name, args in bad:
+        assert not _accepts(engine, gbnf, f"Action: {name}\nAction Input: {args}"), args

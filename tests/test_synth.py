@@ -278,3 +278,22 @@ def test_python_probe_reports_why_the_tool_cannot_run():
     reg = builtin_registry()
     reg.add(broken, replace=True)
     assert "no isolation layer" in python_problem(reg)
+
+
+def test_call_arguments_follow_the_schema_order():
+    """The Caller learns to write arguments in the tool schema's order (recover once wrote recursive first)."""
+    registry = builtin_registry()
+    order = {t.name: list(t.parameters["properties"]) for t in registry.tools()}
+    eps = synthesize(6, 5, families=["recover", "file_list", "file_search", "dates", "sql"])
+    seen = 0
+    for ep in eps:
+        for turn in ep.conversations:
+            if turn["from"] == "caller":
+                call = parse_call(turn["value"])
+                ranks = [order[call.name].index(k) for k in call.arguments]
+                assert ranks == sorted(ranks), turn["value"]
+                seen += len(ranks) > 1
+    assert seen  # calls with more than one argument were checked
+    recover = synthesize(2, 7, families=["recover"])
+    calls = [parse_call(t["value"]) for ep in recover for t in ep.conversations if t["from"] == "caller"]
+    assert any(list(c.arguments) == ["pattern", "recursive"] for c in calls if c.name == "list_files")

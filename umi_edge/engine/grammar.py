@@ -2,8 +2,14 @@
 
 The Caller grammar makes the output ``Action: <one registered name>\\nAction Input: <JSON object valid for that
 tool's schema>``; each tool's argument rule comes from llama-cpp-python's JSON-Schema-to-GBNF converter
-(``llama_cpp.llama_grammar.SchemaConverter``).  An invalid GBNF string crashes llama.cpp (segfault) instead of
-raising, so every grammar is first parsed by ``llama_sampler_init_grammar`` (NULL = invalid) and only then used.
+(``llama_cpp.llama_grammar.SchemaConverter``).  That converter fixes the order of an object's properties to the
+schema's, but JSON objects are unordered and a model may write ``{"recursive": true, "pattern": "x"}`` for a schema
+listing ``pattern`` first: the fixed order would then cut the call short after ``true``.  So for closed objects of
+at most ``MAX_ANY_ORDER`` properties the argument rule is hand-written here: any order, each property at most once,
+every required one present (one rule per set of properties still unused).
+
+An invalid GBNF string crashes llama.cpp (segfault) instead of raising, so every grammar is first parsed by
+``llama_sampler_init_grammar`` (NULL = invalid) and only then used.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import llama_cpp
 from llama_cpp.llama_grammar import SchemaConverter
 
 from umi_edge.errors import UserError
+
+MAX_ANY_ORDER = 6
+"""Objects with more properties keep the converter's schema order (the hand-written rule has 2**n sub-rules)."""
 
 
 class GrammarError(UserError):
@@ -47,6 +56,46 @@ def _object_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _any_order_object(conv: SchemaConverter, schema: Mapping[str, Any], name: str) -> str | None:
+    """Rule name of an object accepting ``schema``'s properties in any order, or None when the converter's rule
+    (schema order) has to do: open objects, no properties, or more than ``MAX_ANY_ORDER`` of them."""
+    props = schema.get("properties")
+    if schema.get("type") != "object" or schema.get("additionalProperties", True) is not False:
+        return None
+    if not isinstance(props, Mapping) or not props or len(props) > MAX_ANY_ORDER:
+        return None
+    names = list(props)
+    required = {names.index(k) for k in schema.get("required", []) if k in props}
+    kv = []
+    for prop in names:
+        value = conv.visit(props[prop], f"{name}-{prop}")
+        key = conv._format_literal(json.dumps(prop))
+        kv.append(conv._add_rule(f"{name}-{prop}-kv", f'{key} space ":" space {value}'))
+
+    def choices(left: int) -> str:  # one of the unused properties, then what may follow it
+        alts = []
+        for i in range(len(names)):
+            if left & (1 << i):
+                rest = left & ~(1 << i)
+                alts.append(f"{kv[i]} {rest_rule(rest)}" if rest else kv[i])
+        return " | ".join(alts)
+
+    def needed(left: int) -> bool:
+        return any(left & (1 << i) for i in required)
+
+    made: dict[int, str] = {}
+
+    def rest_rule(left: int) -> str:
+        if left not in made:
+            body = f'( "," space ( {choices(left)} ) )' + ("" if needed(left) else "?")
+            made[left] = conv._add_rule(f"{name}-rest{left}", body)
+        return made[left]
+
+    every = (1 << len(names)) - 1
+    body = f'"{{" space ( {choices(every)} ){"" if needed(every) else "?"} "}}" space'
+    return conv._add_rule(f"{name}-any-order", body)
+
+
 def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str:
     """GBNF for one α-UMi Caller turn over ``tools`` = (name, JSON-Schema of the arguments) pairs.
 
@@ -59,7 +108,7 @@ def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str
     for i, (name, schema) in enumerate(tools):
         try:
             resolved = conv.resolve_refs(_object_schema(schema), f"tool:{name}")
-            rule = conv.visit(resolved, f"args-{i}")
+            rule = _any_order_object(conv, resolved, f"args-{i}") or conv.visit(resolved, f"args-{i}")
         except Exception as exc:  # the converter raises bare exceptions on unsupported schemas
             raise GrammarError(f"tool {name!r}: cannot turn its parameter schema into a grammar: {exc}") from None
         alts.append(f"{_literal(name)} {_literal(chr(10) + 'Action Input: ')} {rule}")

@@ -53,7 +53,8 @@ def run_task(task: Task, registry: ToolRegistry) -> Episode:
                 if step.tool not in task.tools:
                     raise SynthBug(f"{task.family}: call to {step.tool!r}, which the task does not offer")
                 turns.append({"from": "assistant", "value": render_plan(step.thought, "call")})
-                turns.append({"from": "caller", "value": render_call(step.tool, step.args)})
+                args = _schema_order(registry, step.tool, step.args)
+                turns.append({"from": "caller", "value": render_call(step.tool, args)})
                 result = registry.call(step.tool, step.args, workspace=ws)
                 calls += 1
                 if result.is_error != step.expect_error:
@@ -74,6 +75,14 @@ def run_task(task: Task, registry: ToolRegistry) -> Episode:
     turns.append({"from": "conclusion", "value": outcome.conclusion})
     _check(task, outcome)
     return Episode(task, docs, turns, outcome.answer, outcome.match, calls, False)
+
+
+def _schema_order(registry: ToolRegistry, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``args`` with its keys in the order of the tool's schema, the order the Caller is trained to write."""
+    tool = registry.get(name)
+    order = list((tool.parameters or {}).get("properties", {})) if tool else []
+    rank = {k: i for i, k in enumerate(order)}
+    return dict(sorted(args.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 def _check(task: Task, outcome: Finish) -> None:

@@ -30,35 +30,35 @@ def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
 
 
 def test_interrupted_conversion_leaves_nothing(tmp_path: Path, compat_run: Path) -> None:
-    """Ctrl-C while the bundle is being built (here: during verification): no bundle, no temporary files."""
+    """Ctrl-C while the bundle is being built: no bundle, no temporary files.
+
+    The tiny run converts in about 0.1 s after its temporary bundle appears, so an interrupt may land after the work
+    is done; such an attempt must have left a complete bundle and nothing temporary, and is tried again.
+    """
     work = tmp_path / "tmpdir"
     work.mkdir()
     out_parent = tmp_path / "outs"
     out_parent.mkdir()
     env = {**os.environ, "TMPDIR": str(work)}
     cmd = [sys.executable, "-m", "umi_edge", "convert", str(compat_run), "-o", str(out_parent / "b"), "--f16"]
-    cmd += ["--verify", "--samples", "64"]  # verification long enough to be interrupted in
-    for _attempt in range(3):
+    cmd += ["--verify", "--samples", "64"]
+    for _attempt in range(8):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not any(out_parent.iterdir()) and proc.poll() is None:
-            time.sleep(0.02)
-        # freeze it where it is, so the interrupt cannot lose a race with the end of a fast conversion
-        proc.send_signal(signal.SIGSTOP)
-        if proc.poll() is None and not (out_parent / "b").exists():
-            assert any(out_parent.iterdir()), "the temporary bundle never appeared"
-            proc.send_signal(signal.SIGINT)
-            proc.send_signal(signal.SIGCONT)
-            break
-        proc.send_signal(signal.SIGCONT)  # it had already finished (a starved test process): try again
-        proc.communicate(timeout=300)
-        shutil.rmtree(out_parent / "b", ignore_errors=True)
-    else:
-        pytest.fail("the conversion finished three times before it could be interrupted")
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    assert list(out_parent.iterdir()) == [] and list(work.iterdir()) == []
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        assert "Traceback" not in err, err
+        assert list(work.iterdir()) == [], "temporary files left behind"
+        if proc.returncode == 0:  # finished before the interrupt took effect: a whole bundle, nothing else
+            assert [p.name for p in out_parent.iterdir()] == ["b"] and (out_parent / "b" / "umi.json").is_file()
+            shutil.rmtree(out_parent / "b")
+            continue
+        assert proc.returncode in (130, -signal.SIGINT), err
+        assert list(out_parent.iterdir()) == [], "an interrupted conversion left a bundle or a temporary one"
+        return
+    pytest.fail("eight conversions all finished before the interrupt took effect")
 
 
 def _one_line_error(p: subprocess.CompletedProcess, match: str) -> None:

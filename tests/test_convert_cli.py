@@ -29,6 +29,13 @@ def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
     )
 
 
+def _plain_sigint() -> None:
+    """The child gets SIGINT as a terminal would deliver it: earlier tests in the same pytest process can leave
+    SIGINT ignored or blocked, which a child inherits (the interrupt then never arrives)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_interrupted_conversion_leaves_nothing(tmp_path: Path, compat_run: Path) -> None:
     """Ctrl-C while the bundle is being built: no bundle, no temporary files.
 
@@ -43,7 +50,9 @@ def test_interrupted_conversion_leaves_nothing(tmp_path: Path, compat_run: Path)
     cmd = [sys.executable, "-m", "umi_edge", "convert", str(compat_run), "-o", str(out_parent / "b"), "--f16"]
     cmd += ["--verify", "--samples", "64"]
     for _attempt in range(8):
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_plain_sigint
+        )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not any(out_parent.iterdir()) and proc.poll() is None:
             time.sleep(0.01)

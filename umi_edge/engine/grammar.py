@@ -4,9 +4,9 @@ The Caller grammar makes the output ``Action: <one registered name>\\nAction Inp
 tool's schema>``; each tool's argument rule comes from llama-cpp-python's JSON-Schema-to-GBNF converter
 (``llama_cpp.llama_grammar.SchemaConverter``).  That converter fixes the order of an object's properties to the
 schema's, but JSON objects are unordered and a model may write ``{"recursive": true, "pattern": "x"}`` for a schema
-listing ``pattern`` first: the fixed order would then cut the call short after ``true``.  So for closed objects of
-at most ``MAX_ANY_ORDER`` properties the argument rule is hand-written here: any order, each property at most once,
-every required one present (one rule per set of properties still unused).
+listing ``pattern`` first: the fixed order would then cut the call short after ``true``.  So ``_AnyOrderConverter``
+replaces the converter's rule for closed objects of at most ``MAX_ANY_ORDER`` properties (hand-written here: any
+order, each property at most once, every required one present; one rule per set of properties still unused).
 
 An invalid GBNF string crashes llama.cpp (segfault) instead of raising, so every grammar is first parsed by
 ``llama_sampler_init_grammar`` (NULL = invalid) and only then used.
@@ -56,44 +56,39 @@ def _object_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _any_order_object(conv: SchemaConverter, schema: Mapping[str, Any], name: str) -> str | None:
-    """Rule name of an object accepting ``schema``'s properties in any order, or None when the converter's rule
-    (schema order) has to do: open objects, no properties, or more than ``MAX_ANY_ORDER`` of them."""
-    props = schema.get("properties")
-    if schema.get("type") != "object" or schema.get("additionalProperties", True) is not False:
-        return None
-    if not isinstance(props, Mapping) or not props or len(props) > MAX_ANY_ORDER:
-        return None
-    names = list(props)
-    required = {names.index(k) for k in schema.get("required", []) if k in props}
-    kv = []
-    for prop in names:
-        value = conv.visit(props[prop], f"{name}-{prop}")
-        key = conv._format_literal(json.dumps(prop))
-        kv.append(conv._add_rule(f"{name}-{prop}-kv", f'{key} space ":" space {value}'))
+class _AnyOrderConverter(SchemaConverter):
+    """llama-cpp-python's converter, except that closed objects (nested ones too) take their properties in any order.
 
-    def choices(left: int) -> str:  # one of the unused properties, then what may follow it
-        alts = []
-        for i in range(len(names)):
-            if left & (1 << i):
-                rest = left & ~(1 << i)
-                alts.append(f"{kv[i]} {rest_rule(rest)}" if rest else kv[i])
-        return " | ".join(alts)
+    Objects that allow extra properties, have none, or have more than ``MAX_ANY_ORDER`` keep the converter's rule.
+    """
 
-    def needed(left: int) -> bool:
-        return any(left & (1 << i) for i in required)
+    def _build_object_rule(self, properties, required, name, additional_properties):  # type: ignore[no-untyped-def]
+        open_object = additional_properties is True or isinstance(additional_properties, dict)
+        if open_object or not properties or len(properties) > MAX_ANY_ORDER:
+            return super()._build_object_rule(properties, required, name, additional_properties)
+        prefix = f"{name}{'-' if name else ''}"
+        kv = []
+        for prop, prop_schema in properties:
+            value = self.visit(prop_schema, f"{prefix}{prop}")
+            key = self._format_literal(json.dumps(prop))
+            kv.append(self._add_rule(f"{prefix}{prop}-kv", f'{key} space ":" space {value}'))
+        needed = {i for i, (prop, _) in enumerate(properties) if prop in required}
+        made: dict[int, str] = {}
 
-    made: dict[int, str] = {}
+        def choices(left: int) -> str:  # one of the unused properties, then what may follow it
+            picks = [i for i in range(len(kv)) if left & (1 << i)]
+            return " | ".join(f"{kv[i]} {rest(left & ~(1 << i))}" if left & ~(1 << i) else kv[i] for i in picks)
 
-    def rest_rule(left: int) -> str:
-        if left not in made:
-            body = f'( "," space ( {choices(left)} ) )' + ("" if needed(left) else "?")
-            made[left] = conv._add_rule(f"{name}-rest{left}", body)
-        return made[left]
+        def optional(left: int) -> str:
+            return "" if any(left & (1 << i) for i in needed) else "?"
 
-    every = (1 << len(names)) - 1
-    body = f'"{{" space ( {choices(every)} ){"" if needed(every) else "?"} "}}" space'
-    return conv._add_rule(f"{name}-any-order", body)
+        def rest(left: int) -> str:  # the rule for what may follow once only the properties in ``left`` are unused
+            if left not in made:
+                made[left] = self._add_rule(f"{prefix}rest{left}", f'( "," space ( {choices(left)} ) ){optional(left)}')
+            return made[left]
+
+        every = (1 << len(kv)) - 1
+        return f'"{{" space ( {choices(every)} ){optional(every)} "}}" space'
 
 
 def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str:
@@ -103,12 +98,12 @@ def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str
     is complete, so llama.cpp only allows an end-of-generation token.  The optional leading space is the one a
     SentencePiece model writes after the prompt's trailing ``caller: `` cue.
     """
-    conv = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    conv = _AnyOrderConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
     alts: list[str] = []
     for i, (name, schema) in enumerate(tools):
         try:
             resolved = conv.resolve_refs(_object_schema(schema), f"tool:{name}")
-            rule = _any_order_object(conv, resolved, f"args-{i}") or conv.visit(resolved, f"args-{i}")
+            rule = conv.visit(resolved, f"args-{i}")
         except Exception as exc:  # the converter raises bare exceptions on unsupported schemas
             raise GrammarError(f"tool {name!r}: cannot turn its parameter schema into a grammar: {exc}") from None
         alts.append(f"{_literal(name)} {_literal(chr(10) + 'Action Input: ')} {rule}")

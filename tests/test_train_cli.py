@@ -10,6 +10,7 @@ import pytest
 from tiny import tiny_data_dir, tiny_model_dir  # noqa: F401
 
 from umi_edge.cli import main
+from umi_edge.commands.train import STAGES
 
 pytest.importorskip("torch")
 
@@ -117,3 +118,23 @@ def test_help_mentions_stages_and_resume(capsys):
     out = capsys.readouterr().out
     for word in ("--resume", "--stages", "--method", "smollm2-135m", "accelerate launch"):
         assert word in out
+
+
+def test_max_steps_option_wins_over_the_config_stages(tmp_path, capsys, tiny_model_dir, tiny_data_dir):  # noqa: F811
+    """The issue's case: the default bundle's recipe sets [stage.*] max_steps (55/70/60/30); --max-steps 3 runs 3
+    steps per stage, and --data replaces the config's [[data]] mix (here a directory that does not exist)."""
+    import json
+
+    config = tmp_path / "recipe.toml"
+    recipe = (Path(__file__).resolve().parent.parent / "examples" / "train-default-bundle.toml").read_text()
+    config.write_text("threads = 1\n" + recipe + '\n[[data]]\npath = "absent-data"\n')
+    run = tmp_path / "run"
+    argv = ["--base", str(tiny_model_dir), "--data", str(tiny_data_dir), "-o", str(run), "--config", str(config)]
+    rc, err = _run(capsys, *argv, "--max-steps", "3")
+    assert rc == 0, err
+    report = json.loads((run / "train_report.json").read_text())
+    assert {s: report["stages"][s]["steps"] for s in report["stages"]} == dict.fromkeys(STAGES, 3)
+    assert (
+        "--max-steps replaces the config's [stage.*] max_steps: global 55, planner 70, caller 60, summarizer 30" in err
+    )
+    assert "--data replaces the config's [[data]] mix: absent-data (weight 1)" in err

@@ -13,7 +13,8 @@ samples fit in 2048 whole).
 Full fine-tuning (``method = "full"``) uses the paper's learning rates unchanged.
 
 A config file holds any of the top-level keys below plus ``[lora]``, ``[stage.<stage>]`` tables and
-``[[data]]`` entries ``{path, weight}``; unknown keys are errors. Command-line options override the file.
+``[[data]]`` entries ``{path, weight}``; unknown keys are errors. :func:`resolve` combines defaults, the file and
+the command line (in that order of precedence).
 """
 
 from __future__ import annotations
@@ -334,3 +335,72 @@ def save(cfg: TrainConfig, path: Path, resolved: dict[str, Any]) -> None:
     d = cfg.to_toml_dict()
     d["resolved"] = resolved
     atomic.write_text(path, tomli_w.dumps(d))
+
+
+OPTIONS = (
+    "base",
+    "data",
+    "stages",
+    "method",
+    "device",
+    "max_steps",
+    "epochs",
+    "max_length",
+    "batch_size",
+    "batch_tokens",
+    "grad_accum",
+    "seed",
+    "init_from",
+)
+"""Config keys that ``umi-edge train`` also takes as options (``--max-steps`` sets ``max_steps``, ...)."""
+
+
+def resolve(config_file: Path | None, options: dict[str, Any]) -> tuple[TrainConfig, list[str]]:
+    """Training settings by one rule for every setting: defaults < config file < command line.
+
+    ``options`` maps keys of :data:`OPTIONS` to command-line values (``None``: not given; ``data``: directories,
+    ``stages``: a comma-separated string). The command line's training length holds for every stage: ``max_steps``
+    also replaces the file's ``[stage.*] max_steps``, ``epochs`` the file's ``[stage.*] epochs`` and, unless
+    ``max_steps`` is given too, every ``max_steps`` of the file (which would override epochs). ``data`` replaces the
+    file's whole ``[[data]]`` mix. Returns the validated config and one note per file setting the command line
+    replaced where that may surprise (a data mix, per-stage values), for stderr.
+    """
+    cfg = from_dict(read_file(config_file), str(config_file)) if config_file else TrainConfig()
+    notes: list[str] = []
+    given = {k: v for k, v in options.items() if v is not None}
+    for key, value in given.items():
+        flag = "--" + key.replace("_", "-")
+        if key == "data":
+            if cfg.data:
+                mix = ", ".join(f"{d.path} (weight {d.weight:g})" for d in cfg.data)
+                notes.append(f"{flag} replaces the config's [[data]] mix: {mix}")
+            cfg.data = [DataSource(str(d)) for d in value]
+        elif key == "stages":
+            cfg.stages = parse_stages(value)
+        elif key == "max_steps":
+            cfg.max_steps = value
+            notes += _clear_stages(cfg, "max_steps", flag)
+        elif key == "epochs":
+            cfg.epochs = value
+            notes += _clear_stages(cfg, "epochs", flag)
+            if "max_steps" not in given:  # the file's max_steps would override these epochs
+                if cfg.max_steps != -1:
+                    notes.append(f"{flag} replaces the config's max_steps = {cfg.max_steps}")
+                    cfg.max_steps = -1
+                notes += _clear_stages(cfg, "max_steps", flag)
+        elif key in OPTIONS:
+            setattr(cfg, key, value)
+        else:
+            raise ValueError(f"not a train option: {key!r}")
+    validate(cfg, "options")
+    return cfg, notes
+
+
+def _clear_stages(cfg: TrainConfig, key: str, flag: str) -> list[str]:
+    """Drop every ``[stage.*] key`` of ``cfg`` (the command line set it for all stages); a note when any was set."""
+    old = {s: getattr(sc, key) for s, sc in cfg.stage.items() if getattr(sc, key) is not None}
+    for sc in cfg.stage.values():
+        setattr(sc, key, None)
+    if not old:
+        return []
+    return [f"{flag} replaces the config's [stage.*] {key}: {', '.join(f'{s} {v:g}' for s, v in old.items())}"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 from pathlib import Path
-from typing import Any
 
 from umi_edge.errors import UserError
 
@@ -43,10 +43,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         type=Path,
         help="data directory with {backbone,planner,caller,summarizer}.jsonl (from `umi-edge data`); repeat to mix "
-        "several (weights: [[data]] in --config)",
+        "several (weights: [[data]] in --config); replaces the config's whole [[data]] mix (a note says so)",
     )
     p.add_argument("-o", "--output", metavar="RUN", type=Path, required=True, help="run directory to write")
-    p.add_argument("--config", metavar="FILE", type=Path, help="TOML or YAML file with any training setting")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="TOML or YAML file with any training setting; command-line options win over it (defaults < file < "
+        "command line)",
+    )
     p.add_argument(
         "--stages",
         metavar="LIST",
@@ -54,8 +60,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--method", choices=("lora", "full"), help="LoRA adapters (default) or full fine-tuning")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto: cuda when available")
-    p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps per stage (overrides epochs)")
-    p.add_argument("--epochs", type=float, metavar="E", help="epochs for every stage (default: the GLPFT recipe)")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="optimizer steps of every stage (overrides epochs, and the config's [stage.*] max_steps)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=float,
+        metavar="E",
+        help="epochs of every stage (default: the GLPFT recipe); replaces the config's epochs and max_steps, top-level "
+        "and [stage.*]",
+    )
     p.add_argument(
         "--max-length",
         type=int,
@@ -74,7 +91,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="continue training: every stage starts from RUN/<stage> of a finished LoRA run (its rank and targets) "
         "instead of a fresh or the global adapter",
     )
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its last checkpoint, with its saved RUN/config.toml (other settings "
+        "given are not applied; a note names them)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=handler)
 
@@ -96,28 +118,14 @@ def handler(args: argparse.Namespace) -> int:
     if args.resume and args.force:
         raise UserError("--resume and --force: choose one")
     resuming = args.resume and (args.output / glpft.CONFIG_FILE).is_file()
-    cfg = cfgmod.from_dict(cfgmod.read_file(args.config), str(args.config)) if args.config else cfgmod.TrainConfig()
-    overrides: dict[str, Any] = {
-        "base": args.base,
-        "method": args.method,
-        "device": args.device,
-        "max_steps": args.max_steps,
-        "epochs": args.epochs,
-        "max_length": args.max_length,
-        "batch_size": args.batch_size,
-        "batch_tokens": args.batch_tokens,
-        "grad_accum": args.grad_accum,
-        "seed": args.seed,
-        "init_from": args.init_from,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    if args.data:
-        cfg.data = [cfgmod.DataSource(str(d)) for d in args.data]
-    if args.stages is not None:
-        cfg.stages = cfgmod.parse_stages(args.stages)
-    cfgmod.validate(cfg, "options")
+    options = {key: getattr(args, key) for key in cfgmod.OPTIONS}
+    cfg, notes = cfgmod.resolve(args.config, options)
+    given = [f"--{k.replace('_', '-')}" for k, v in options.items() if v is not None]
+    ignored = (["--config"] if args.config else []) + given
+    if resuming and ignored:  # a resumed run ends where the uninterrupted one would: its saved settings hold
+        notes = [f"--resume continues with {args.output / glpft.CONFIG_FILE}; not applied: {', '.join(ignored)}"]
+    for note in notes:
+        print(f"umi-edge: note: {note}", file=sys.stderr)
     if not resuming:
         if not cfg.base:
             raise UserError("--base: required (a HF model directory, a .gguf file, or smollm2-135m)")

@@ -295,3 +295,81 @@ def test_init_from_continues_each_stage_from_a_finished_run(tmp_path, tiny_model
     # a run without the stage's adapter is refused before any training, naming the missing directory
     with pytest.raises(glpft.UserError, match="no finished caller adapter"):
         glpft.prepare(_cfg(tiny_model_dir, tiny_data_dir, stages=["caller"], init_from=str(first)))
+
+
+# One precedence rule for every setting `umi-edge train` takes as an option: defaults < config file < command line.
+# key: (value in the config file, value on the command line, the config's value from that command-line value)
+_PRECEDENCE = {
+    "base": ("file-base", "cli-base", "cli-base"),
+    "data": ([{"path": "file-data", "weight": 0.5}], [Path("cli-data")], [cfgmod.DataSource("cli-data", 1.0)]),
+    "stages": (["global", "planner"], "summarizer,caller", ["caller", "summarizer"]),
+    "method": ("full", "lora", "lora"),
+    "device": ("cpu", "auto", "auto"),
+    "max_steps": (5, 3, 3),
+    "epochs": (1.5, 3.0, 3.0),
+    "max_length": (512, 256, 256),
+    "batch_size": (3, 5, 5),
+    "batch_tokens": (1024, 512, 512),
+    "grad_accum": (3, 5, 5),
+    "seed": (7, 0, 0),
+    "init_from": ("file-run", "cli-run", "cli-run"),
+}
+
+
+def test_precedence_covers_every_train_option():
+    """Every option of `umi-edge train` that a config can also set goes through cfgmod.resolve."""
+    from umi_edge.cli import build_parser
+
+    args = build_parser().parse_args(["train", "-o", "run"])
+    assert set(vars(args)) - {"command", "func", "output", "config", "resume", "force"} == set(cfgmod.OPTIONS)
+    assert set(_PRECEDENCE) == set(cfgmod.OPTIONS)
+
+
+@pytest.mark.parametrize("key", sorted(_PRECEDENCE))
+def test_command_line_wins_over_config_file_over_defaults(tmp_path, key):
+    import tomli_w
+
+    in_file, on_cli, expected = _PRECEDENCE[key]
+    path = tmp_path / "train.toml"
+    path.write_text(tomli_w.dumps({key: in_file}))
+    none = dict.fromkeys(cfgmod.OPTIONS)
+    default = getattr(cfgmod.TrainConfig(), key)
+    assert getattr(cfgmod.resolve(None, none)[0], key) == default
+    from_file = getattr(cfgmod.resolve(path, none)[0], key)
+    assert from_file != default and from_file == getattr(cfgmod.from_dict({key: in_file}, "f"), key)
+    assert getattr(cfgmod.resolve(path, {**none, key: on_cli})[0], key) == expected
+
+
+def test_command_line_training_length_holds_for_every_stage(tmp_path):
+    """--max-steps / --epochs replace the file's per-stage values too (the default bundle's recipe sets them)."""
+    path = tmp_path / "train.toml"
+    path.write_text(
+        "max_steps = 5\n[stage.global]\nmax_steps = 55\nepochs = 4\nlr = 1e-3\n[stage.planner]\nmax_steps = 70\n"
+    )
+    none = dict.fromkeys(cfgmod.OPTIONS)
+    cfg, notes = cfgmod.resolve(path, none)
+    assert [cfg.stage_params(s)["max_steps"] for s in cfgmod.STAGES] == [55, 70, 5, 5] and notes == []
+
+    cfg, notes = cfgmod.resolve(path, {**none, "max_steps": 3})
+    assert [cfg.stage_params(s)["max_steps"] for s in cfgmod.STAGES] == [3, 3, 3, 3]
+    assert cfg.stage_params("global")["lr"] == 1e-3 and cfg.stage_params("global")["epochs"] == 4  # untouched
+    assert notes == ["--max-steps replaces the config's [stage.*] max_steps: global 55, planner 70"]
+
+    cfg, notes = cfgmod.resolve(path, {**none, "epochs": 1.0})  # the file's max_steps would override the epochs
+    assert [(cfg.stage_params(s)["epochs"], cfg.stage_params(s)["max_steps"]) for s in cfgmod.STAGES] == [(1.0, -1)] * 4
+    assert len(notes) == 3 and "max_steps = 5" in notes[1]
+
+    cfg, _ = cfgmod.resolve(path, {**none, "epochs": 1.0, "max_steps": 2})
+    assert [(cfg.stage_params(s)["epochs"], cfg.stage_params(s)["max_steps"]) for s in cfgmod.STAGES] == [(1.0, 2)] * 4
+
+
+def test_data_option_replaces_the_config_mix_and_says_so(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text('[[data]]\npath = "a"\n[[data]]\npath = "b"\nweight = 0.5\n')
+    none = dict.fromkeys(cfgmod.OPTIONS)
+    cfg, notes = cfgmod.resolve(path, none)
+    assert cfg.data == [cfgmod.DataSource("a", 1.0), cfgmod.DataSource("b", 0.5)] and notes == []
+    cfg, notes = cfgmod.resolve(path, {**none, "data": [Path("c"), Path("d")]})
+    assert cfg.data == [cfgmod.DataSource("c"), cfgmod.DataSource("d")]
+    assert notes == ["--data replaces the config's [[data]] mix: a (weight 1), b (weight 0.5)"]
+    assert cfgmod.resolve(None, {**none, "data": [Path("c")]})[1] == []  # nothing replaced, nothing said

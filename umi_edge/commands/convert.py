@@ -18,13 +18,20 @@ Convert a training run of `umi-edge train` (RUN/global, RUN/planner, RUN/caller,
 RUN/config.toml), a folder of full role models, or a single model (.gguf or Hugging Face directory) into a bundle
 the runtime loads: BUNDLE/umi.json (written last), the GGUF files, and BUNDLE/convert_report.md.
 
-  adapters mode (default for LoRA runs): one base GGUF (the base with the stage-1 adapter merged in) at the chosen
-                quantization plus one LoRA GGUF per role, so the roles share one copy of the weights.
+  adapters mode (default for LoRA runs): one base GGUF, the run's base unchanged (every adapter of a
+                `umi-edge train` run applies to it; with --global-under-roles the stage-1 adapter is merged in), at
+                the chosen quantization, plus one LoRA GGUF per role, so the roles share one copy of the weights.
   merged mode:  every role merged into the base and written as its own GGUF, then quantized.
 
 Runs without torch; --verify compares llama.cpp with transformers/PEFT and needs the train extra.
 
-  umi-edge convert inspect FILE|BUNDLE   describe a GGUF file or a bundle
+  umi-edge convert inspect FILE|BUNDLE   describe a GGUF file or a bundle (`convert inspect --help`)
+"""
+
+INSPECT_DESCRIPTION = """\
+Describe a GGUF file (type, architecture, size, tensor types, bits per weight, metadata; for a LoRA GGUF its alpha,
+ranks and modules) or a bundle (its umi.json and every file it references, SHA-256 checked; a derived base is made
+or checked in the user's cache).
 """
 
 EPILOG = """\
@@ -43,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    p.add_argument("-h", "--help", action=_Help)
     p.add_argument("run", metavar="RUN", help="training run directory, role-model folder, .gguf or HF model dir")
     p.add_argument("target", nargs="?", metavar="FILE|BUNDLE", help=argparse.SUPPRESS)
     p.add_argument("-o", "--output", metavar="BUNDLE", help="bundle directory to write (replaced only when complete)")
@@ -92,9 +101,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt-style", metavar="STYLE", help="toolbench (default) or toolalpaca")
     p.add_argument("--context-length", type=int, metavar="N", help="context length recorded in umi.json")
     p.add_argument("--threads", type=int, metavar="N", help="threads for quantization and verification")
-    p.add_argument("--json", action="store_true", help="inspect: print JSON")
-    p.add_argument("--metadata", action="store_true", help="inspect: print every metadata key")
+    for flag in _INSPECT_FLAGS:  # parsed here, listed by `convert inspect --help`
+        p.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=handle)
+
+
+_INSPECT_FLAGS = {"--json": "print JSON", "--metadata": "print every metadata key (text output)"}
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    """``convert inspect``'s options, for its help: they are parsed by ``convert``'s parser (RUN = inspect)."""
+    p = argparse.ArgumentParser(prog="umi-edge convert inspect", description=INSPECT_DESCRIPTION)
+    p.add_argument("target", metavar="FILE|BUNDLE", help="a .gguf file, or a bundle directory (or its umi.json)")
+    for flag, what in _INSPECT_FLAGS.items():
+        p.add_argument(flag, action="store_true", help=what)
+    return p
+
+
+class _Help(argparse.Action):
+    """``-h/--help``: ``convert inspect --help`` shows inspect's help, anything else convert's."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show this help")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, *_: object) -> None:
+        (_inspect_parser() if getattr(namespace, "run", None) == "inspect" else parser).print_help()
+        parser.exit()
 
 
 def _inspect(args: argparse.Namespace) -> int:

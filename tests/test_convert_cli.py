@@ -136,9 +136,38 @@ def test_disk_full_mid_write_leaves_nothing(tmp_path: Path, tiny_run: Path) -> N
     assert [f.name for f in tmp_path.iterdir()] == [], list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("flag", ["--help"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_explains_modes(flag: str) -> None:
     p = _cli(flag)
     assert p.returncode == 0
     for word in ("adapters mode", "merged mode", "--q4_k_m", "--single", "--verify", "inspect FILE|BUNDLE"):
         assert word in p.stdout
+    assert "the run's base unchanged" in p.stdout and "stage-1 adapter merged in)" not in p.stdout
+    assert "usage: umi-edge convert [-h]" in p.stdout and "--metadata" not in p.stdout  # inspect's own option
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_inspect_help_is_its_own(flag: str) -> None:
+    p = _cli("inspect", flag)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("usage: umi-edge convert inspect [-h] [--json] [--metadata] FILE|BUNDLE")
+    assert "--quant" not in p.stdout and "adapters mode" not in p.stdout
+
+
+def _tensors(path: Path) -> dict[str, bytes]:
+    import gguf
+
+    return {t.name: bytes(t.data) for t in gguf.GGUFReader(path).tensors}
+
+
+def test_adapters_base_is_the_run_base_unchanged(tmp_path: Path, tiny_run: Path, tiny_model_dir: Path) -> None:
+    """What `convert --help` says: an adapters bundle's base holds the run's base as it is, no adapter merged in
+    (only --global-under-roles merges the stage-1 adapter)."""
+    assert _cli(str(tiny_run), "-o", str(tmp_path / "b"), "--f16").returncode == 0
+    assert _cli(str(tiny_model_dir), "-o", str(tmp_path / "plain"), "--f16").returncode == 0  # the base alone
+    m, _ = bundle.load(tmp_path / "plain")
+    plain = _tensors(tmp_path / "plain" / m.roles["backbone"].model.path)
+    assert _tensors(tmp_path / "b" / "base.f16.gguf") == plain
+    p = _cli(str(tiny_run), "-o", str(tmp_path / "g"), "--f16", "--global-under-roles")
+    assert p.returncode == 0, p.stderr
+    assert _tensors(tmp_path / "g" / "base.f16.gguf") != plain

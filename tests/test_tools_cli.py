@@ -64,6 +64,16 @@ def test_list_includes_user_tools(capsys: pytest.CaptureFixture[str], my_tools: 
     assert docs[-1]["Name"] == "greet" and set(docs[-1]) == {"Name", "function", "input"}
 
 
+def test_list_formats_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json and --alpha-umi are two output formats: asking for both is an error, not a silent choice."""
+    for argv in (["--json", "--alpha-umi"], ["--alpha-umi", "--json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["tools", "list", "--no-entry-points", *argv])
+        out, err = capsys.readouterr()
+        assert exc.value.code == 2 and out == ""
+        assert "not allowed with argument" in err and "--json" in err and "--alpha-umi" in err, err
+
+
 def test_run_prints_the_observation(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, my_tools: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,10 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_list = sub.add_parser("list", help="list tools with their effect and JSON Schema")
     add_tools_option(p_list)
-    p_list.add_argument(
+    list_format = p_list.add_mutually_exclusive_group()
+    list_format.add_argument(
         "--json", action="store_true", help="print a JSON list of {name, description, effect, sandboxed, parameters}"
     )
-    p_list.add_argument(
+    list_format.add_argument(
         "--alpha-umi", action="store_true", help="print the alpha-UMi tool documentation lines the prompts use"
     )
     p_list.set_defaults(func=_list)

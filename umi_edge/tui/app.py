@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.table import Table
@@ -22,7 +23,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from umi_edge.agent.events import Event, FinalAnswer, RunFinished, Timing, ToolCall
+from umi_edge.agent.events import Event, FinalAnswer, RunFinished, ToolCall
+from umi_edge.agent.timings import Timings
 from umi_edge.tui import slash
 from umi_edge.tui.backend import Backend, ChatOptions
 from umi_edge.tui.messages import (
@@ -82,7 +84,7 @@ class ChatApp(App[int]):
         self.always_allowed: set[str] = set()
         self.stats = SessionStats()
         self._last_ctrl_c = 0.0
-        self.chat_screen = ChatScreen()
+        self.chat_screen = ChatScreen(self.submit, self.input_history)
 
     # -- start ------------------------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -373,46 +375,34 @@ class ChatApp(App[int]):
         self.backend.cancel()
 
 
+@dataclass
 class SessionStats:
-    """What /stats shows: summed over the session's generations (from Timing events)."""
+    """What /stats shows: the session's generations (summed from Timing events), tool calls and answers."""
 
-    def __init__(self) -> None:
-        self.generations = 0
-        self.generated = 0
-        self.prompt_tokens = 0
-        self.evaluated = 0
-        self.reused = 0
-        self.gen_seconds = 0.0
-        self.prompt_seconds = 0.0
-        self.tool_calls = 0
-        self.answers = 0
-        self.per_role: dict[str, int] = {}
+    timings: Timings = field(default_factory=Timings)
+    tool_calls: int = 0
+    answers: int = 0
 
     def add(self, event: Event) -> None:
-        if isinstance(event, Timing):
-            self.generations += 1
-            self.generated += event.generated_tokens
-            self.prompt_tokens += event.prompt_tokens
-            self.evaluated += event.prompt_evaluated
-            self.reused += event.prompt_reused
-            self.gen_seconds += event.generate_seconds
-            self.prompt_seconds += event.prompt_seconds
-            self.per_role[event.role] = self.per_role.get(event.role, 0) + event.generated_tokens
-        elif isinstance(event, ToolCall):
+        self.timings.add(event)
+        if isinstance(event, ToolCall):
             self.tool_calls += 1
         elif isinstance(event, FinalAnswer):
             self.answers += 1
 
     def rows(self) -> list[tuple[str, str]]:
-        speed = self.generated / self.gen_seconds if self.gen_seconds > 0 else 0.0
-        reuse = 100.0 * self.reused / self.prompt_tokens if self.prompt_tokens else 0.0
-        roles = ", ".join(f"{r} {n}" for r, n in self.per_role.items()) or "-"
+        t = self.timings.total
+        reuse = 100.0 * t.prompt_reused / t.prompt_tokens if t.prompt_tokens else 0.0
+        roles = ", ".join(f"{r} {n.generated_tokens}" for r, n in self.timings.roles.items()) or "-"
         return [
-            ("generations", str(self.generations)),
-            ("generated tokens", f"{self.generated} ({roles})"),
-            ("decode speed", f"{speed:.1f} tok/s"),
-            ("prompt tokens", f"{self.prompt_tokens}: {self.evaluated} evaluated, {self.reused} reused ({reuse:.0f}%)"),
-            ("time", f"prompt {self.prompt_seconds:.2f}s, generation {self.gen_seconds:.2f}s"),
+            ("generations", str(t.calls)),
+            ("generated tokens", f"{t.generated_tokens} ({roles})"),
+            ("decode speed", f"{t.tokens_per_second:.1f} tok/s"),
+            (
+                "prompt tokens",
+                f"{t.prompt_tokens}: {t.prompt_evaluated} evaluated, {t.prompt_reused} reused ({reuse:.0f}%)",
+            ),
+            ("time", f"prompt {t.prompt_seconds:.2f}s, generation {t.generate_seconds:.2f}s"),
             ("tool calls", str(self.tool_calls)),
             ("answers", str(self.answers)),
         ]

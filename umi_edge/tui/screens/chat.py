@@ -1,12 +1,12 @@
 """The main screen: the conversation, the prompt, the status bar.
 
 It receives the worker's typed messages (:mod:`umi_edge.tui.messages`) and updates its widgets; user input goes
-to the app (``submit``), which owns the agent worker.
+to the ``submit`` callable the app passes in (the app owns the agent worker).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
@@ -17,9 +17,6 @@ from textual.widgets import Footer, Input
 from umi_edge.agent.events import Timing
 from umi_edge.tui.messages import AgentEvent, BackendFailed, BackendReady, SandboxProbed, TurnEnded, TurnStarted
 from umi_edge.tui.widgets import Conversation, PromptInput, StatusBar
-
-if TYPE_CHECKING:
-    from umi_edge.tui.app import ChatApp
 
 WELCOME = (
     "Ask something the tools can answer. The [b]Planner[/b] decides each step, the [b]Caller[/b] calls a tool, "
@@ -37,18 +34,25 @@ _ENDED = {
 
 
 class ChatScreen(Screen[None]):
+    """``submit`` receives each non-empty input line; ``history`` is the list the prompt recalls with Up/Down.
+
+    The screen knows nothing of its app beyond these two (so the app module and this one do not import each other).
+    """
+
     CSS_PATH = "chat.tcss"
     AUTO_FOCUS = "#prompt"
 
-    @property
-    def chat_app(self) -> ChatApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, submit: Callable[[str], None], history: list[str]) -> None:
+        super().__init__()
+        self._submit = submit
+        self._history = history
+        self.last_ended_turn = 0
+        """The last turn whose end this screen has shown; the worker posts its end last, so by then every event
+        of that turn is shown too."""
 
     def compose(self) -> ComposeResult:
         yield Conversation(id="conversation")
-        yield PromptInput(
-            history=self.chat_app.input_history, placeholder="Ask the agent…  (/help for commands)", id="prompt"
-        )
+        yield PromptInput(history=self._history, placeholder="Ask the agent…  (/help for commands)", id="prompt")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -78,7 +82,7 @@ class ChatScreen(Screen[None]):
             return
         self.prompt.remember(text)
         self.prompt.value = ""
-        self.chat_app.submit(text)
+        self._submit(text)
 
     async def on_agent_event(self, message: AgentEvent) -> None:
         await self.conversation.apply(message.event)
@@ -94,6 +98,7 @@ class ChatScreen(Screen[None]):
         if message.detail:
             self.conversation.add_notice(f"Turn {text}: {message.detail}", kind)
         self.status.state = f"{text} in {message.seconds:.1f}s" if message.seconds else text
+        self.last_ended_turn = message.turn
 
     def on_backend_ready(self, message: BackendReady) -> None:
         self.status.bundle = message.summary

@@ -23,11 +23,11 @@ from umi_edge.agent.events import (
     FinalAnswer,
     GaveUp,
     RunFinished,
-    Timing,
     TokenDelta,
     to_dict,
 )
 from umi_edge.agent.state import RunState
+from umi_edge.agent.timings import Timings
 from umi_edge.agent.transcript import TranscriptRecorder
 from umi_edge.engine import ContextOverflow, Engine, Generation
 from umi_edge.errors import UserError
@@ -170,37 +170,8 @@ class Agent:
     # -- results ----------------------------------------------------------------------------------------------
     def timings(self) -> dict[str, Any]:
         """Per-role totals of the last run's generations (prompt tokens evaluated vs reused, speed)."""
-        per: dict[str, dict[str, float]] = {}
-        for ev in self.events:
-            if not isinstance(ev, Timing):
-                continue
-            r = per.setdefault(
-                ev.role,
-                dict.fromkeys(
-                    (
-                        "calls",
-                        "prompt_tokens",
-                        "prompt_evaluated",
-                        "prompt_reused",
-                        "generated_tokens",
-                        "prompt_seconds",
-                        "generate_seconds",
-                    ),
-                    0,
-                ),
-            )
-            r["calls"] += 1
-            for k in ("prompt_tokens", "prompt_evaluated", "prompt_reused", "generated_tokens"):
-                r[k] += getattr(ev, k)
-            r["prompt_seconds"] += ev.prompt_seconds
-            r["generate_seconds"] += ev.generate_seconds
-        for r in per.values():
-            r["tokens_per_second"] = r["generated_tokens"] / r["generate_seconds"] if r["generate_seconds"] else 0.0
-            r["prompt_seconds"] = round(r["prompt_seconds"], 4)
-            r["generate_seconds"] = round(r["generate_seconds"], 4)
-            r["tokens_per_second"] = round(r["tokens_per_second"], 2)
         steps = max((getattr(e, "step", 0) for e in self.events), default=0)
-        return {"steps": steps, "roles": per}
+        return {"steps": steps, "roles": Timings.of(self.events).roles_dict()}
 
     def summary(self) -> dict[str, Any]:
         """``{"answer", "status", "conversation", "timings", "events"}`` of the last run."""

@@ -43,6 +43,7 @@ def handler(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from umi_edge import atomic
+    from umi_edge.commands._bench_agent import agent_steps
     from umi_edge.engine import Engine, derive
     from umi_edge.engine import benchmark as bm
     from umi_edge.engine.engine import resolve_bundle
@@ -84,7 +85,7 @@ def handler(args: argparse.Namespace) -> int:
         con.print("prefix reuse")
         res["prefix_reuse"] = bm.prefix_reuse(engine, registry, args.steps)
         con.print("agent steps")
-        res["agent_steps"] = bm.agent_steps(engine, registry, args.agent_steps, args.tokens)
+        res["agent_steps"] = agent_steps(engine, registry, args.agent_steps, args.tokens)
         con.print("grammar cost")
         res["grammar"] = bm.grammar_cost(engine, registry, args.tokens, args.repeats)
         manifest, bundle_dir = engine.manifest, engine.bundle_dir

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import bundle as bundle_mod
-from umi_edge.engine import derive
+from umi_edge.engine import derive, native
 from umi_edge.engine.engine import Engine
 from umi_edge.engine.options import EngineOptions
 
@@ -46,15 +46,16 @@ def raw_decode_speed(
     """The same measurement with llama-cpp-python's high-level ``Llama`` (its own prefix cache, greedy)."""
     from llama_cpp import Llama
 
-    llm = Llama(
-        model_path=str(model_path),
-        lora_path=str(adapter) if adapter else None,
-        n_ctx=1024,
-        n_threads=options.n_threads,
-        n_threads_batch=options.n_threads,
-        n_gpu_layers=options.gpu_layers if options.gpu_layers >= 0 else -1,
-        verbose=False,
-    )
+    with native.high_level_defaults(options):
+        llm = Llama(
+            model_path=str(model_path),
+            lora_path=str(adapter) if adapter else None,
+            n_ctx=1024,
+            n_threads=options.n_threads,
+            n_threads_batch=options.n_threads,
+            n_gpu_layers=options.gpu_layers if options.gpu_layers >= 0 else -1,
+            verbose=False,
+        )
     try:
         llm.create_completion(prompt, max_tokens=4, temperature=0.0)
         rates: list[float] = []
@@ -204,27 +205,3 @@ def memory(manifest: bundle_mod.Manifest, bundle_dir: Path, threads: int, ctx: i
 
 def self_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def agent_steps(engine: Engine, registry: Any, steps: int, max_tokens: int) -> list[dict[str, Any]]:
-    """Wall time of each step of a real agent run (planner + caller + tool, or summarizer), with its token counts."""
-    from umi_edge.agent import Agent, AgentConfig
-    from umi_edge.agent import events as ev
-
-    if "planner" not in engine.roles and "backbone" not in engine.roles:
-        return []
-    cfg = AgentConfig(max_steps=steps, max_new_tokens=dict.fromkeys(AgentConfig().max_new_tokens, max_tokens))
-    with tempfile.TemporaryDirectory(prefix="umi-bench-ws-") as ws:
-        agent = Agent(engine, registry, workspace=ws, config=cfg)
-        rows: dict[int, dict[str, Any]] = {}
-        last = time.perf_counter()
-        for e in agent.run("What is 17.5% of 2340?"):
-            step = getattr(e, "step", 0)
-            row = rows.setdefault(step, {"step": step, "seconds": 0.0, "prompt_evaluated": 0, "prompt_tokens": 0})
-            now = time.perf_counter()
-            row["seconds"] = round(row["seconds"] + now - last, 4)
-            last = now
-            if isinstance(e, ev.Timing):
-                row["prompt_evaluated"] += e.prompt_evaluated
-                row["prompt_tokens"] += e.prompt_tokens
-    return [r for s, r in sorted(rows.items()) if s > 0]

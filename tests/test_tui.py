@@ -12,15 +12,24 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.command import CommandList, CommandPalette
+from textual.errors import NoWidget
+from textual.widget import Widget
 
 from umi_edge import bundle as bundle_mod
+from umi_edge.agent.config import AgentConfig
+from umi_edge.agent.events import Event, Timing, TokenDelta, ToolCall
+from umi_edge.engine.options import EngineOptions
 from umi_edge.tui import app as app_module
 from umi_edge.tui.app import ChatApp
-from umi_edge.tui.backend import ChatOptions
+from umi_edge.tui.backend import Backend, ChatOptions
 from umi_edge.tui.screens import ApprovalScreen, HelpScreen, SessionsScreen
 from umi_edge.tui.widgets import (
     AnswerBlock,
@@ -104,24 +113,48 @@ def make_app(
     approve: str = "all",
     planner_tokens: int = 8,
     resume: str | None = None,
-    **agent: object,
+    backend: type[Backend] = Backend,
+    **agent: Any,
 ) -> ChatApp:
     options = ChatOptions(
         bundle=bundle,
         workspace=env["ws"],
         tools_files=[env["tools"]],
         only_tools=list(tools),
-        approve=approve,  # type: ignore[arg-type]
         resume=resume,
         sessions_dir=env["sessions"],
-        engine={"threads": 1},
-        agent={
-            "max_steps": 1,
-            "max_new_tokens": {"planner": planner_tokens, "caller": 24, "summarizer": 16},
+        engine=EngineOptions(threads=1),
+        agent=AgentConfig(
+            approve_policy=approve,
+            max_steps=1,
+            max_new_tokens={"planner": planner_tokens, "caller": 24, "summarizer": 16},
             **agent,
-        },
+        ),
     )
-    return ChatApp(options)
+    return ChatApp(options, backend=backend(options))
+
+
+class PausingBackend(Backend):
+    """The real backend, except that a turn pauses right after the planner's first streamed text until Esc has
+    reached the agent (:meth:`cancel`): the planner is then still generating when it is stopped, whatever the
+    CPU's speed. Nothing else changes: the real engine generates every token."""
+
+    def __init__(self, options: ChatOptions) -> None:
+        super().__init__(options)
+        self.paused = threading.Event()
+        self.cancelled = threading.Event()
+
+    def run(self, query: str, *, approve: Callable[[ToolCall], bool]) -> Iterator[Event]:
+        for event in super().run(query, approve=approve):
+            yield event  # the worker posts it to the screen, then asks for the next event: wait here
+            first = isinstance(event, TokenDelta) and event.role == "planner" and event.text.strip()
+            if first and not self.paused.is_set():
+                self.paused.set()
+                self.cancelled.wait(TURN_TIMEOUT)
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.cancelled.set()
 
 
 async def wait_for(pilot, condition, timeout: float = TURN_TIMEOUT, what: str = "") -> None:  # noqa: ANN001
@@ -140,24 +173,50 @@ async def ready(pilot) -> ChatApp:  # noqa: ANN001
 
 
 async def send(pilot, text: str) -> None:  # noqa: ANN001
+    """Type ``text`` and press Enter; returns once the app has taken it (the prompt is cleared, then ``submit``
+    runs in the same handler: a turn has started, or a slash command has run, or the app said why not)."""
     app: ChatApp = pilot.app
-    app.chat_screen.prompt.value = text
-    app.chat_screen.prompt.focus()
+    prompt = app.chat_screen.prompt
+    prompt.value = text
+    prompt.focus()
     await pilot.press("enter")
-    await pilot.pause()
+    await wait_for(pilot, lambda: prompt.value == "", 30, f"the app to take {text!r}")
+
+
+def clickable(app: ChatApp, widget: Widget) -> bool:
+    """``widget`` is laid out on screen and a click at its top left (where Pilot clicks) lands on it."""
+    region = widget.region
+    if not region.area:
+        return False
+    try:
+        under, _ = app.get_widget_at(*region.offset)
+    except NoWidget:
+        return False
+    return under is widget or widget in under.ancestors
+
+
+async def click(pilot, widget: Widget) -> None:  # noqa: ANN001
+    """Click ``widget`` once it is where a click reaches it (after a scroll or a new screen's layout)."""
+    await wait_for(pilot, lambda: clickable(pilot.app, widget), 30, f"{widget} to be clickable")
+    assert await pilot.click(widget), f"the click missed {widget}"
 
 
 async def wait_approval(pilot) -> None:  # noqa: ANN001
     app: ChatApp = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.is_mounted, what="approval")
-    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: clickable(app, app.screen.query_one("#once")), 30, "the modal's layout")
+
+
+def turn_shown(app: ChatApp) -> bool:
+    """The last turn has ended and the screen has shown all of it (its end is the last message it gets)."""
+    return app.chat_screen.last_ended_turn == app.turn and not app.turn_thread_busy.is_set()
 
 
 async def finish_turn(pilot) -> None:  # noqa: ANN001
+    """Wait for the turn that :func:`send` started to end and be shown."""
     app: ChatApp = pilot.app
-    await pilot.pause(0.1)
-    await wait_for(pilot, lambda: not app.turn_thread_busy.is_set(), what="the turn to end")
-    await pilot.pause(0.2)
+    await wait_for(pilot, lambda: turn_shown(app), what="the turn to end")
+    await pilot.pause()
 
 
 def blocks(app: ChatApp, kind: type) -> list:
@@ -209,14 +268,12 @@ async def test_long_observation_is_truncated_with_a_way_to_expand(smol_bundle: P
         button = obs.query_one(".expand")
         assert "22 lines" in str(button.label)
         obs.scroll_visible(animate=False)
-        await pilot.pause(0.1)
-        await pilot.click(button)
-        await pilot.pause(0.2)
-        assert obs.expanded and "item_19" in obs.visible_text and not obs.query(".expand")
+        await click(pilot, button)
+        await wait_for(pilot, lambda: obs.expanded, 30, "the observation to expand")
+        assert "item_19" in obs.visible_text and not obs.query(".expand")
         # the observation folds away
-        await pilot.click(obs.query_one("CollapsibleTitle"))
-        await pilot.pause(0.1)
-        assert obs.query_one("Collapsible").collapsed
+        await click(pilot, obs.query_one("CollapsibleTitle"))
+        await wait_for(pilot, lambda: obs.query_one("Collapsible").collapsed, 30, "the observation to fold")
 
 
 # -- approvals -------------------------------------------------------------------------------------------------
@@ -230,7 +287,7 @@ async def test_approve_once_runs_the_tool(smol_bundle: Path, env: dict[str, Path
         modal = app.screen
         assert modal.tool_name == "mark_done" and modal.effect == "write"
         assert not (env["ws"] / "DONE").exists(), "nothing runs before the user answers"
-        await pilot.click("#once")
+        await click(pilot, app.screen.query_one("#once"))
         await finish_turn(pilot)
         obs = blocks(app, ObservationBlock)
         assert obs and not obs[0].denied and json.loads(obs[0].content) == {"written": "DONE"}
@@ -266,8 +323,7 @@ async def test_always_allow_stops_asking(smol_bundle: Path, env: dict[str, Path]
         assert app.always_allowed == {"mark_done"}
         (env["ws"] / "DONE").unlink()
         await send(pilot, "Mark it done again.")
-        await pilot.pause(0.2)
-        await wait_for(pilot, lambda: not app.turn_thread_busy.is_set() or isinstance(app.screen, ApprovalScreen))
+        await wait_for(pilot, lambda: turn_shown(app) or isinstance(app.screen, ApprovalScreen))
         assert not isinstance(app.screen, ApprovalScreen), "an always-allowed tool is not asked about again"
         await finish_turn(pilot)
         assert (env["ws"] / "DONE").exists()
@@ -277,20 +333,27 @@ async def test_always_allow_stops_asking(smol_bundle: Path, env: dict[str, Path]
 # -- Esc -------------------------------------------------------------------------------------------------------
 @sync
 async def test_escape_cancels_and_keeps_what_is_done(smol_bundle: Path, env: dict[str, Path]) -> None:
-    app = make_app(smol_bundle, env, planner_tokens=400)
+    """Esc while the planner streams (the turn waits after the planner's first text until Esc reached the agent,
+    so this holds on any machine) stops the planner mid-generation; nothing after it runs."""
+    app = make_app(smol_bundle, env, planner_tokens=400, backend=PausingBackend)
+    backend = app.backend
+    assert isinstance(backend, PausingBackend)
     app.cancel_grace = 30.0  # let the agent itself stop (even on a starved CPU), not the UI's fallback
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await send(pilot, "Tell me a long story about a cat.")
         await wait_for(pilot, lambda: any(b.text.strip() for b in blocks(app, PlannerBlock)), what="planner tokens")
+        assert backend.paused.is_set() and not backend.cancelled.is_set() and app.turn_running
         await pilot.press("escape")
         await finish_turn(pilot)
+        assert backend.cancelled.is_set()
+        timings = [e for e in backend.agent.events if isinstance(e, Timing)]
+        assert [(t.role, t.extra["stop_reason"]) for t in timings] == [("planner", "cancelled")]
+        assert 0 < timings[0].generated_tokens < 400, "stopped mid-generation"
         planner = blocks(app, PlannerBlock)
         assert planner[0].text.strip(), "the streamed part stays on screen"
         assert planner[0].label is None, "the step was stopped before its routing decision held"
-        # Usually Esc lands while the planner streams; on a fast machine the planner can finish first and Esc then
-        # stops the caller instead. Either way no tool runs after Esc.
-        assert len(blocks(app, CallerBlock)) <= 1
+        assert not blocks(app, CallerBlock), "the caller never starts"
         assert not blocks(app, ObservationBlock), "no tool runs after Esc"
         assert any("Cancelled at step 1" in n for n in notices(app))
         assert "cancelled" in app.chat_screen.status.state
@@ -309,8 +372,9 @@ async def test_escape_during_a_hanging_tool_keeps_the_app_usable(smol_bundle: Pa
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await send(pilot, "Wait.")
-        await wait_for(pilot, lambda: app.stats.tool_calls == 1, what="the call to wait_forever")
-        await pilot.pause(0.3)  # the tool is now running (it sleeps for an hour)
+        # the worker has the call (set just before it hands the call to the agent, which runs it to its time
+        # limit: nothing stops a call once the caller made it)
+        await wait_for(pilot, lambda: app.tool_running, what="the call to wait_forever")
         started = time.monotonic()
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.turn_running, 10, "the UI to end the turn")
@@ -358,7 +422,7 @@ async def test_slash_commands(smol_bundle: Path, env: dict[str, Path], tmp_path:
         await send(pilot, "/stats")
         text = notices(app)[-1]
         assert "generations" in text and "tool calls" in text and "tok/s" in text
-        assert app.stats.generations >= 2 and app.stats.tool_calls == 1
+        assert app.stats.timings.total.calls >= 2 and app.stats.tool_calls == 1
 
         await send(pilot, "/save")
         session = app.backend.session_path
@@ -397,21 +461,22 @@ async def test_view_follows_new_output_unless_scrolled_up(env: dict[str, Path], 
         conv = app.chat_screen.conversation
         for _ in range(4):
             await send(pilot, "/model")
-        await pilot.pause(0.2)
-        assert conv.max_scroll_y > 0 and conv.scroll_y == conv.max_scroll_y, "follows new output"
+        await wait_for(pilot, lambda: 0 < conv.max_scroll_y == conv.scroll_y, 30, "the view to follow new output")
         conv.focus()
         await pilot.press("home")
-        await pilot.pause(0.2)
-        assert conv.scroll_y == 0
+        await wait_for(pilot, lambda: conv.scroll_y == 0, 30, "the view to scroll up")
+        height = conv.max_scroll_y
         await send(pilot, "/model")
-        await pilot.pause(0.2)
-        assert conv.scroll_y == 0 < conv.max_scroll_y, "stays where the user scrolled to"
+        await wait_for(pilot, lambda: conv.max_scroll_y > height, 30, "the new output's layout")
+        await pilot.pause()
+        assert conv.scroll_y == 0, "stays where the user scrolled to"
         conv.focus()
         await pilot.press("end")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: conv.scroll_y == conv.max_scroll_y, 30, "the view to scroll down")
+        height = conv.max_scroll_y
         await send(pilot, "/model")
-        await pilot.pause(0.2)
-        assert conv.scroll_y == conv.max_scroll_y, "follows again once back at the bottom"
+        await wait_for(pilot, lambda: conv.max_scroll_y > height, 30, "the new output's layout")
+        await wait_for(pilot, lambda: conv.scroll_y == conv.max_scroll_y, 30, "the view to follow again")
 
 
 @sync
@@ -423,11 +488,16 @@ async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env:
             assert f"/{name}" in titles
         assert "Stop turn" in titles and "Quit" in titles
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette) and app.screen.is_mounted, 30, "palette")
         await pilot.press(*"/model")
-        await pilot.pause(0.5)
+        commands = app.screen.query_one(CommandList)
+
+        def model_highlighted() -> bool:
+            at = commands.highlighted
+            return at is not None and str(commands.get_option_at_index(at).prompt).startswith("/model")
+
+        await wait_for(pilot, model_highlighted, 30, "the palette to offer /model")
         await pilot.press("enter")
-        await pilot.pause(0.3)
         await wait_for(pilot, lambda: any("mode" in n for n in notices(app)), 10, "the palette to run /model")
 
 
@@ -462,8 +532,8 @@ async def test_ctrl_c_quits_while_the_first_launch_derives_the_base(
     """Cold cache: the load worker is still deriving/loading the default bundle's base when the user quits."""
     monkeypatch.setenv("UMI_EDGE_CACHE", str(tmp_path / "cold-cache"))
     app = make_app(None, env)
-    async with app.run_test(size=SIZE):
-        assert app.backend.loading
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.backend.loading, 30, "the load worker to start")
         app.action_ctrl_c()
         app.action_ctrl_c()
     assert app.return_code == 0
@@ -589,9 +659,9 @@ async def test_default_bundle_answers_with_a_summarizer_block(env: dict[str, Pat
     options = ChatOptions(
         workspace=env["ws"],
         only_tools=["calculator"],
-        approve="all",
         sessions_dir=env["sessions"],
-        engine={"threads": 1},
+        engine=EngineOptions(threads=1),
+        agent=AgentConfig(approve_policy="all"),
     )
     app = ChatApp(options)
     async with app.run_test(size=SIZE) as pilot:

@@ -7,12 +7,15 @@ same message path the agent worker uses.  Update with ``pytest tests/test_tui_sn
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from umi_edge.agent.events import FinalAnswer, Observation, PlanDecided, Timing, TokenDelta, ToolCall
 from umi_edge.tui.app import ChatApp
 from umi_edge.tui.backend import ChatOptions
 from umi_edge.tui.messages import AgentEvent, ApprovalNeeded, BackendReady, TurnEnded, TurnStarted
+from umi_edge.tui.screens import ApprovalScreen, HelpScreen
 
 SIZE = (100, 36)
 
@@ -28,6 +31,14 @@ EVENTS = [
     FinalAnswer(2, "17.5% of 2340 is **409.5**."),
     Timing(2, "summarizer", 300, 40, 260, 12, 0.05, 0.12, 312, 2048),
 ]
+
+
+async def _until(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ANN001
+    """Wait for ``condition`` (a state the app reached, not a guessed delay)."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "timed out"
+        await pilot.pause(0.05)
 
 
 def _app() -> ChatApp:
@@ -49,8 +60,7 @@ async def _conversation(pilot) -> None:  # noqa: ANN001
     for event in EVENTS:
         screen.post_message(AgentEvent(event, 1))
     screen.post_message(TurnEnded(1, "finished", 1.2))
-    await pilot.pause()
-    await pilot.pause(0.2)
+    await _until(pilot, lambda: screen.last_ended_turn == 1)  # the screen handles its messages in order
     await pilot.pause()
 
 
@@ -64,8 +74,8 @@ def test_approval_modal(snap_compare) -> None:  # noqa: ANN001
         await _fixed_status(app)
         call = ToolCall(1, "write_file", {"path": "notes/todo.txt", "content": "buy milk\ncall Alice"}, "")
         app.post_message(ApprovalNeeded(call, "write", Future()))
+        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.is_mounted)
         await pilot.pause()
-        await pilot.pause(0.2)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=ask)
 
@@ -74,6 +84,7 @@ def test_help_screen(snap_compare) -> None:  # noqa: ANN001
     async def show_help(pilot) -> None:  # noqa: ANN001
         await _fixed_status(pilot.app)
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await _until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen) and pilot.app.screen.is_mounted)
+        await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=show_help)

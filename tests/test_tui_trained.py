@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from edge_trained import QUERY_FINISH, build_trained_bundle
 
+from umi_edge.agent.config import AgentConfig
+from umi_edge.engine.options import EngineOptions
 from umi_edge.tools.registry import builtin_registry
 from umi_edge.tui.app import ChatApp
 from umi_edge.tui.backend import ChatOptions
@@ -37,10 +39,9 @@ async def _turn(bundle: Path, tmp_path: Path) -> None:
         bundle=bundle,
         workspace=tmp_path / "ws",
         only_tools=["calculator"],
-        approve="all",
         sessions_dir=tmp_path / "sessions",
-        engine={"threads": 1},
-        agent={"max_steps": 4},
+        engine=EngineOptions(threads=1),
+        agent=AgentConfig(approve_policy="all", max_steps=4),
     )
     app = ChatApp(options)
     async with app.run_test(size=(110, 40)) as pilot:
@@ -49,9 +50,10 @@ async def _turn(bundle: Path, tmp_path: Path) -> None:
         app.chat_screen.prompt.value = QUERY_FINISH
         app.chat_screen.prompt.focus()
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        await _wait(pilot, lambda: not app.turn_thread_busy.is_set(), 240, "the turn to end")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: app.turn == 1, 30, "the turn to start")
+        # the worker posts the turn's end last: once the screen showed it, it showed every event of the turn
+        await _wait(pilot, lambda: app.chat_screen.last_ended_turn == 1, 240, "the turn to end")
+        await pilot.pause()
         conv = app.chat_screen.conversation
         order = [
             type(b).__name__ for b in conv.query("UserBlock, PlannerBlock, CallerBlock, ObservationBlock, AnswerBlock")

@@ -75,13 +75,14 @@ def test_bad_bundles_are_one_line_errors(tmp_path: Path) -> None:
     _one_line_error(_run("q", "--bundle", str(tmp_path / "bad")), "umi.json")
     (tmp_path / "bad" / "umi.json").write_text("{not json")
     _one_line_error(_run("q", "--bundle", str(tmp_path / "bad")), "invalid JSON")
-    _one_line_error(_run("q", env={"UMI_EDGE_BUNDLE": str(tmp_path / "none")}), "--bundle", "no default bundle")
+    _one_line_error(
+        _run("q", env={"UMI_EDGE_BUNDLE": str(tmp_path / "none")}), "UMI_EDGE_BUNDLE=", "no bundle manifest"
+    )
 
 
 @pytest.mark.parametrize(
     "extra, needle",
     [
-        (["--single"], "single"),
         (["--resume", "no-such-session"], "--resume"),
         (["--only-tools", "calculator,teleport"], "--only-tools"),
         (["--max-steps", "0"], "--max-steps"),

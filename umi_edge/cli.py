@@ -13,6 +13,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from umi_edge import __version__, commands
 from umi_edge.errors import UserError
@@ -21,9 +22,28 @@ from umi_edge.errors import UserError
 _ORDER = ["data", "tools", "train", "convert", "chat", "run", "eval", "bench"]
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are the one line every bad input gets:
+    ``umi-edge: error: <command>: <what>`` (exit 2), instead of argparse's usage block. Subcommand parsers are of
+    this class too (``add_subparsers`` makes parsers of its parser's own class)."""
+
+    def parse_known_args(  # type: ignore[override]  # argparse's overloads; this keeps its signature
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        ns, extras = super().parse_known_args(args, namespace)
+        if extras and " " in self.prog:  # a subcommand names itself in the error, not the top-level parser
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return ns, extras
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("umi-edge").strip()
+        text = f"{where}: {message}" if where else message
+        self.exit(2, f"umi-edge: error: {text} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="umi-edge",
         description="α-UMi multi-LLM tool agent (planner, caller, summarizer) on small local models.",
     )

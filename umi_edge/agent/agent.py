@@ -31,6 +31,7 @@ from umi_edge.agent.timings import Timings
 from umi_edge.agent.transcript import TranscriptRecorder
 from umi_edge.engine import ContextOverflow, Engine, Generation
 from umi_edge.errors import UserError
+from umi_edge.tools.registry import ToolRegistry
 
 
 class _Stop(Exception):
@@ -50,7 +51,7 @@ class Agent:
     def __init__(
         self,
         engine: Engine,
-        registry: Any,
+        registry: ToolRegistry,
         *,
         workspace: str | Path = ".",
         config: AgentConfig | None = None,
@@ -65,11 +66,8 @@ class Agent:
         check_policy(self.config.approve_policy)
         self.approve = approve
         self.single = engine.mode == "single" if single is None else single
-        if self.single and "backbone" not in engine.roles:
-            raise UserError(
-                f"{engine.bundle_dir}: --single needs a single-mode bundle with a 'backbone' role "
-                f"(this one is {engine.mode!r}; make one with `umi-edge convert --single`)"
-            )
+        if self.single and "backbone" not in engine.roles and "planner" not in engine.roles:
+            raise UserError(f"{engine.bundle_dir}: --single needs a 'backbone' or 'planner' role")
         if not self.single and "planner" not in engine.roles:
             raise UserError(f"{engine.bundle_dir}: a {engine.mode!r} bundle runs in single mode only (use --single)")
         self.recorder = recorder

@@ -11,6 +11,9 @@ APPROVE_POLICIES = ("all", "writes", "none")
 """``all``: every tool runs without asking; ``writes``: read and write tools do, exec tools ask;
 ``none``: only read tools run without asking."""
 
+DEFAULT_POLICY = "none"
+"""The default of ``AgentConfig.approve_policy`` and of every command's ``--approve``: write and exec tools ask."""
+
 Approver = Callable[[ToolCall], bool]
 
 _RUN_FREELY = {"all": {"read", "write", "exec"}, "writes": {"read", "write"}, "none": {"read"}}

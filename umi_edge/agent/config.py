@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from umi_edge.agent.approval import DEFAULT_POLICY
+
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
 
@@ -22,7 +24,7 @@ class AgentConfig:
     max_steps: int = DEFAULT_MAX_STEPS
     observation_chars: int = DEFAULT_OBSERVATION_CHARS
     constrain: bool = True
-    approve_policy: str = "writes"
+    approve_policy: str = DEFAULT_POLICY
     tool_timeout: float = 30.0
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

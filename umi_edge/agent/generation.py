@@ -20,14 +20,14 @@ def generate(
     stop_after: Sequence[str] = (),
 ) -> Generator[Event, None, Generation]:
     """Run ``role`` on the prompt ``render(history)`` of the current conversation; return its Generation."""
-    engine = state.engine
+    engine, model_role = state.engine, state.engine_role(role)
     room = state.config.new_tokens(role)
-    budget = max(1, engine.context_size(role) - room)
-    fitted = fit_prompt(state.turns, render, lambda p: engine.count_tokens(role, p), budget, role)
+    budget = max(1, engine.context_size(model_role) - room)
+    fitted = fit_prompt(state.turns, render, lambda p: engine.count_tokens(model_role, p), budget, role)
     if fitted.rule is not None:
         yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)  # type: ignore[arg-type]
     stream = engine.generate(
-        role,
+        model_role,
         fitted.prompt,
         stop=tuple(dict.fromkeys(("</s>", engine.manifest.chat_eos or "</s>"))),
         stop_after=stop_after,

@@ -11,12 +11,13 @@ from umi_edge.agent.approval import Approver
 from umi_edge.agent.config import AgentConfig
 from umi_edge.engine import Engine
 from umi_edge.formats.tooldoc import render_doc, tool_names
+from umi_edge.tools.registry import ToolRegistry
 
 
 @dataclass
 class RunState:
     engine: Engine
-    registry: Any  # umi_edge.tools.registry.ToolRegistry
+    registry: ToolRegistry
     config: AgentConfig
     workspace: Path
     cancel: threading.Event
@@ -39,6 +40,13 @@ class RunState:
     @property
     def names_text(self) -> str:
         return tool_names(self.docs)
+
+    def engine_role(self, role: str) -> str:
+        """The engine role that generates for ``role``: a multi-role bundle run as a single LLM (``--single``)
+        prompts its planner's model as the backbone, as ``eval static --single`` does."""
+        if role == "backbone" and "backbone" not in self.engine.roles:
+            return "planner"
+        return role
 
     def add_turn(self, role: str, value: str) -> None:
         self.turns.append({"from": role, "value": value})

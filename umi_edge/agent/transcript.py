@@ -108,6 +108,23 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Path]
     return sorted(d.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def find_session(ref: str, directory: str | os.PathLike[str] | None = None) -> Path:
+    """The transcript that ``ref`` names: ``latest`` (or empty) for the newest, a transcript path, or a session
+    id in the sessions directory. Unknown ones raise UserError."""
+    if ref in ("", "latest"):
+        found = list_sessions(directory)
+        if not found:
+            raise UserError(f"--resume: no saved sessions in {sessions_dir(directory)}")
+        return found[0]
+    p = Path(ref).expanduser()
+    if p.suffix in (SUFFIX, ".json") and p.is_file():
+        return p
+    cand = sessions_dir(directory) / f"{ref}{SUFFIX}"
+    if cand.is_file():
+        return cand
+    raise UserError(f"--resume: no session {ref!r} (not a transcript file, and not in {sessions_dir(directory)})")
+
+
 class TranscriptRecorder:
     """Appends a run's records to a session file as they happen (one flushed JSON line each)."""
 

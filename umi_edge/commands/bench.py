@@ -7,8 +7,7 @@ import json
 import time
 from typing import Any
 
-from umi_edge.commands.run import add_engine_options, engine_options
-from umi_edge.errors import UserError
+from umi_edge.commands import _options as opt
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,17 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "constrained vs unconstrained caller cost per token, and peak RSS of the bundle vs one full model per "
         "role vs one model alone (each in a subprocess, weights read into memory). Run it on an idle machine.",
     )
-    add_engine_options(p)
-    p.add_argument("--tokens", type=int, default=48, metavar="N", help="tokens per decode measurement (48)")
-    p.add_argument("--repeats", type=int, default=3, metavar="N", help="repeats per figure; medians reported (3)")
-    p.add_argument("--steps", type=int, default=6, metavar="N", help="steps of the prefix-reuse episode (6)")
-    p.add_argument("--agent-steps", type=int, default=2, metavar="N", help="steps of the timed agent run (2)")
+    opt.add_engine_options(p)
+    opt.add_tool_options(p, sandbox=False)
+    p.add_argument("--tokens", type=opt.positive, default=48, metavar="N", help="tokens per decode measurement (48)")
     p.add_argument(
-        "--only-tools",
-        default=None,
-        metavar="NAMES",
-        help="comma-separated built-in tools for the prompts (default all)",
+        "--repeats", type=opt.positive, default=3, metavar="N", help="repeats per figure; medians reported (3)"
     )
+    p.add_argument("--steps", type=opt.positive, default=6, metavar="N", help="steps of the prefix-reuse episode (6)")
+    p.add_argument("--agent-steps", type=opt.positive, default=2, metavar="N", help="steps of the timed agent run (2)")
     p.add_argument("--skip-memory", action="store_true", help="skip the RSS measurements (subprocesses)")
     p.add_argument("--skip-raw", action="store_true", help="skip the raw llama-cpp-python comparison")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -46,21 +42,11 @@ def handler(args: argparse.Namespace) -> int:
     from umi_edge.commands._bench_agent import agent_steps
     from umi_edge.engine import Engine, derive
     from umi_edge.engine import benchmark as bm
-    from umi_edge.engine.engine import resolve_bundle
-    from umi_edge.tools.registry import builtin_registry
 
-    for name in ("tokens", "repeats", "steps", "agent_steps"):
-        if getattr(args, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(args, name)}")
     con = Console(stderr=True)
-    opts = engine_options(args)
-    bundle = resolve_bundle(args.bundle)
-    registry = builtin_registry()
-    if args.only_tools:
-        try:
-            registry = registry.subset(n.strip() for n in args.only_tools.split(",") if n.strip())
-        except KeyError as exc:
-            raise UserError(f"--only-tools: {exc.args[0]}") from None
+    opts = opt.engine_options(args)
+    bundle = opt.bundle_path(args)
+    registry = opt.tool_registry(args, entry_points=False)
     t0 = time.perf_counter()
     res: dict[str, Any] = {}
     with Engine.from_bundle(bundle, opts) as engine:

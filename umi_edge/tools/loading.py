@@ -23,13 +23,14 @@ import inspect
 import json
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from umi_edge.errors import UserError, where
-from umi_edge.tools.registry import EFFECTS, Tool, from_function
+from umi_edge.tools.registry import EFFECTS, Tool, ToolRegistry, builtin_registry, from_function
 
 ENTRY_POINT_GROUP = "umi_edge.tools"
 
@@ -80,7 +81,7 @@ def _tools_from_module_file(p: Path) -> list[Tool]:
     except SyntaxError as exc:
         sys.modules.pop(mod_name, None)
         raise UserError(f"{p}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module calling sys.exit() at import is a failing import too
         sys.modules.pop(mod_name, None)
         raise UserError(f"{p}: importing the tools module failed: {type(exc).__name__}: {exc}") from None
     return tools_from_module(module, source=str(p.resolve()))
@@ -264,3 +265,28 @@ def entry_point_tools() -> list[Tool]:
         except Exception as exc:
             print(f"umi-edge: warning: tools entry point {ep.name!r} ({ep.value}) failed: {exc}", file=sys.stderr)
     return out
+
+
+def default_registry(
+    tools_files: Iterable[str | Path] = (),
+    *,
+    only: Iterable[str] | None = None,
+    entry_points: bool = True,
+    **kwargs: Any,
+) -> ToolRegistry:
+    """Built-ins, then entry-point tools, then tools from ``--tools`` files (later ones replace earlier ones);
+    ``only``: keep just these names (``--only-tools``; an unknown name raises UserError). ``kwargs`` go to
+    :class:`ToolRegistry` (``limits``, ``allow_unsandboxed``)."""
+    reg = builtin_registry(**kwargs)
+    extra: list[Tool] = list(entry_point_tools()) if entry_points else []
+    for path in tools_files:
+        extra.extend(load_tools_file(path))
+    for t in extra:
+        reg.add(t, replace=True)
+    names = [n.strip() for n in only or () if n.strip()]
+    if names:
+        try:
+            reg = reg.subset(names)
+        except KeyError as exc:
+            raise UserError(f"--only-tools: {exc.args[0]}") from None
+    return reg

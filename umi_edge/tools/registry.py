@@ -332,25 +332,3 @@ def builtin_registry(**kwargs: Any) -> ToolRegistry:
     from umi_edge.tools.builtins import BUILTINS
 
     return ToolRegistry(BUILTINS, **kwargs)
-
-
-def default_registry(
-    tools_files: Iterable[str | Path] = (), *, entry_points: bool = True, **kwargs: Any
-) -> ToolRegistry:
-    """Built-ins, then entry-point tools, then tools from ``--tools`` files (later ones replace earlier ones)."""
-    from umi_edge.tools.loading import entry_point_tools, load_tools_file
-
-    reg = builtin_registry(**kwargs)
-    extra: list[Tool] = list(entry_point_tools()) if entry_points else []
-    for path in tools_files:
-        extra.extend(load_tools_file(path))
-    for t in extra:
-        reg.add(t, replace=True)
-    return reg
-
-
-def load_tools_file(path: str | Path) -> list[Tool]:
-    """Tools from a Python module of functions, or a JSON/YAML spec / tool doc (see :mod:`umi_edge.tools.loading`)."""
-    from umi_edge.tools.loading import load_tools_file as _load
-
-    return _load(path)

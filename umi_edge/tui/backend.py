@@ -10,19 +10,37 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from umi_edge import bundle as bundle_mod
 from umi_edge.agent.events import Event, ToolCall
 from umi_edge.errors import UserError
 
-ApprovePolicy = Literal["all", "writes", "none"]
+if TYPE_CHECKING:
+    from umi_edge.agent.agent import Agent
+    from umi_edge.agent.config import AgentConfig
+    from umi_edge.agent.transcript import TranscriptRecorder
+    from umi_edge.engine.engine import Engine
+    from umi_edge.engine.options import EngineOptions
+    from umi_edge.tools.registry import ToolRegistry
+
+
+def _engine_options() -> EngineOptions:
+    from umi_edge.engine.options import EngineOptions
+
+    return EngineOptions()
+
+
+def _agent_config() -> AgentConfig:
+    from umi_edge.agent.config import AgentConfig
+
+    return AgentConfig()
 
 
 @dataclass
 class ChatOptions:
-    """``umi-edge chat`` options. ``approve``: which tool effects run without asking (reads never ask):
-    ``all`` = every effect, ``writes`` = read and write (exec asks), ``none`` = write and exec both ask."""
+    """``umi-edge chat`` options: the bundle, the tools, the sessions, and the runtime's own option objects
+    (``engine``: how the bundle loads; ``agent``: how a turn runs, ``approve_policy`` included)."""
 
     bundle: Path | None = None
     workspace: Path = field(default_factory=Path.cwd)
@@ -31,13 +49,12 @@ class ChatOptions:
     """Offer only these tools to the model (a smaller prompt); empty = all."""
     allow_unsandboxed: bool = False
     """Let code tools run with only rlimits and the timeout when no isolation layer works."""
-    approve: ApprovePolicy = "none"
     resume: str | None = None
     sessions_dir: Path | None = None
-    engine: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of :class:`umi_edge.engine.EngineOptions` (threads, gpu_layers, context_length…)."""
-    agent: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of :class:`umi_edge.agent.AgentConfig` (max_steps, max_new_tokens, tool_timeout…)."""
+    single: bool = False
+    """Run as a single LLM (``--single``)."""
+    engine: EngineOptions = field(default_factory=_engine_options)
+    agent: AgentConfig = field(default_factory=_agent_config)
 
 
 class Backend:
@@ -45,14 +62,14 @@ class Backend:
 
     def __init__(self, options: ChatOptions) -> None:
         self.options = options
-        self.engine: Any = None
-        self.agent: Any = None
+        self.engine: Engine | None = None
+        self.agent: Agent | None = None
         self.manifest: bundle_mod.Manifest | None = None
         self.bundle_dir: Path | None = None
         self.failure: str | None = None
         self.loading = False
-        self.registry: Any = None
-        self.recorder: Any = None
+        self.registry: ToolRegistry | None = None
+        self.recorder: TranscriptRecorder | None = None
         self.history: list[dict[str, str]] = []
         self._registry_error: str | None = None
         self._lock = threading.Lock()
@@ -62,17 +79,13 @@ class Backend:
     def _load_registry(self) -> None:
         """Built-in tools plus ``--tools`` files; a failure is remembered and explained, never raised here."""
         try:
-            from umi_edge.tools import default_registry
+            from umi_edge.tools.loading import default_registry
 
-            registry = default_registry(
-                [str(p) for p in self.options.tools_files], allow_unsandboxed=self.options.allow_unsandboxed
+            self.registry = default_registry(
+                self.options.tools_files,
+                only=self.options.only_tools,
+                allow_unsandboxed=self.options.allow_unsandboxed,
             )
-            if self.options.only_tools:
-                try:
-                    registry = registry.subset(self.options.only_tools)
-                except KeyError as exc:
-                    raise UserError(f"--only-tools: {exc.args[0]}") from None
-            self.registry = registry
         except Exception as exc:  # noqa: BLE001 - shown in the conversation; the app stays usable
             self._registry_error = f"the tools could not be loaded: {str(exc).replace(chr(10), ' ')}"
             self.registry = None
@@ -83,7 +96,11 @@ class Backend:
 
     @property
     def bundle_path(self) -> Path:
-        return Path(self.options.bundle) if self.options.bundle else bundle_mod.default_bundle_dir()
+        """The bundle to load as given (``--bundle``, ``$UMI_EDGE_BUNDLE`` or the default; not yet checked)."""
+        try:
+            return bundle_mod.resolve_bundle(self.options.bundle)
+        except UserError:
+            return Path(self.options.bundle) if self.options.bundle else bundle_mod.default_bundle_dir()
 
     def load(self) -> str:
         """Load the bundle and build the agent (slow: call from a worker). Returns the status-bar summary."""
@@ -91,12 +108,12 @@ class Backend:
         try:
             if self._registry_error:
                 raise UserError(self._registry_error)
-            path = self.bundle_path
+            path = bundle_mod.resolve_bundle(self.options.bundle)
             manifest, bundle_dir = bundle_mod.load(path)
             self.manifest, self.bundle_dir = manifest, bundle_dir
-            from umi_edge.engine import Engine, EngineOptions
+            from umi_edge.engine.engine import Engine
 
-            self.engine = Engine.from_bundle(path, EngineOptions(**self.options.engine))
+            self.engine = Engine.from_bundle(path, self.options.engine)
             self.agent = self._make_agent()
             return self.summary()
         except BaseException as exc:
@@ -105,17 +122,23 @@ class Backend:
         finally:
             self.loading = False
 
-    def _make_agent(self) -> Any:
-        from umi_edge.agent import Agent, AgentConfig
+    def _make_agent(self) -> Agent:
+        from umi_edge.agent.agent import Agent
 
-        config = AgentConfig(approve_policy=self.options.approve, **self.options.agent)
-        return Agent(self.engine, self.registry, workspace=self.options.workspace, config=config)
+        assert self.engine is not None and self.registry is not None
+        return Agent(
+            self.engine,
+            self.registry,
+            workspace=self.options.workspace,
+            config=self.options.agent,
+            single=True if self.options.single else None,
+        )
 
     def explain_failure(self, exc: BaseException) -> str:
         """What went wrong and what to do, in words for the conversation view."""
         path = self.bundle_path
         text = str(exc).replace("\n", " ")
-        if isinstance(exc, UserError) and "no bundle manifest" in text:
+        if isinstance(exc, UserError) and ("no bundle manifest" in text or "no bundle given" in text):
             return (
                 f"No model bundle at {path}. Pass --bundle DIR (a folder with umi.json made by `umi-edge convert`) "
                 "or set UMI_EDGE_BUNDLE. Slash commands (/help, /tools, /sandbox, /sessions) still work."
@@ -176,7 +199,7 @@ class Backend:
     def needs_approval(self, effect: str) -> bool:
         from umi_edge.agent.approval import needs_approval
 
-        return needs_approval(effect, self.options.approve)
+        return needs_approval(effect, self.options.agent.approve_policy)
 
     # -- information for slash commands ------------------------------------------------------------------------
     def tools_info(self) -> list[tuple[str, str, str]]:
@@ -229,11 +252,10 @@ class Backend:
             return [("sandbox", f"unavailable ({exc})")]
         status = sandbox_status()
         rows = []
-        for layer, info in status.items():
-            if isinstance(info, dict):
-                state = "on " if info.get("active") else "off"
-                rows.append((layer, f"{state}  {info.get('detail', '')}  ({info.get('description', '')})"))
-        isolated = status.get("isolation")
+        for layer in status.layers:
+            state = "on " if layer.active else "off"
+            rows.append((str(layer.name), f"{state}  {layer.detail}  ({layer.description})"))
+        isolated = status.isolation
         rows.append(("code tools", "run isolated" if isolated else "refuse to run (no isolation layer works)"))
         return rows
 
@@ -286,22 +308,6 @@ class Backend:
             out.append((path.stem, f"{path.stem}  {first[:60]}{more}  [{status}]"))
         return out
 
-    def find_session(self, session_id: str) -> Path:
-        from umi_edge.agent import list_sessions, sessions_dir
-
-        if session_id in ("", "latest"):
-            found = list_sessions(self.options.sessions_dir)
-            if not found:
-                raise UserError(f"no saved sessions in {sessions_dir(self.options.sessions_dir)}")
-            return found[0]
-        p = Path(session_id).expanduser()
-        if p.suffix in (".jsonl", ".json") and p.exists():
-            return p
-        cand = sessions_dir(self.options.sessions_dir) / f"{session_id}.jsonl"
-        if not cand.exists():
-            raise UserError(f"no session {session_id!r} in {cand.parent} (/sessions lists them)")
-        return cand
-
     def resume(self, session_id: str) -> tuple[str, list[tuple[str, list[Event]]]]:
         """Reopen a transcript: its conversation continues with the next query, appended to the same file.
 
@@ -309,8 +315,9 @@ class Backend:
         """
         from umi_edge.agent import Transcript, TranscriptRecorder
         from umi_edge.agent.events import RunFinished
+        from umi_edge.agent.transcript import find_session
 
-        path = self.find_session(session_id)
+        path = find_session(session_id, self.options.sessions_dir)
         t = Transcript.load(path)
         runs: list[tuple[str, list[Event]]] = []
         current: list[Event] = []

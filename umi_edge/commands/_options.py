@@ -1,0 +1,255 @@
+"""The options that several commands share, declared once and validated once.
+
+``run``, ``chat``, ``bench`` and ``eval`` load a bundle and run the roles; each takes the same engine options
+(:func:`add_engine_options`), and those that run the agent the same agent, tool and session options, with one
+meaning and one default everywhere. Values are checked by the argparse types below, so every bad value is
+reported the same way (``umi-edge: error: <command>: argument --x: <what>``). The builders turn the parsed options
+into the runtime's own objects: :func:`engine_options`, :func:`agent_config`, :func:`tool_registry`.
+
+The module name starts with ``_`` so that :mod:`umi_edge.cli` does not take it for a subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
+from umi_edge.errors import UserError
+
+if TYPE_CHECKING:
+    from umi_edge.agent.config import AgentConfig
+    from umi_edge.engine.options import EngineOptions
+    from umi_edge.tools.registry import ToolRegistry
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``minimum``."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {n}")
+        return n
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+positive = int_at_least(1)
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type``: a number >= 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not x >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return x
+
+
+# -- the engine -------------------------------------------------------------------------------------------------
+def add_engine_options(p: argparse.ArgumentParser, *, bundle: bool = True) -> None:
+    """``--bundle --threads --gpu-layers --ctx --no-mmap --repeat-stop``: how the bundle is loaded and decoded."""
+    if bundle:
+        p.add_argument(
+            "--bundle",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help="bundle directory holding umi.json (default: $UMI_EDGE_BUNDLE, else the shipped models/ bundle)",
+        )
+    p.add_argument("--threads", type=positive, default=None, metavar="N", help="CPU threads (default: physical cores)")
+    p.add_argument(
+        "--gpu-layers",
+        type=int_at_least(-1),
+        default=0,
+        metavar="N",
+        help="layers to offload to CUDA, -1 = all (default 0)",
+    )
+    p.add_argument(
+        "--ctx", type=int_at_least(256), default=None, metavar="N", help="context size per role (default: the bundle's)"
+    )
+    p.add_argument("--no-mmap", action="store_true", help="read model files into memory instead of mapping them")
+    p.add_argument(
+        "--repeat-stop",
+        type=int_at_least(0),
+        default=48,
+        metavar="N",
+        help="end a generation once its last N tokens repeat one short pattern (default 48; 0 = never)",
+    )
+
+
+def engine_options(args: argparse.Namespace, **extra: Any) -> EngineOptions:
+    """The :class:`EngineOptions` of :func:`add_engine_options`'s options (``extra``: further fields)."""
+    from umi_edge.engine.options import EngineOptions
+
+    return EngineOptions(
+        threads=args.threads,
+        gpu_layers=args.gpu_layers,
+        context_length=args.ctx,
+        mmap=not args.no_mmap,
+        repeat_stop=args.repeat_stop,
+        **extra,
+    )
+
+
+def bundle_path(args: argparse.Namespace) -> Path:
+    """The bundle ``--bundle`` names, or the default one (see :func:`umi_edge.bundle.resolve_bundle`)."""
+    from umi_edge.bundle import resolve_bundle
+
+    return resolve_bundle(args.bundle)
+
+
+# -- generation and the agent loop ------------------------------------------------------------------------------
+def add_max_tokens(p: argparse.ArgumentParser) -> None:
+    """``--max-tokens N``: every role's generation budget per turn is N tokens."""
+    p.add_argument(
+        "--max-tokens",
+        type=positive,
+        default=None,
+        metavar="N",
+        help="most tokens each role may generate per turn, N for every role (default: each role's own budget)",
+    )
+
+
+def add_single(p: argparse.ArgumentParser) -> None:
+    """``--single``: the single-LLM (backbone) mode, on any bundle."""
+    p.add_argument(
+        "--single",
+        action="store_true",
+        help="run as a single LLM with the backbone prompt: a single-mode bundle's backbone, or a multi-role "
+        "bundle's planner model (default: the bundle's own mode)",
+    )
+
+
+def add_agent_options(p: argparse.ArgumentParser) -> None:
+    """``--max-steps --max-tokens --observation-chars --no-constrain --single``: how the agent loop runs."""
+    p.add_argument(
+        "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
+    )
+    add_max_tokens(p)
+    p.add_argument(
+        "--observation-chars",
+        type=int_at_least(64),
+        default=None,
+        metavar="N",
+        help="how much of a tool result the planner sees (1024)",
+    )
+    p.add_argument("--no-constrain", action="store_true", help="do not constrain the caller with a grammar")
+    add_single(p)
+
+
+def max_new_tokens(n: int | None, defaults: dict[str, int]) -> dict[str, int]:
+    """Per-role budgets: ``defaults``, or ``n`` for every role (``--max-tokens``)."""
+    return dict(defaults) if n is None else dict.fromkeys(defaults, n)
+
+
+def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
+    """The :class:`AgentConfig` of :func:`add_agent_options` (and ``--approve`` where the command has it)."""
+    from umi_edge.agent.config import AgentConfig
+
+    config = AgentConfig(**fields)
+    if args.max_steps is not None:
+        config.max_steps = args.max_steps
+    if getattr(args, "observation_chars", None) is not None:
+        config.observation_chars = args.observation_chars
+    if getattr(args, "no_constrain", False):
+        config.constrain = False
+    if getattr(args, "approve", None) is not None:
+        config.approve_policy = args.approve
+    config.max_new_tokens = max_new_tokens(args.max_tokens, config.max_new_tokens)
+    return config
+
+
+# -- tools, workspace and approval ------------------------------------------------------------------------------
+def add_tool_options(p: argparse.ArgumentParser, *, only: bool = True, sandbox: bool = True) -> None:
+    """``--tools FILE`` (repeatable), ``--only-tools NAMES``, ``--unsafe-no-sandbox``."""
+    p.add_argument(
+        "--tools",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra tools: a Python module of typed functions or a JSON/YAML spec (repeatable)",
+    )
+    if only:
+        p.add_argument(
+            "--only-tools",
+            default=None,
+            metavar="NAMES",
+            help="comma-separated tool names: offer only these to the model (default: all; fewer = shorter prompts)",
+        )
+    if sandbox:
+        p.add_argument(
+            "--unsafe-no-sandbox", action="store_true", help="let code tools run without isolation when none works"
+        )
+
+
+def only_tools(args: argparse.Namespace) -> list[str]:
+    """The names of ``--only-tools`` (empty: all tools)."""
+    text = getattr(args, "only_tools", None) or ""
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def tool_registry(args: argparse.Namespace, *, entry_points: bool = True) -> ToolRegistry:
+    """Built-in tools, entry-point tools, ``--tools`` files, narrowed by ``--only-tools``."""
+    from umi_edge.tools.loading import default_registry
+
+    return default_registry(
+        args.tools,
+        only=only_tools(args),
+        entry_points=entry_points,
+        allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False),
+    )
+
+
+def add_workspace_options(p: argparse.ArgumentParser) -> None:
+    """``--workspace DIR`` and ``--approve POLICY``."""
+    p.add_argument(
+        "--workspace", type=Path, default=None, metavar="DIR", help="directory the tools work in (default: current)"
+    )
+    p.add_argument(
+        "--approve",
+        choices=APPROVE_POLICIES,
+        default=DEFAULT_POLICY,
+        help="tool effects that run without asking: all; writes (read and write; exec asks); none (write and exec "
+        "ask: the default). Read-only tools never ask; a question that cannot be asked (no terminal) is a denial, "
+        "which the agent sees as the observation",
+    )
+
+
+def workspace(args: argparse.Namespace) -> Path:
+    """``--workspace`` (default: the current directory), resolved; it must be a directory."""
+    path = (args.workspace or Path.cwd()).expanduser().resolve()
+    if not path.is_dir():
+        raise UserError(f"--workspace {path}: not a directory")
+    return path
+
+
+# -- sessions ---------------------------------------------------------------------------------------------------
+def add_session_options(p: argparse.ArgumentParser) -> None:
+    """``--sessions DIR`` and ``--resume [SESSION]`` (no value: the latest session)."""
+    p.add_argument(
+        "--sessions",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where session transcripts live (default: $UMI_EDGE_SESSIONS, else $XDG_DATA_HOME/umi-edge/sessions)",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="SESSION",
+        help="continue a saved session: its id, its transcript path, or nothing (or 'latest') for the latest",
+    )

@@ -75,7 +75,14 @@ class LlamaRunner:
     def __init__(self, model: Path, adapter: Path | None = None, *, n_ctx: int = 2048, threads: int | None = None):
         from llama_cpp import Llama
 
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+        from umi_edge.engine import native
+        from umi_edge.engine.options import EngineOptions
+
+        with (
+            open(os.devnull, "w") as devnull,
+            contextlib.redirect_stderr(devnull),
+            native.high_level_defaults(EngineOptions()),
+        ):
             self.llm = Llama(
                 model_path=str(model),
                 n_ctx=n_ctx,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import bundle as bundle_mod
-from umi_edge.engine import derive
+from umi_edge.engine import derive, native
 from umi_edge.engine.engine import Engine
 from umi_edge.engine.options import EngineOptions
 
@@ -46,15 +46,16 @@ def raw_decode_speed(
     """The same measurement with llama-cpp-python's high-level ``Llama`` (its own prefix cache, greedy)."""
     from llama_cpp import Llama
 
-    llm = Llama(
-        model_path=str(model_path),
-        lora_path=str(adapter) if adapter else None,
-        n_ctx=1024,
-        n_threads=options.n_threads,
-        n_threads_batch=options.n_threads,
-        n_gpu_layers=options.gpu_layers if options.gpu_layers >= 0 else -1,
-        verbose=False,
-    )
+    with native.high_level_defaults(options):
+        llm = Llama(
+            model_path=str(model_path),
+            lora_path=str(adapter) if adapter else None,
+            n_ctx=1024,
+            n_threads=options.n_threads,
+            n_threads_batch=options.n_threads,
+            n_gpu_layers=options.gpu_layers if options.gpu_layers >= 0 else -1,
+            verbose=False,
+        )
     try:
         llm.create_completion(prompt, max_tokens=4, temperature=0.0)
         rates: list[float] = []

@@ -7,7 +7,11 @@ the C functions the wrappers lack (per-context LoRA adapters, grammar validation
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import llama_cpp
@@ -33,12 +37,56 @@ def gpu_offload_supported() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
+@functools.cache
+def cpu_has_amx() -> bool:
+    """True when this CPU reports Intel AMX (``amx_int8`` or ``amx_tile`` in /proc/cpuinfo)."""
+    try:
+        return amx_in_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return False
+
+
+def amx_in_cpuinfo(text: str) -> bool:
+    """True when a ``flags`` line of /proc/cpuinfo text names ``amx_int8`` or ``amx_tile``."""
+    return bool(re.search(r"^flags\s*:.*\bamx_(int8|tile)\b", text, re.MULTILINE))
+
+
+def extra_buffers(options: EngineOptions) -> bool:
+    """Whether llama.cpp may put weights in its extra CPU buffer types (AMX and repacked layouts).
+
+    ``EngineOptions.extra_buffers`` decides; ``None`` (the default) turns them off on CPUs with AMX only:
+    llama.cpp's AMX matrix multiply crashes the process there (ggml-org/llama.cpp#20824; seen with the SmolLM2
+    GGUFs of the default bundle on a Xeon with AMX), while elsewhere they stay on as llama.cpp chooses."""
+    return options.extra_buffers if options.extra_buffers is not None else not cpu_has_amx()
+
+
+def model_default_params(
+    options: EngineOptions, default: Callable[[], llama_cpp.llama_model_params] | None = None
+) -> llama_cpp.llama_model_params:
+    """llama.cpp's default model parameters with this runtime's CPU buffer policy (:func:`extra_buffers`)."""
+    params = (default or llama_cpp.llama_model_default_params)()
+    params.use_extra_bufts = extra_buffers(options)
+    return params
+
+
+@contextlib.contextmanager
+def high_level_defaults(options: EngineOptions) -> Iterator[None]:
+    """While open, llama-cpp-python's high-level ``Llama`` class gets :func:`model_default_params` too: it builds
+    its parameters from ``llama_cpp.llama_cpp.llama_model_default_params`` and has no option for the buffers."""
+    original = llama_cpp.llama_cpp.llama_model_default_params
+    llama_cpp.llama_cpp.llama_model_default_params = lambda: model_default_params(options, original)
+    try:
+        yield
+    finally:
+        llama_cpp.llama_cpp.llama_model_default_params = original
+
+
 def load_model(path: Path, options: EngineOptions) -> _internals.LlamaModel:
     """Load a GGUF model; a missing or unreadable file is a UserError naming it."""
     init_backend(options.verbose)
     if not path.exists():
         raise UserError(f"{path}: model file does not exist")
-    params = llama_cpp.llama_model_default_params()
+    params = model_default_params(options)
     params.n_gpu_layers = options.gpu_layers if options.gpu_layers >= 0 else 0x7FFFFFFF
     params.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if options.mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
     try:

@@ -60,6 +60,8 @@ class EngineOptions:
     prefix_reuse: bool = True
     verify_sha: bool = True
     repeat_stop: int = 48
+    extra_buffers: bool | None = None
+    """llama.cpp's extra CPU weight buffers (AMX, repacking); None: off on AMX CPUs only (see engine.native)."""
     verbose: bool = False
     sampling: dict[str, SamplingParams] = field(default_factory=dict)
 

@@ -14,14 +14,26 @@ from pathlib import Path
 
 import pytest
 
-from umi_edge.sandbox import Limits, SandboxRefused, plan_layers, run_command, run_function, sandbox_status
+from umi_edge.sandbox import (
+    Layer,
+    LayerStatus,
+    Limits,
+    SandboxRefused,
+    SandboxStatus,
+    plan_layers,
+    run_command,
+    run_function,
+    sandbox_status,
+)
 from umi_edge.sandbox import runner as sandbox_runner
+from umi_edge.sandbox import spawn as sandbox_spawn
+from umi_edge.sandbox.layers import REPORTED, SWITCHABLE
 from umi_edge.tools import builtin_registry
 from umi_edge.tools.builtins.pyrun import run_code
 
 STATUS = sandbox_status()
-needs_landlock = pytest.mark.skipif(not STATUS["landlock"]["active"], reason="Landlock not available here")
-needs_seccomp = pytest.mark.skipif(not STATUS["seccomp"]["active"], reason="seccomp not available here")
+needs_landlock = pytest.mark.skipif(not STATUS[Layer.LANDLOCK].active, reason="Landlock not available here")
+needs_seccomp = pytest.mark.skipif(not STATUS[Layer.SECCOMP].active, reason="seccomp not available here")
 
 
 @pytest.fixture
@@ -59,10 +71,25 @@ def py(ws: Path, code: str, *, timeout: float = 20.0, limits: Limits | None = No
 
 
 def test_status_reports_every_layer() -> None:
-    for name in ("landlock", "seccomp", "netns", "capabilities", "rlimits", "timeout", "environment"):
-        assert set(STATUS[name]) >= {"active", "detail", "description"}
-    assert STATUS["rlimits"]["active"] and STATUS["timeout"]["active"]
-    assert STATUS["isolation"] == (STATUS["landlock"]["active"] or STATUS["seccomp"]["active"])
+    assert [layer.name for layer in STATUS.layers] == list(REPORTED)
+    for layer in STATUS.layers:
+        assert isinstance(layer, LayerStatus) and layer.detail and layer.description
+    assert STATUS[Layer.RLIMITS].active and STATUS[Layer.TIMEOUT].active and STATUS[Layer.ENVIRONMENT].active
+    assert STATUS.isolation == (STATUS[Layer.LANDLOCK].active or STATUS[Layer.SECCOMP].active)
+    probed = [n for n in STATUS.active if n not in (Layer.TIMEOUT, Layer.ENVIRONMENT)]
+    assert STATUS.summary() == ("+".join(probed) if STATUS.isolation else "none (code tools refuse to run)")
+    assert "rlimits" in STATUS.summary().split("+") or not STATUS.isolation
+    with pytest.raises(KeyError):
+        STATUS["no-such-layer"]
+
+
+def test_status_json_keeps_its_shape() -> None:
+    """``tools doctor --json``: ``{layer: {"active", "detail", "description"}, ..., "isolation": bool}``."""
+    out = json.loads(json.dumps(STATUS.to_dict()))
+    assert list(out) == [*map(str, REPORTED), "isolation"]
+    assert out["isolation"] is STATUS.isolation
+    for layer in STATUS.layers:
+        assert out[layer.name] == {"active": layer.active, "detail": layer.detail, "description": layer.description}
 
 
 def test_code_runs_and_sees_the_workspace(ws: Path) -> None:
@@ -121,7 +148,7 @@ def test_symlink_and_dotdot_escapes_are_blocked(ws: Path, fake_home: Path) -> No
 
 
 def test_network_connect_to_a_loopback_listener_fails(ws: Path) -> None:
-    if not (STATUS["seccomp"]["active"] or STATUS["netns"]["active"] or STATUS["landlock"]["active"]):
+    if not any(STATUS[n].active for n in (Layer.SECCOMP, Layer.NETNS, Layer.LANDLOCK)):
         pytest.skip("no network-blocking layer here")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -191,7 +218,7 @@ def test_wall_clock_timeout_kills_the_process_group(ws: Path) -> None:
 
 def test_timeout_kills_children_too(ws: Path) -> None:
     """With process creation allowed (seccomp off), a background child dies with its group at the timeout."""
-    layers = {"netns": "off", "capabilities": "off", "landlock": "off", "seccomp": "off"}
+    layers = dict.fromkeys(SWITCHABLE, "off")
     res = run_command(
         ["/bin/sh", "-c", "sleep 300 & echo $! > child.pid; wait"], workspace=ws, timeout=1.5, layers=layers
     )
@@ -258,23 +285,36 @@ def test_ptrace_sysv_ipc_and_limit_raising_are_refused(ws: Path) -> None:
     assert obs["error"].startswith(("PermissionError", "ValueError", "OSError"))
 
 
+def _status(**active: tuple[bool, str]) -> SandboxStatus:
+    return SandboxStatus(tuple(LayerStatus(Layer(n), on, why, "") for n, (on, why) in active.items()))
+
+
 def test_no_isolation_refuses_unless_allowed() -> None:
-    status = {
-        "landlock": {"active": False, "detail": "kernel too old"},
-        "seccomp": {"active": False, "detail": "libseccomp missing"},
-        "netns": {"active": False, "detail": "EPERM"},
-    }
+    down = {"landlock": (False, "kernel too old"), "seccomp": (False, "libseccomp missing"), "netns": (False, "EPERM")}
+    status = _status(**down)
+    assert not status.isolation and status.summary() == "none (code tools refuse to run)"
     with pytest.raises(SandboxRefused, match="--unsafe-no-sandbox") as info:
         plan_layers(status, allow_unsandboxed=False)
     assert "kernel too old" in str(info.value) and "libseccomp missing" in str(info.value)
-    assert plan_layers(status, allow_unsandboxed=True)["landlock"] == "try"
-    assert plan_layers({**status, "seccomp": {"active": True}}, allow_unsandboxed=False)["seccomp"] == "require"
+    assert plan_layers(status, allow_unsandboxed=True) == dict.fromkeys(SWITCHABLE, "try")
+    seccomp_only = _status(**{**down, "seccomp": (True, "rules=80")}, capabilities=(True, "dropped 41"))
+    assert seccomp_only.isolation and seccomp_only.summary() == "seccomp+capabilities"
+    assert plan_layers(seccomp_only, allow_unsandboxed=False) == {
+        Layer.NETNS: "off",
+        Layer.CAPABILITIES: "require",
+        Layer.LANDLOCK: "off",
+        Layer.SECCOMP: "require",
+    }
+    netns_only = _status(**{**down, "netns": (True, "root")})
+    assert not netns_only.isolation  # a network namespace alone does not let code tools run
+    with pytest.raises(SandboxRefused):
+        plan_layers(netns_only, allow_unsandboxed=False)
 
 
 @needs_seccomp
 def test_a_required_layer_that_fails_refuses_to_run(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail closed: the launcher cannot load libseccomp, seccomp is required, so nothing runs."""
-    monkeypatch.setattr(sandbox_runner, "_libraries", lambda: {"seccomp": "/nonexistent/libseccomp.so.2"})
+    monkeypatch.setattr(sandbox_spawn, "_libraries", lambda: {"seccomp": "/nonexistent/libseccomp.so.2"})
     res = run_function(run_code, {"code": "open('ran.txt', 'w').write('x')"}, workspace=ws, timeout=20)
     assert res.refused and "seccomp" in res.refused
     assert res.is_error and not (ws / "ran.txt").exists()

@@ -129,6 +129,6 @@ def test_run_python_in_a_real_process(tmp_path: Path) -> None:
     res = json.loads(out.stdout)
     assert out.returncode == 1 and res["ok"] is False
     assert res["observation"]["stdout"] == "started\n"
-    if sandbox_status()["landlock"]["active"]:
+    if sandbox_status()["landlock"].active:
         assert res["error"] == "PermissionError: [Errno 13] Permission denied: '../escape.txt' (line 2)"
         assert not (tmp_path.parent / "escape.txt").exists()

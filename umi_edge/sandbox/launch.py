@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Any
 
-LAYER_ORDER = ("netns", "capabilities", "landlock", "seccomp")
+from umi_edge.sandbox.layers import Layer
 
 
 def _emit(fd: int, obj: dict[str, Any]) -> None:
@@ -74,23 +74,22 @@ def _apply_layers(spec: dict[str, Any], pyseccomp: Any) -> tuple[dict[str, Any],
             return f"sandbox layer '{name}' could not be applied: {exc}" if mode == "require" else None
 
     steps = {
-        "netns": L.enter_network_namespace,
-        "capabilities": lambda: f"dropped {L.drop_capabilities()} capabilities",
-        "landlock": lambda: L.apply_landlock(spec.get("read_paths", []), spec.get("write_paths", [])),
-        "seccomp": lambda: L.apply_seccomp(pyseccomp),
+        Layer.NETNS: L.enter_network_namespace,
+        Layer.CAPABILITIES: lambda: f"dropped {L.drop_capabilities()} capabilities",
+        Layer.LANDLOCK: lambda: L.apply_landlock(spec.get("read_paths", []), spec.get("write_paths", [])),
+        Layer.SECCOMP: lambda: L.apply_seccomp(pyseccomp),
     }
     limits = Limits(**spec.get("limits", {}))
-    # rlimits go before seccomp, which forbids raising or setting limits afterwards.
-    for name in ("netns", "capabilities", "landlock"):
+    for name in L.SWITCHABLE:
+        if name == Layer.SECCOMP:  # rlimits go before seccomp, which forbids raising or setting limits afterwards
+            try:
+                report[Layer.RLIMITS] = {"active": True, "detail": L.apply_rlimits(limits)}
+            except L.LayerError as exc:
+                return report, f"rlimits could not be applied: {exc}"
         refusal = attempt(name, steps[name])
         if refusal:
             return report, refusal
-    try:
-        report["rlimits"] = {"active": True, "detail": L.apply_rlimits(limits)}
-    except L.LayerError as exc:
-        return report, f"rlimits could not be applied: {exc}"
-    refusal = attempt("seccomp", steps["seccomp"])
-    return report, refusal
+    return report, None
 
 
 def _preset_libraries(known: dict[str, str]) -> None:
@@ -119,17 +118,18 @@ def main() -> int:
         return 125  # the parent is already gone: nobody is waiting for the result
     target = spec["target"]
     os.chdir(spec["workspace"])
-    pyseccomp = None
-    if spec.get("layers", {}).get("seccomp", "off") != "off":
+    pyseccomp: Any = None
+    if spec.get("layers", {}).get(Layer.SECCOMP, "off") != "off":
         _preset_libraries(spec.get("libraries", {}))
         try:
-            import pyseccomp  # needs a writable /tmp and a subprocess: import before Landlock and seccomp
+            # needs a writable /tmp and a subprocess: import before Landlock and seccomp
+            pyseccomp = importlib.import_module("pyseccomp")
         except Exception as exc:
-            if spec["layers"]["seccomp"] == "require":
-                _emit(fd, {"layers": {"seccomp": {"active": False, "detail": str(exc)}}})
-                _emit(fd, {"refused": f"sandbox layer 'seccomp' could not be applied: {exc}"})
+            if spec["layers"][Layer.SECCOMP] == "require":
+                _emit(fd, {"layers": {Layer.SECCOMP: {"active": False, "detail": str(exc)}}})
+                _emit(fd, {"refused": f"sandbox layer '{Layer.SECCOMP}' could not be applied: {exc}"})
                 return 126
-    func = None
+    func: Any = None
     if target["kind"] == "function":
         try:
             func = _load_target(target)
@@ -157,7 +157,7 @@ def main() -> int:
 
         kwargs["workspace"] = Path(spec["workspace"])
     try:
-        value = func(**kwargs)  # type: ignore[misc]
+        value = func(**kwargs)
         sys.stdout.flush()
         sys.stderr.flush()
         _emit(fd, {"value": value})

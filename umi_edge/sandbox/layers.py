@@ -26,9 +26,44 @@ import os
 import resource
 import socket
 from collections.abc import Iterable
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from umi_edge.sandbox.limits import Limits
+
+
+class Layer(StrEnum):
+    """The sandbox's layers: the one place their names are spelled (also the keys of specs, reports and JSON)."""
+
+    NETNS = "netns"
+    CAPABILITIES = "capabilities"
+    LANDLOCK = "landlock"
+    SECCOMP = "seccomp"
+    RLIMITS = "rlimits"
+    TIMEOUT = "timeout"
+    ENVIRONMENT = "environment"
+
+
+LayerMode = Literal["require", "try", "off"]
+"""How a run wants a switchable layer: fail closed when it cannot be applied, apply it if possible, or skip it."""
+
+SWITCHABLE: tuple[Layer, ...] = (Layer.NETNS, Layer.CAPABILITIES, Layer.LANDLOCK, Layer.SECCOMP)
+"""Layers a run switches with a :data:`LayerMode`, in the order the launcher applies them (rlimits, always on,
+go between Landlock and seccomp, which forbids setting limits afterwards)."""
+ISOLATION: tuple[Layer, ...] = (Layer.LANDLOCK, Layer.SECCOMP)
+"""Layers that isolate on their own: code tools refuse to run when none of them works."""
+GUARDS: tuple[Layer, ...] = (Layer.TIMEOUT, Layer.ENVIRONMENT)
+"""Enforced by the parent on every run (so always active, never probed, left out of the status bar)."""
+REPORTED: tuple[Layer, ...] = (
+    Layer.LANDLOCK,
+    Layer.SECCOMP,
+    Layer.NETNS,
+    Layer.CAPABILITIES,
+    Layer.RLIMITS,
+    Layer.TIMEOUT,
+    Layer.ENVIRONMENT,
+)
+"""Every layer, in the order the sandbox status lists them."""
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000

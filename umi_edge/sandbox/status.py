@@ -4,30 +4,85 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from umi_edge.sandbox.layers import GUARDS, ISOLATION, REPORTED, SWITCHABLE, Layer
 from umi_edge.sandbox.limits import Limits
+from umi_edge.sandbox.spawn import run_launcher
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, Any] | None = None
+_CACHE: SandboxStatus | None = None
 
-LAYERS = ("landlock", "seccomp", "netns", "capabilities", "rlimits")
-DESCRIPTIONS = {
-    "landlock": "filesystem: writes only in the workspace + private tmp, reads only workspace, interpreter, "
+DESCRIPTIONS: dict[Layer, str] = {
+    Layer.LANDLOCK: "filesystem: writes only in the workspace + private tmp, reads only workspace, interpreter, "
     "system dirs; TCP bind/connect denied (ABI>=4); signals scoped (ABI>=6)",
-    "seccomp": "system calls: no network sockets (AF_UNIX only), no ptrace, io_uring, mount, namespaces, "
+    Layer.SECCOMP: "system calls: no network sockets (AF_UNIX only), no ptrace, io_uring, mount, namespaces, "
     "process creation, raising limits",
-    "netns": "network namespace without interfaces (no network even if seccomp is off)",
-    "capabilities": "all Linux capabilities dropped",
-    "rlimits": "CPU seconds, address space, file size, open files",
-    "timeout": "wall-clock timeout kills the whole process group; output capped",
-    "environment": "scrubbed environment: no parent variables (secrets) reach the code",
+    Layer.NETNS: "network namespace without interfaces (no network even if seccomp is off)",
+    Layer.CAPABILITIES: "all Linux capabilities dropped",
+    Layer.RLIMITS: "CPU seconds, address space, file size, open files",
+    Layer.TIMEOUT: "wall-clock timeout kills the whole process group; output capped",
+    Layer.ENVIRONMENT: "scrubbed environment: no parent variables (secrets) reach the code",
 }
 
 
-def sandbox_status(*, refresh: bool = False) -> dict[str, Any]:
-    """``{layer: {"active": bool, "detail": str, "description": str}, ..., "isolation": bool}`` for this machine.
+@dataclass(frozen=True)
+class LayerStatus:
+    """One layer on this machine: whether it works, what the probe found, what it guards."""
+
+    name: Layer
+    active: bool
+    detail: str
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"active": self.active, "detail": self.detail, "description": self.description}
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """Every layer's :class:`LayerStatus` (in :data:`~umi_edge.sandbox.layers.REPORTED` order when probed)."""
+
+    layers: tuple[LayerStatus, ...]
+
+    def __getitem__(self, name: str) -> LayerStatus:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    @property
+    def isolation(self) -> bool:
+        """Whether an isolation layer (Landlock or seccomp) works, so code tools may run."""
+        return any(layer.active for layer in self.layers if layer.name in ISOLATION)
+
+    @property
+    def active(self) -> tuple[Layer, ...]:
+        """The names of the layers that work, in order."""
+        return tuple(layer.name for layer in self.layers if layer.active)
+
+    def detail(self, name: str) -> str:
+        """What the probe found for ``name`` (``unknown`` when it is not reported)."""
+        return next((layer.detail for layer in self.layers if layer.name == name), "unknown")
+
+    def summary(self) -> str:
+        """One line for a status bar: the active layers but the guards joined with ``+`` (``none`` when no
+        isolation works)."""
+        if not self.isolation:
+            return "none (code tools refuse to run)"
+        return "+".join(name for name in self.active if name not in GUARDS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{layer: {"active", "detail", "description"}, ..., "isolation": bool}`` (``tools doctor --json``)."""
+        out: dict[str, Any] = {str(layer.name): layer.to_dict() for layer in self.layers}
+        out["isolation"] = self.isolation
+        return out
+
+
+def sandbox_status(*, refresh: bool = False) -> SandboxStatus:
+    """What works on this machine.
 
     The probe starts the launcher once with every layer on "try" and reports what it could apply; the answer
     is cached for the process (``refresh=True`` probes again).
@@ -35,32 +90,32 @@ def sandbox_status(*, refresh: bool = False) -> dict[str, Any]:
     global _CACHE
     with _LOCK:
         if _CACHE is None or refresh:
-            _CACHE = _probe()
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in _CACHE.items()}
+            _CACHE = probe()
+        return _CACHE
 
 
-def _probe() -> dict[str, Any]:
-    from umi_edge.sandbox.runner import _run
-
-    layers = {"netns": "try", "capabilities": "try", "landlock": "try", "seccomp": "try"}
+def probe() -> SandboxStatus:
+    """Apply every layer in a launcher process (nothing runs after them) and report which ones took."""
     with tempfile.TemporaryDirectory(prefix="umi-probe-") as ws:
         try:
-            res = _run({"kind": "probe"}, Path(ws), 30.0, Limits(), True, [], layers=layers)
+            res = run_launcher(
+                {"kind": "probe"},
+                Path(ws).resolve(),
+                timeout=30.0,
+                limits=Limits(),
+                layers=dict.fromkeys(SWITCHABLE, "try"),
+            )
             report, failure = res.layers, res.problem() or (res.stderr.strip()[-500:] if res.returncode else None)
         except Exception as exc:  # the launcher could not start at all
             report, failure = {}, f"{type(exc).__name__}: {exc}"
-    out: dict[str, Any] = {}
-    for name in LAYERS:
+    layers = []
+    for name in REPORTED:
+        if name in GUARDS:
+            layers.append(LayerStatus(name, True, "always", DESCRIPTIONS[name]))
+            continue
         info = report.get(name) or {"active": False, "detail": failure or "not reported by the launcher"}
-        out[name] = {
-            "active": bool(info.get("active")),
-            "detail": _short(info.get("detail")),
-            "description": DESCRIPTIONS[name],
-        }
-    out["timeout"] = {"active": True, "detail": "always", "description": DESCRIPTIONS["timeout"]}
-    out["environment"] = {"active": True, "detail": "always", "description": DESCRIPTIONS["environment"]}
-    out["isolation"] = out["landlock"]["active"] or out["seccomp"]["active"]
-    return out
+        layers.append(LayerStatus(name, bool(info.get("active")), _short(info.get("detail")), DESCRIPTIONS[name]))
+    return SandboxStatus(tuple(layers))
 
 
 def _short(detail: Any) -> str:
@@ -69,8 +124,6 @@ def _short(detail: Any) -> str:
     return str(detail)
 
 
-def status_summary(status: dict[str, Any] | None = None) -> str:
-    """One line for a status bar: the active layers joined with ``+`` (``none`` when no isolation works)."""
-    status = status if status is not None else sandbox_status()
-    active = [n for n in LAYERS if isinstance(status.get(n), dict) and status[n]["active"]]
-    return "+".join(active) if status.get("isolation") else "none (code tools refuse to run)"
+def status_summary(status: SandboxStatus | None = None) -> str:
+    """:meth:`SandboxStatus.summary` of ``status`` (by default of this machine's)."""
+    return (status if status is not None else sandbox_status()).summary()

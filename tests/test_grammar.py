@@ -9,6 +9,7 @@ import pytest
 from edge_bundles import merged_bundle
 
 from umi_edge.engine import Engine, EngineOptions, GrammarError, caller_grammar, validate_gbnf
+from umi_edge.engine.grammar import MAX_ANY_ORDER
 from umi_edge.engine.grammar_sampling import GrammarSampler
 from umi_edge.formats.parse import parse_call
 from umi_edge.tools.registry import builtin_registry
@@ -133,3 +134,57 @@ def test_arguments_may_come_in_any_order(engine: Engine) -> None:
     ]
     for name, args in bad:
         assert not _accepts(engine, gbnf, f"Action: {name}\nAction Input: {args}"), args
+
+
+def _closed(props: dict[str, dict], required: list[str] | None = None) -> dict:
+    return {"type": "object", "properties": props, "required": required or [], "additionalProperties": False}
+
+
+def _numbered(n: int) -> dict:
+    """A closed object of ``n`` required integer properties ``p0``..``p{n-1}``."""
+    return _closed({f"p{i}": {"type": "integer"} for i in range(n)}, [f"p{i}" for i in range(n)])
+
+
+def _json_in_order(keys: list[str]) -> str:
+    return "{" + ", ".join(f'"{k}": {i}' for i, k in enumerate(keys)) + "}"
+
+
+@pytest.mark.parametrize("n", [MAX_ANY_ORDER, MAX_ANY_ORDER + 1])
+def test_any_order_up_to_max_any_order_properties_then_schema_order(engine: Engine, n: int) -> None:
+    """Exactly ``MAX_ANY_ORDER`` properties: any order; one more: the converter's fixed schema order."""
+    gbnf = caller_grammar([("t", _numbered(n))])
+    validate_gbnf(engine.role("caller").model.vocab, gbnf)
+    keys = [f"p{i}" for i in range(n)]
+    assert _accepts(engine, gbnf, "Action: t\nAction Input: " + _json_in_order(keys))
+    swapped = [keys[-1], *keys[1:-1], keys[0]]
+    assert _accepts(engine, gbnf, "Action: t\nAction Input: " + _json_in_order(swapped)) == (n <= MAX_ANY_ORDER)
+    assert not _accepts(engine, gbnf, "Action: t\nAction Input: " + _json_in_order(keys[:-1]))  # all required
+
+
+def test_nested_closed_objects_take_any_order_too(engine: Engine) -> None:
+    """Closed objects inside properties and array items get the any-order rule, at every depth."""
+    inner = _closed({"c": {"type": "integer"}, "d": {"type": "string"}}, ["c"])
+    opts = _closed({"a": {"type": "integer"}, "b": {"type": "boolean"}, "inner": inner}, ["a"])
+    point = _closed({"x": {"type": "integer"}, "y": {"type": "integer"}}, ["x", "y"])
+    schema = _closed(
+        {"name": {"type": "string"}, "opts": opts, "points": {"type": "array", "items": point}},
+        ["opts"],
+    )
+    gbnf = caller_grammar([("t", schema)])
+    validate_gbnf(engine.role("caller").model.vocab, gbnf)
+    ok = [
+        '{"opts": {"b": true, "a": 1}}',
+        '{"opts": {"inner": {"d": "z", "c": 3}, "a": 1}, "name": "n"}',
+        '{"points": [{"y": 2, "x": 1}, {"x": 3, "y": 4}], "opts": {"a": 1}}',
+    ]
+    for args in ok:
+        assert _accepts(engine, gbnf, f"Action: t\nAction Input: {args}"), args
+    bad = [
+        '{"opts": {"b": true}}',  # the nested required property is missing
+        '{"opts": {"a": 1, "a": 2}}',  # a nested property twice
+        '{"opts": {"a": 1, "z": 1}}',  # not a property of the nested closed object
+        '{"opts": {"a": 1, "inner": {"d": "z"}}}',  # required at the second level
+        '{"opts": {"a": 1}, "points": [{"y": 2}]}',  # required inside array items
+    ]
+    for args in bad:
+        assert not _accepts(engine, gbnf, f"Action: t\nAction Input: {args}"), args

@@ -62,7 +62,9 @@ class _AnyOrderConverter(SchemaConverter):
     Objects that allow extra properties, have none, or have more than ``MAX_ANY_ORDER`` keep the converter's rule.
     """
 
-    def _build_object_rule(self, properties, required, name, additional_properties):  # type: ignore[no-untyped-def]
+    def _build_object_rule(
+        self, properties: list[tuple[str, Any]], required: set[str], name: str, additional_properties: Any
+    ) -> str:
         open_object = additional_properties is True or isinstance(additional_properties, dict)
         if open_object or not properties or len(properties) > MAX_ANY_ORDER:
             return super()._build_object_rule(properties, required, name, additional_properties)

@@ -117,3 +117,18 @@ def test_call_errors_say_what_is_wrong(text: str, message: str) -> None:
 
 def test_call_parse_error_is_a_value_error() -> None:
     assert issubclass(CallParseError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["Next: Caller.", "NEXT: CALLER.", "next: conclusion.", "Next: Conclusion.", "Next: Give up.", "NEXT: GIVE UP."],
+)
+def test_wrong_case_markers_are_not_markers(marker: str) -> None:
+    """Markers match case-sensitively: a wrong-case one is text of the thought, and the turn goes to the caller
+    (no KeyError from a label lookup that only knows the exact markers)."""
+    text = f"I will look it up.\n {marker} More text"
+    plan = parse_plan(text)
+    assert plan == Plan("call", text.rstrip(), render_plan(text.rstrip(), "call"))
+    # a real marker after the wrong-case one still ends the turn there
+    plan = parse_plan(f"{text} Next: conclusion. tail")
+    assert plan.label == "finish" and plan.thought == text and plan.text == f"{text} Next: conclusion."

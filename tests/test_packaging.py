@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -57,9 +58,13 @@ def test_runtime_and_convert_import_without_torch() -> None:
 
 
 def test_cli_help_lists_commands() -> None:
+    """``umi-edge --help`` lists exactly the commands of the README's command table, in its order."""
     out = subprocess.run([sys.executable, "-m", "umi_edge", "--help"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0
-    assert "umi-edge" in out.stdout
+    assert out.returncode == 0 and out.stdout.startswith("usage: umi-edge")
+    documented = re.findall(r"^\| `umi-edge ([a-z][\w-]*)", (REPO / "README.md").read_text(), re.MULTILINE)
+    listed = re.findall(r"^    ([a-z][\w-]*)\s", out.stdout.split("positional arguments:", 1)[1], re.MULTILINE)
+    assert {"chat", "run", "train", "convert", "tools"} <= set(documented)
+    assert listed == documented
 
 
 def test_readme_test_command_is_ci() -> None:

@@ -165,11 +165,18 @@ def test_tasks_through_the_real_agent(smol_bundle: Path, tmp_path: Path, capsys:
     s = out["summary"]
     assert s["tasks"] == 2 and [t["id"] for t in out["tasks"]] == ["calc", "db"]
     lines = [json.loads(x) for x in transcripts.read_text().splitlines()]
+    written = {task.id: task for task in load_tasks(tasks)}
     for t, tr in zip(out["tasks"], lines, strict=True):
-        assert t["outcome"] in {"success", "wrong_answer", "gave_up", "max_steps", "error"}
         assert 1 <= t["steps"] <= 2
         events = tr["events"]
         assert events[-1]["type"] == "RunFinished" and events[-1]["status"] == t["status"]
+        # the outcome is how the run ended, scored against this task's answer
+        end, task = events[-1], written[t["id"]]
+        if end["status"] == "finished":
+            right = end["answer"] is not None and matches(end["answer"], task.answers, task.match)
+            assert t["outcome"] == ("success" if right else "wrong_answer"), (t, end)
+        else:
+            assert t["outcome"] == end["status"] and end["status"] in {"gave_up", "max_steps", "error"}, (t, end)
         assert t["tool_calls"] == sum(e["type"] == "ToolCall" for e in events)
         assert t["tool_errors"] == sum(e["type"] == "Observation" and e["is_error"] for e in events)
         assert tr["conversation"][0] == {"from": "user", "value": tr["query"]}

@@ -105,7 +105,10 @@ def hparams_from_gguf(reader: gguf.GGUFReader, path: Path) -> Hparams:
         n_embd = int(get(f"{arch}.embedding_length"))
         n_vocab = get(f"{arch}.vocab_size")
         if n_vocab is None:
-            n_vocab = len(reader.get_field("tokenizer.ggml.tokens").data)
+            tokens = reader.get_field("tokenizer.ggml.tokens")
+            if tokens is None:
+                raise UserError(f"{path}: no '{arch}.vocab_size' and no 'tokenizer.ggml.tokens' to count")
+            n_vocab = len(tokens.data)
         return Hparams(
             arch=arch,
             n_layer=int(get(f"{arch}.block_count")),

@@ -150,7 +150,7 @@ class HfRoles:
         except ImportError as exc:
             raise UserError(f"--verify needs torch, transformers and peft (pip install '.[train]'): {exc}") from None
         self.run = run
-        self._peft = None
+        self._peft: Any = None
         self._plain: dict[str, Any] = {}
 
     def _load(self, path: Path, kind: str) -> Any:
@@ -276,7 +276,7 @@ def _markdown(results: list[RoleResult], parity: dict[str, Any], manifest: Any, 
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        if r.quant_top1 is not None:
+        if r.quant_top1 is not None and r.ppl_f16 is not None and r.ppl_quant is not None:
             quant = f"{r.quant_top1:.1%} | {r.ppl_f16:.3f} | {r.ppl_quant:.3f} | {r.ppl_quant / r.ppl_f16:.3f}"
         else:
             quant = "— | — | — | —"

@@ -86,16 +86,16 @@ def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, n_vocab: i
         scores.append(score)
         types.append(int(ttype))
     added = _added_token_types(model_dir)
-    for tid, special in added.items():
+    for tid, is_special in added.items():
         if tid < len(types) and types[tid] == gguf.TokenType.NORMAL:
-            types[tid] = int(gguf.TokenType.CONTROL if special else gguf.TokenType.USER_DEFINED)
+            types[tid] = int(gguf.TokenType.CONTROL if is_special else gguf.TokenType.USER_DEFINED)
     if len(tokens) > n_vocab:
         raise UserError(f"{model_dir}: the tokenizer has {len(tokens)} tokens but the model only {n_vocab} embeddings")
     for i in range(len(tokens), n_vocab):  # embeddings padded beyond the tokenizer, as convert_hf_to_gguf does
         tokens.append(f"[PAD{i}]".encode())
         scores.append(-1000.0)
         types.append(int(gguf.TokenType.UNUSED))
-    proto = sentencepiece_model_pb2.ModelProto()
+    proto = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]  # generated protobuf code
     proto.ParseFromString((vocab.fname_tokenizer).read_bytes())
     writer.add_tokenizer_model("llama")
     writer.add_tokenizer_pre("default")

@@ -53,7 +53,7 @@ class CompletionTrainer(Trainer):
         self.session_tokens = 0  # processed tokens (incl. padding) in this process
 
     def batch_sampler(self) -> TokenBudgetBatchSampler:
-        ds: PackDataset = self.train_dataset  # type: ignore[assignment]
+        ds: PackDataset = self.train_dataset
         lengths = [len(p) for p in ds.packs]
         return TokenBudgetBatchSampler(
             lengths, self.batch_tokens, self.args.per_device_train_batch_size, self.batch_seed
@@ -92,7 +92,7 @@ class CompletionTrainer(Trainer):
             loss = loss_sum / max(1, n_labels)
         return (loss, None) if return_outputs else loss
 
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):  # type: ignore[override]
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         inputs = self._prepare_inputs(inputs)
         with torch.no_grad(), self.compute_loss_context_manager():
             loss = self.compute_loss(model, inputs)
@@ -111,12 +111,12 @@ class TimedSaveCallback(TrainerCallback):
     def elapsed(self) -> float:
         return self.prior + time.monotonic() - self.start
 
-    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_step_end(self, args, state, control, **kwargs):
         if time.monotonic() - self.last >= self.every:
             control.should_save = True
         return control
 
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_save(self, args, state, control, **kwargs):
         self.last = time.monotonic()
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.is_dir() and args.process_index == 0:
@@ -133,25 +133,25 @@ class ProgressCallback(TrainerCallback):
         self.bar: Any = None
         self.t0 = 0.0
 
-    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_train_begin(self, args, state, control, **kwargs):
         from tqdm.auto import tqdm
 
         if state.is_world_process_zero:
             self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=f"train {self.stage}", unit="step")
         self.t0 = time.monotonic()
 
-    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+    def on_log(self, args, state, control, logs=None, **kwargs):
         if self.bar is None or not logs or "loss" not in logs:
             return
         dt = max(1e-9, time.monotonic() - self.t0)
         tr = self.ref[0]
         self.bar.set_postfix(loss=f"{logs['loss']:.4f}", tok_s=f"{tr.session_tokens / dt:.0f}", refresh=False)
 
-    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
             self.bar.update(state.global_step - self.bar.n)
 
-    def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:
             self.bar.close()
             self.bar = None

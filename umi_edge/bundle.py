@@ -21,17 +21,18 @@ import importlib.util
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from umi_edge import atomic
 from umi_edge.errors import UserError
+from umi_edge.formats.prompts import Style
 
 FORMAT_VERSION = 1
 MANIFEST = "umi.json"
 Mode = Literal["adapters", "merged", "single"]
 MULTI_ROLES = ("planner", "caller", "summarizer")
 SINGLE_ROLES = ("backbone",)
-PROMPT_STYLES = ("toolbench", "toolalpaca")
+PROMPT_STYLES: tuple[Style, ...] = get_args(Style)
 DERIVE_TYPES = ("f16", "q8_0")
 
 
@@ -72,7 +73,7 @@ class Manifest:
     roles: dict[str, RoleSpec]
     base: FileRef | None = None
     quantization: str = "f16"
-    prompt_style: str = "toolbench"
+    prompt_style: Style = "toolbench"
     context_length: int = 4096
     chat_eos: str = "</s>"
     run: dict[str, Any] = field(default_factory=dict)

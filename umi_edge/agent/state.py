@@ -10,6 +10,7 @@ from typing import Any
 from umi_edge.agent.approval import Approver
 from umi_edge.agent.config import AgentConfig
 from umi_edge.engine import Engine
+from umi_edge.formats.prompts import Style
 from umi_edge.formats.tooldoc import render_doc, tool_names
 from umi_edge.tools.registry import ToolRegistry
 
@@ -26,7 +27,7 @@ class RunState:
     grammar_warned: bool = False
 
     @property
-    def style(self) -> str:
+    def style(self) -> Style:
         return self.engine.prompt_style
 
     @property

@@ -174,7 +174,7 @@ def load_counter(tokenizer: str | None) -> tuple[Callable[[list[str]], list[int]
         try:
             import llama_cpp  # runtime dependency; vocab-only load is fast and needs no torch
         except ImportError:
-            llama_cpp = None
+            llama_cpp = None  # type: ignore[assignment]  # then the transformers tokenizer below is tried
         if llama_cpp is not None:
             llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
             return (

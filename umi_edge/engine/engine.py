@@ -21,6 +21,7 @@ from umi_edge.engine.grammar import caller_grammar, validate_gbnf
 from umi_edge.engine.options import EngineOptions, SamplingParams
 from umi_edge.engine.role import Generation, RoleContext
 from umi_edge.errors import UserError
+from umi_edge.formats.prompts import Style
 
 
 class Engine:
@@ -93,7 +94,7 @@ class Engine:
         return self.manifest.mode
 
     @property
-    def prompt_style(self) -> str:
+    def prompt_style(self) -> Style:
         return self.manifest.prompt_style
 
     def role(self, name: str) -> RoleContext:

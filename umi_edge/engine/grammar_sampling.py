@@ -35,9 +35,8 @@ class GrammarSampler:
         self.rejected = 0
 
     def _allowed(self, token: int) -> bool:
-        self._one[0].id = token
-        self._one[0].logit = 0.0
-        self._one[0].p = 0.0
+        one = self._one[0]
+        one.id, one.logit, one.p = token, 0.0, 0.0  # type: ignore[assignment]  # ctypes fields take plain values
         self._one_arr.size = 1
         self._one_arr.selected = -1
         llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self._one_arr))

@@ -297,15 +297,16 @@ def _describe_error(err: jsonschema.ValidationError, props: dict[str, Any]) -> s
 
 def _call_in_thread(t: Tool, arguments: dict[str, Any], ws: Path, timeout: float) -> tuple[Any, bool]:
     """Run an in-process tool in a daemon thread; past ``timeout`` the call is abandoned and reported."""
-    assert t.func is not None
+    func = t.func
+    assert func is not None
     kwargs = dict(arguments)
-    if "workspace" in injected_params(t.func):
+    if "workspace" in injected_params(func):
         kwargs["workspace"] = ws
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = normalise(t.func(**kwargs))
+            box["value"] = normalise(func(**kwargs))
         except ToolError as exc:
             box["error"] = str(exc)
         except RecursionError:

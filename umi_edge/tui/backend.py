@@ -168,6 +168,7 @@ class Backend:
         """
         with self._lock:
             agent = self.agent
+            assert agent is not None, "run() before load() succeeded"
             agent.approve = approve
             if self.recorder is None:
                 from umi_edge.agent import TranscriptRecorder
@@ -203,7 +204,7 @@ class Backend:
 
     # -- information for slash commands ------------------------------------------------------------------------
     def tools_info(self) -> list[tuple[str, str, str]]:
-        out = []
+        out: list[tuple[str, str, str]] = []
         for t in self.registry or []:
             first = (t.description or "").strip().splitlines()
             out.append((t.name, t.effect, first[0] if first else ""))

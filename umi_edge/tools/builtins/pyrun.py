@@ -26,8 +26,9 @@ def run_code(code: str) -> dict[str, Any]:
     except SyntaxError as exc:
         return {"error": f"SyntaxError: {exc.msg} (line {exc.lineno})"}
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+    if tree.body and isinstance(tail := tree.body[-1], ast.Expr):
+        tree.body.pop()
+        last = ast.Expression(tail.value)
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     try:
         exec(compile(tree, "<code>", "exec"), namespace)  # noqa: S102 - sandboxed by design

@@ -6,52 +6,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from umi_edge import atomic
-from umi_edge.commands.run import add_repeat_stop
+from umi_edge.commands import _options as opt
 from umi_edge.errors import UserError
 
-
-def _int_at_least(minimum: int) -> Any:
-    """An argparse ``type``: an integer >= ``minimum``."""
-    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if n < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {n}")
-        return n
-
-    return parse
-
-
-_positive = _int_at_least(1)
+if TYPE_CHECKING:
+    from umi_edge.engine.engine import Engine
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--bundle",
-        type=Path,
-        default=None,
-        help="bundle directory holding umi.json (default: the shipped models/ bundle, or $UMI_EDGE_BUNDLE)",
-    )
-    p.add_argument(
-        "--single",
-        action="store_true",
-        help="evaluate as a single LLM with the backbone prompt (a single-mode bundle, or a multi-role bundle's "
-        "planner model prompted as the backbone)",
-    )
-    p.add_argument("--limit", type=_positive, metavar="N", help="evaluate only the first N dialogues / tasks")
+    opt.add_engine_options(p)
+    p.add_argument("--limit", type=opt.positive, metavar="N", help="evaluate only the first N dialogues / tasks")
     p.add_argument("--report", type=Path, metavar="R.md", help="also write the Markdown report to this file")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of the Markdown report")
     p.add_argument("--label", default=None, help="name of our row in the report (default: the bundle directory)")
-    p.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
-    p.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
-    add_repeat_stop(p, type=_int_at_least(0))
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -76,7 +46,9 @@ def register(subparsers: Any) -> None:
     )
     st.add_argument("file", type=Path, help="stage-2 file: JSON array or JSONL of {tools, instruction, conversations}")
     _common(st)
-    st.add_argument("--sample", type=_positive, metavar="N", help="evaluate N dialogues drawn at random (see --seed)")
+    st.add_argument(
+        "--sample", type=opt.positive, metavar="N", help="evaluate N dialogues drawn at random (see --seed)"
+    )
     st.add_argument("--seed", type=int, default=0, help="random seed of --sample (default 0)")
     st.add_argument(
         "--predictions-out", type=Path, metavar="P.jsonl", help="write one JSON line per step (gold, prediction, raw)"
@@ -87,13 +59,8 @@ def register(subparsers: Any) -> None:
         help="continue an interrupted or killed run from P.jsonl.part, the journal that --predictions-out keeps "
         "(same file, bundle and options); its steps are not predicted again",
     )
-    st.add_argument(
-        "--max-tokens",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help="generation budget of every role (default: planner/caller 256, summarizer/backbone 512)",
-    )
+    opt.add_max_tokens(st)
+    opt.add_single(st)
     st.add_argument(
         "--split",
         choices=("in", "out"),
@@ -117,20 +84,8 @@ def register(subparsers: Any) -> None:
     )
     tk.add_argument("file", type=Path, help="task file (JSONL), e.g. from `umi-edge data synth --tasks-out`")
     _common(tk)
-    tk.add_argument(
-        "--max-steps", type=_positive, default=None, metavar="N", help="planner turns per task (default 12)"
-    )
-    tk.add_argument(
-        "--max-tokens", type=_positive, default=None, metavar="N", help="generation budget of every role per turn"
-    )
-    tk.add_argument(
-        "--tools",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="add user tools (Python module, JSON/YAML spec); repeatable",
-    )
+    opt.add_agent_options(tk)
+    opt.add_tool_options(tk, only=False)
     tk.add_argument(
         "--transcripts-out",
         type=Path,
@@ -158,17 +113,15 @@ def register(subparsers: Any) -> None:
     kind.add_argument("--static", dest="kind", action="store_const", const="static", help="static metrics (default)")
     kind.add_argument("--tasks", dest="kind", action="store_const", const="tasks", help="executable tasks")
     cp.set_defaults(kind="static")
-    cp.add_argument("--limit", type=_positive, metavar="N", help="only the first N dialogues / tasks")
-    cp.add_argument("--sample", type=_positive, metavar="N", help="--static: N dialogues drawn with --seed")
+    cp.add_argument("--limit", type=opt.positive, metavar="N", help="only the first N dialogues / tasks")
+    cp.add_argument("--sample", type=opt.positive, metavar="N", help="--static: N dialogues drawn with --seed")
     cp.add_argument("--seed", type=int, default=0, help="random seed of --sample (default 0)")
-    cp.add_argument("--max-tokens", type=_positive, default=None, metavar="N", help="generation budget per role")
-    cp.add_argument("--max-steps", type=_positive, default=None, metavar="N", help="--tasks: planner turns per task")
+    opt.add_max_tokens(cp)
+    cp.add_argument("--max-steps", type=opt.positive, default=None, metavar="N", help="--tasks: planner turns per task")
     cp.add_argument("--report", type=Path, metavar="R.md", help="also write the Markdown table to this file")
     cp.add_argument("--chart", type=Path, metavar="C.png", help="bar chart (default: next to --report, .png)")
     cp.add_argument("--json", action="store_true", help="print the comparison as JSON instead of Markdown")
-    cp.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: physical cores)")
-    cp.add_argument("--ctx", type=_positive, default=None, metavar="TOKENS", help="context size per role")
-    add_repeat_stop(cp, type=_int_at_least(0))
+    opt.add_engine_options(cp, bundle=False)
     cp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     cp.set_defaults(func=run_compare_command)
 
@@ -182,21 +135,17 @@ def _emit(args: argparse.Namespace, summary: dict[str, Any], markdown: str) -> N
         print(markdown)
 
 
-def _engine(args: argparse.Namespace) -> Any:
-    from umi_edge import bundle as bundle_mod
-    from umi_edge.engine import Engine, EngineOptions
+def _engine(args: argparse.Namespace) -> Engine:
+    from umi_edge.engine.engine import Engine
 
-    path = args.bundle if args.bundle is not None else bundle_mod.default_bundle_dir()
-    return Engine.from_bundle(
-        path, EngineOptions(threads=args.threads, context_length=args.ctx, repeat_stop=args.repeat_stop)
-    )
+    return Engine.from_bundle(opt.bundle_path(args), opt.engine_options(args))
 
 
 def run_static_command(args: argparse.Namespace) -> int:
     from umi_edge.eval import journal
     from umi_edge.eval.paper import guess_split
     from umi_edge.eval.report import static_markdown
-    from umi_edge.eval.static import file_majority_baseline, run_static
+    from umi_edge.eval.static import DEFAULT_MAX_TOKENS, file_majority_baseline, run_static
 
     if not args.file.is_file():
         raise UserError(f"{args.file}: no such file (expected a stage-2 JSON or JSONL file)")
@@ -204,7 +153,7 @@ def run_static_command(args: argparse.Namespace) -> int:
         raise UserError("--seed only applies together with --sample N")
     if args.baseline_only:
         base = file_majority_baseline(args.file)
-        summary = {"file": str(args.file), "majority_baseline": {"file": base}}
+        summary: dict[str, Any] = {"file": str(args.file), "majority_baseline": {"file": base}}
         md = (
             f"# Majority-plan baseline: {args.file.name}\n\nAlways '{base['label']}': Plan ACC "
             f"{base['plan_acc']:.1f} over {base['steps']} gold steps.\n"
@@ -212,9 +161,7 @@ def run_static_command(args: argparse.Namespace) -> int:
         _emit(args, summary, md)
         return 0
     split = args.split or guess_split(args.file.name)
-    budget = None
-    if args.max_tokens is not None:
-        budget = dict.fromkeys(("planner", "caller", "summarizer", "backbone"), args.max_tokens)
+    budget = opt.max_new_tokens(args.max_tokens, DEFAULT_MAX_TOKENS) if args.max_tokens is not None else None
     if args.resume and args.predictions_out is None:
         raise UserError("--resume continues the journal of --predictions-out P.jsonl; give that option too")
     part = journal.journal_path(args.predictions_out) if args.predictions_out is not None else None
@@ -269,15 +216,14 @@ def run_static_command(args: argparse.Namespace) -> int:
 
 def run_tasks_command(args: argparse.Namespace) -> int:
     from umi_edge.eval.report import tasks_markdown
-    from umi_edge.eval.taskfile import load_tasks
     from umi_edge.eval.tasks import run_tasks
-    from umi_edge.tools.registry import default_registry
+    from umi_edge.eval.taskfile import load_tasks
 
     load_tasks(args.file)  # validate the whole file before loading any model
     for f in args.tools:
         if not f.is_file():
             raise UserError(f"{f}: no such tools file")
-    registry = default_registry(args.tools, entry_points=False) if args.tools else None
+    registry = opt.tool_registry(args, entry_points=False) if args.tools else None
     with _engine(args) as engine:
         run = run_tasks(
             args.file,
@@ -285,8 +231,7 @@ def run_tasks_command(args: argparse.Namespace) -> int:
             registry=registry,
             single=args.single,
             limit=args.limit,
-            max_steps=args.max_steps,
-            max_tokens=args.max_tokens,
+            config=opt.agent_config(args),
             progress=False if args.no_progress else None,
         )
     if args.transcripts_out is not None:
@@ -301,8 +246,8 @@ def run_tasks_command(args: argparse.Namespace) -> int:
 
 
 def run_compare_command(args: argparse.Namespace) -> int:
-    from umi_edge.engine import EngineOptions
     from umi_edge.eval.compare import bar_chart, compare_markdown, parse_bundles, run_compare
+    from umi_edge.eval.static import DEFAULT_MAX_TOKENS
     from umi_edge.eval.taskfile import load_tasks
 
     bundles = parse_bundles(args.bundles)
@@ -313,14 +258,12 @@ def run_compare_command(args: argparse.Namespace) -> int:
     if args.sample is None and args.seed != 0:
         raise UserError("--seed only applies together with --sample N")
     progress = False if args.no_progress else None
-    budget = None
-    if args.max_tokens is not None:
-        budget = dict.fromkeys(("planner", "caller", "summarizer", "backbone"), args.max_tokens)
+    budget = opt.max_new_tokens(args.max_tokens, DEFAULT_MAX_TOKENS) if args.max_tokens is not None else None
     result = run_compare(
         args.file,
         bundles,
         kind=args.kind,
-        engine_options=EngineOptions(threads=args.threads, context_length=args.ctx, repeat_stop=args.repeat_stop),
+        engine_options=opt.engine_options(args),
         static_kw={
             "limit": args.limit,
             "sample": args.sample,

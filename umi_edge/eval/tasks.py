@@ -7,6 +7,7 @@ A task succeeds when the run finishes with an answer that matches (:mod:`umi_edg
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 import statistics
@@ -15,12 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from umi_edge.errors import UserError, where
 from umi_edge.eval.matching import matches
 from umi_edge.eval.progress import progress_bar
 from umi_edge.eval.taskfile import Task, load_tasks
+
+if TYPE_CHECKING:
+    from umi_edge.agent.config import AgentConfig
 
 
 def build_workspace(task: Task, root: Path, source: str | Path = "tasks") -> Path:
@@ -226,17 +230,21 @@ def run_tasks(
     limit: int | None = None,
     max_steps: int | None = None,
     max_tokens: int | None = None,
+    config: AgentConfig | None = None,
     progress: bool | None = None,
     on_task: Callable[[TaskResult], None] | None = None,
 ) -> TaskRun:
-    """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far."""
+    """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far.
+
+    ``config``: the agent's settings (default: AgentConfig's); every tool effect is approved, whatever its
+    ``approve_policy`` says, since each task's workspace is thrown away. ``max_steps`` / ``max_tokens`` override it."""
     from umi_edge.agent.config import AgentConfig
     from umi_edge.tools.registry import builtin_registry
 
     tasks = load_tasks(path)[:limit] if limit else load_tasks(path)
     base = registry if registry is not None else builtin_registry()
     check_tasks(tasks, base, path)
-    config = AgentConfig(approve_policy="all")
+    config = dataclasses.replace(config or AgentConfig(), approve_policy="all")
     if max_steps is not None:
         config.max_steps = max_steps
     if max_tokens is not None:

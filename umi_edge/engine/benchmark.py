@@ -21,6 +21,7 @@ from umi_edge import bundle as bundle_mod
 from umi_edge.engine import derive, native
 from umi_edge.engine.engine import Engine
 from umi_edge.engine.options import EngineOptions
+from umi_edge.formats.prompts import Role
 
 STORY = "<|im_start|>user\nWrite a long story about a robot who learns to paint.<|im_end|>\n<|im_start|>assistant\n"
 
@@ -94,7 +95,7 @@ def prefix_reuse(engine: Engine, registry: Any, steps: int) -> dict[str, Any]:
 
     docs = registry.alpha_umi_docs()
     doc, names = render_doc(docs), tool_names(docs)
-    role = "planner" if "planner" in engine.roles else "backbone"
+    role: Role = "planner" if "planner" in engine.roles else "backbone"
     out: dict[str, Any] = {}
     for reuse in (True, False):
         engine.options.prefix_reuse = reuse

@@ -7,6 +7,7 @@ asked from the agent thread is a :class:`~concurrent.futures.Future` answered by
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterable
@@ -136,7 +137,7 @@ class ChatApp(App[int]):
         if isinstance(text, Table):
             from rich.console import Console
 
-            console = Console(width=max(40, self.size.width - 8), record=True, file=_NullFile())
+            console = Console(width=max(40, self.size.width - 8), record=True, file=io.StringIO())
             console.print(text)
             text = Text.from_ansi(console.export_text(styles=True).rstrip())
         self.chat_screen.conversation.add_notice(text, kind)
@@ -415,11 +416,3 @@ def _kv_table(title: str, rows: Iterable[tuple[str, str]]) -> Table:
     for key, value in rows:
         table.add_row(key, value)
     return table
-
-
-class _NullFile:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

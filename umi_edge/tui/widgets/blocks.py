@@ -236,9 +236,9 @@ class ObservationBlock(Block):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if "expand" in event.button.classes:
             event.stop()
-            self.expand()
+            self.show_all()
 
-    def expand(self) -> None:
+    def show_all(self) -> None:
         self.expanded = True
         self.query_one(".body", Static).update(self._visible())
         for button in self.query(".expand"):

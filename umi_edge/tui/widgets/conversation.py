@@ -129,9 +129,9 @@ class Conversation(VerticalScroll):
             case HistoryShortened(role=role, rule=rule, tokens_before=before, tokens_after=after):
                 self.add_notice(f"{role}: history shortened ({rule}): {before} → {after} tokens", "dim")
             case Timing(role=role, step=step):
-                block = self._open.get((role, step))
-                if block is not None:
-                    block.set_timing(event)
+                timed = self._open.get((role, step))
+                if timed is not None:
+                    timed.set_timing(event)
             case Cancelled(step=step):
                 for (_, block_step), block in self._open.items():
                     if isinstance(block, AnswerBlock):

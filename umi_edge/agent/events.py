@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from umi_edge.formats.parse import PlanLabel
+
 Role = Literal["planner", "caller", "summarizer", "backbone"]
-PlanLabel = Literal["call", "finish", "give_up"]
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-Plan = Literal["call", "finish", "give_up"]
-PLANS: tuple[Plan, ...] = ("call", "finish", "give_up")
+from umi_edge.formats.parse import PLAN_LABELS, PlanLabel
 
 
 @dataclass(frozen=True)
 class Parsed:
     """One step as the released evaluator sees it."""
 
-    plan: Plan
+    plan: PlanLabel
     action: str | None = None
     action_input: str | None = None
     answer: str | None = None
@@ -187,7 +186,7 @@ def compute(pairs: Iterable[StepPair]) -> StaticMetrics:
     easy: list[float] = []
     hard: list[float] = []
     rouge: list[float] = []
-    counts = dict.fromkeys(PLANS, 0)
+    counts = dict.fromkeys(PLAN_LABELS, 0)
     for p in pairs:
         gold, pred = p.gold, p.pred
         counts[gold.plan] += 1
@@ -218,10 +217,10 @@ def compute(pairs: Iterable[StepPair]) -> StaticMetrics:
     )
 
 
-def majority_plan_baseline(gold_plans: Iterable[Plan]) -> tuple[Plan, float]:
+def majority_plan_baseline(gold_plans: Iterable[PlanLabel]) -> tuple[PlanLabel, float]:
     """The Plan ACC of always predicting the most frequent gold label: (label, percent)."""
     plans = list(gold_plans)
     if not plans:
         raise ValueError("no gold steps")
-    label = max(PLANS, key=plans.count)
+    label = max(PLAN_LABELS, key=plans.count)
     return label, 100.0 * plans.count(label) / len(plans)

@@ -28,7 +28,6 @@ from typing import Any
 from umi_edge.errors import UserError
 from umi_edge.eval.metrics import (
     Parsed,
-    Plan,
     StaticMetrics,
     StepPair,
     compute,
@@ -40,6 +39,7 @@ from umi_edge.eval.progress import progress_bar
 from umi_edge.formats import (
     PLAN_MARKERS,
     CallParseError,
+    PlanLabel,
     Trajectory,
     build_input,
     load_trajectories,
@@ -50,6 +50,7 @@ from umi_edge.formats import (
     role_samples,
     serialize_history,
     serialize_turn,
+    stop_sequences,
     tool_names,
 )
 
@@ -73,7 +74,7 @@ class GoldStep:
     gold_backbone: Parsed
 
     @property
-    def plan(self) -> Plan:
+    def plan(self) -> PlanLabel:
         return self.gold.plan
 
 
@@ -247,8 +248,7 @@ class StepPredictor:
                 f"bundle {engine.bundle_dir}: has roles {sorted(roles)}, the multi-LLM evaluation needs planner, "
                 "caller and summarizer (use --single for a single-LLM bundle)"
             )
-        eos = getattr(engine.manifest, "chat_eos", "</s>") or "</s>"
-        self.stop = tuple(dict.fromkeys(("</s>", eos)))
+        self.stop = stop_sequences(engine.manifest.chat_eos)
         self._cur = {"truncated": False, "evaluated": 0, "reused": 0, "generated": 0}
 
     def _generate(self, ctx_role: str, budget_role: str, prompt: str, stop_after: Sequence[str] = ()) -> str:

@@ -9,12 +9,14 @@
 - :mod:`.toolbench`: stage-1 ToolBench chains → trajectories.
 """
 
-from umi_edge.formats.history import END_OF_TURN, TURN_ROLES, serialize_history, serialize_turn
+from umi_edge.formats.history import END_OF_TURN, TURN_ROLES, serialize_history, serialize_turn, stop_sequences
 from umi_edge.formats.parse import (
+    PLAN_LABELS,
     PLAN_MARKERS,
     Call,
     CallParseError,
     Plan,
+    PlanLabel,
     parse_call,
     parse_plan,
     render_call,
@@ -36,6 +38,7 @@ from umi_edge.formats.trajectory import Trajectory, load_trajectories, write_tra
 
 __all__ = [
     "END_OF_TURN",
+    "PLAN_LABELS",
     "PLAN_MARKERS",
     "ROLES",
     "ROLE_CUES",
@@ -46,6 +49,7 @@ __all__ = [
     "Call",
     "CallParseError",
     "Plan",
+    "PlanLabel",
     "Trajectory",
     "build_input",
     "from_json_schema",
@@ -60,6 +64,7 @@ __all__ = [
     "role_samples",
     "serialize_history",
     "serialize_turn",
+    "stop_sequences",
     "template_parts",
     "to_json_schema",
     "tool_names",

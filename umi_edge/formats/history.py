@@ -14,6 +14,11 @@ TURN_ROLES: tuple[str, ...] = ("user", "assistant", "caller", "observation", "co
 summarizer (``conclusion``)."""
 
 
+def stop_sequences(chat_eos: str | None = None) -> tuple[str, ...]:
+    """What ends a role's generation: :data:`END_OF_TURN`, and the bundle's ``chat_eos`` when it differs."""
+    return tuple(dict.fromkeys((END_OF_TURN, chat_eos or END_OF_TURN)))
+
+
 def serialize_turn(role: str, value: str) -> str:
     """One turn of the history text; ValueError for a role outside :data:`TURN_ROLES`."""
     if role not in TURN_ROLES:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 PlanLabel = Literal["call", "finish", "give_up"]
+"""What a planner (or backbone) turn decides: call a tool, finish with a conclusion, or give up."""
+PLAN_LABELS: tuple[PlanLabel, ...] = get_args(PlanLabel)
 
-PLAN_MARKERS: dict[str, str] = {
+PLAN_MARKERS: dict[PlanLabel, str] = {
     "call": "Next: caller.",
     "finish": "Next: conclusion.",
     "give_up": "Next: give up.",
@@ -27,7 +29,7 @@ MARKER_SEPARATOR = "\n "
 """What stands between the thought and the marker in the training data (``content + "\\n" + " Next: ..."``)."""
 
 _MARKER_RE = re.compile("|".join(re.escape(m) for m in PLAN_MARKERS.values()))
-_LABEL_OF = {m: label for label, m in PLAN_MARKERS.items()}
+_LABEL_OF: dict[str, PlanLabel] = {m: label for label, m in PLAN_MARKERS.items()}
 
 
 @dataclass(frozen=True)

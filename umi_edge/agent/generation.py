@@ -26,7 +26,7 @@ def generate(
     budget = max(1, engine.context_size(model_role) - room)
     fitted = fit_prompt(state.turns, render, lambda p: engine.count_tokens(model_role, p), budget, role)
     if fitted.rule is not None:
-        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)
+        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)  # type: ignore[arg-type]
     stream = engine.generate(
         model_role,
         fitted.prompt,
@@ -42,10 +42,10 @@ def generate(
         except StopIteration as done:
             gen: Generation = done.value
             break
-        yield TokenDelta(role, step, piece)
+        yield TokenDelta(role, step, piece)  # type: ignore[arg-type]
     yield Timing(
         step=step,
-        role=role,
+        role=role,  # type: ignore[arg-type]
         prompt_tokens=gen.prompt_tokens,
         prompt_evaluated=gen.prompt_evaluated,
         prompt_reused=gen.prompt_reused,

@@ -217,7 +217,7 @@ def run_static_command(args: argparse.Namespace) -> int:
 def run_tasks_command(args: argparse.Namespace) -> int:
     from umi_edge.eval.report import tasks_markdown
     from umi_edge.eval.tasks import run_tasks
-    from umi_edge.eval.taskfile import load_tasks
+    from umi_edge.formats.taskfile import load_tasks
 
     load_tasks(args.file)  # validate the whole file before loading any model
     for f in args.tools:
@@ -248,7 +248,7 @@ def run_tasks_command(args: argparse.Namespace) -> int:
 def run_compare_command(args: argparse.Namespace) -> int:
     from umi_edge.eval.compare import bar_chart, compare_markdown, parse_bundles, run_compare
     from umi_edge.eval.static import DEFAULT_MAX_TOKENS
-    from umi_edge.eval.taskfile import load_tasks
+    from umi_edge.formats.taskfile import load_tasks
 
     bundles = parse_bundles(args.bundles)
     if not args.file.is_file():

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from umi_edge.eval.taskfile import Match
+from umi_edge.formats.taskfile import Match
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9

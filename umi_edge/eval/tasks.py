@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from umi_edge.errors import UserError, where
 from umi_edge.eval.matching import matches
 from umi_edge.eval.progress import progress_bar
-from umi_edge.eval.taskfile import Task, load_tasks
+from umi_edge.formats.taskfile import GIVE_UP, FixtureError, Task, load_tasks, write_fixture
 
 if TYPE_CHECKING:
     from umi_edge.agent.config import AgentConfig
@@ -29,26 +28,10 @@ if TYPE_CHECKING:
 
 def build_workspace(task: Task, root: Path, source: str | Path = "tasks") -> Path:
     """Write the task's ``files`` and create its ``sqlite`` databases under ``root`` (created if needed)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, text in task.files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-    for rel, statements in task.sqlite.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(p)
-        try:
-            for i, stmt in enumerate(statements):
-                try:
-                    con.execute(stmt)
-                except sqlite3.Error as exc:
-                    w = where(source, line=task.line, field="sqlite")
-                    raise UserError(f"{w}: {rel!r} statement {i + 1} failed: {exc} ({stmt[:60]!r})") from None
-            con.commit()
-        finally:
-            con.close()
-    return root
+    try:
+        return write_fixture(root, task.files, task.sqlite)
+    except FixtureError as exc:
+        raise UserError(f"{where(source, line=task.line, field='sqlite')}: {exc}") from None
 
 
 def task_registry(task: Task, base: Any, source: str | Path) -> Any:
@@ -114,10 +97,6 @@ class TaskResult:
     def transcript(self) -> dict[str, Any]:
         """The ``--transcripts-out`` line: the result plus the query, conversation and events."""
         return {**self.to_json(), "query": self.task.query, "conversation": self.conversation, "events": self.events}
-
-
-GIVE_UP = "give up"
-"""The answer of a task the agent should refuse (what ``umi-edge data synth`` exports for impossible requests)."""
 
 
 def expects_give_up(task: Task) -> bool:

@@ -22,7 +22,6 @@ from umi_edge.synth.generate import (
     report,
     role_records,
     synthesize,
-    task_record,
     trajectory_record,
 )
 from umi_edge.synth.pools import SPLITS
@@ -132,7 +131,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         episodes = synthesize(
             args.n, args.seed, args.split, registry=registry, tools=tools, families=families, progress=bar.update
         )
-    ids = [episode_id(ep.task.family, args.split, args.seed, i) for i, ep in enumerate(episodes)]
+    ids = [episode_id(ep.recipe.family, args.split, args.seed, i) for i, ep in enumerate(episodes)]
     trajs = [trajectory_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)]
     samples = role_records(trajs, style=args.style)
     meta = {"seed": args.seed, "split": args.split, "style": args.style, "tools": tools, "families_selected": families}
@@ -144,7 +143,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         write_json(tmp / REPORT_FILE, rep)
     if args.tasks_out is not None:
         pairs = zip(episodes, ids, strict=True)
-        n_tasks = write_jsonl(args.tasks_out, (task_record(ep, ident) for ep, ident in pairs if not ep.alternative))
+        n_tasks = write_jsonl(args.tasks_out, (ep.task(ident).to_json() for ep, ident in pairs if not ep.alternative))
     counts = ", ".join(f"{r} {len(samples[r])}" for r in ROLES)
     print(f"synthesized {len(episodes)} {args.split} trajectories (seed {args.seed}) into {out}: {counts}")
     if args.tasks_out is not None:

@@ -23,7 +23,7 @@ from umi_edge.formats.samples import role_samples
 from umi_edge.synth.families import FAMILIES, Family
 from umi_edge.synth.pools import Split, in_split
 from umi_edge.synth.runner import Episode, run_task
-from umi_edge.synth.task import Task
+from umi_edge.synth.task import Recipe
 from umi_edge.tools import ToolRegistry, builtin_registry
 
 MAX_REDRAWS = 200
@@ -46,7 +46,7 @@ def select_families(available: Sequence[str], names: Iterable[str] | None = None
 
 def draw_task(
     rng: random.Random, fams: Sequence[Family], weights: Sequence[float], split: Split, available: Sequence[str]
-) -> Task:
+) -> Recipe:
     """Draw one task of ``split``. Besides the split's own values and templates, the query text itself must hash
     into the split, so no query (even one without values, such as a greeting) occurs in both splits."""
     for _ in range(MAX_REDRAWS):
@@ -105,7 +105,7 @@ def _answer_in_query(ep: Episode) -> bool:
     """A numeric answer that the query already states would let any echo pass the ``number`` check: redraw."""
     if ep.match != "number":
         return False
-    return matches(ep.task.query, [ep.answer], "number")  # type: ignore[list-item]
+    return matches(ep.recipe.query, [ep.answer], "number")  # type: ignore[list-item]
 
 
 def episode_id(family: str, split: Split, seed: int, i: int) -> str:
@@ -117,27 +117,14 @@ def trajectory_record(ep: Episode, ident: str) -> dict[str, Any]:
     """The stage-2 record, plus the task's id, family, template and checkable answer."""
     return {
         "tools": ep.tools,
-        "instruction": ep.task.query,
+        "instruction": ep.recipe.query,
         "conversations": ep.conversations,
         "id": ident,
-        "family": ep.task.family,
-        "template": ep.task.template,
+        "family": ep.recipe.family,
+        "template": ep.recipe.template,
         "answer": ep.answer,
         "match": ep.match,
         "alternative": ep.alternative,
-    }
-
-
-def task_record(ep: Episode, ident: str) -> dict[str, Any]:
-    """The executable task (``umi-edge eval tasks`` format)."""
-    return {
-        "id": ident,
-        "query": ep.task.query,
-        "answer": ep.answer,
-        "match": ep.match,
-        "files": ep.task.files,
-        "sqlite": ep.task.sqlite,
-        "tools": ep.task.tools,
     }
 
 
@@ -164,7 +151,7 @@ def _stats(values: Sequence[int]) -> dict[str, float]:
 
 def report(episodes: Sequence[Episode], samples: dict[str, list[dict[str, Any]]], **meta: Any) -> dict[str, Any]:
     """Counts per family / template / plan, calls per episode, and character lengths per role."""
-    families = Counter(ep.task.family for ep in episodes)
+    families = Counter(ep.recipe.family for ep in episodes)
     calls = Counter(ep.calls for ep in episodes)
     outcome = Counter("give_up" if ep.gave_up else ("direct" if ep.calls == 0 else "tools") for ep in episodes)
     lengths = {}
@@ -178,7 +165,7 @@ def report(episodes: Sequence[Episode], samples: dict[str, list[dict[str, Any]]]
         **meta,
         "trajectories": len(episodes),
         "families": dict(sorted(families.items())),
-        "templates": len({ep.task.template for ep in episodes}),
+        "templates": len({ep.recipe.template for ep in episodes}),
         "outcomes": dict(sorted(outcome.items())),
         "alternative_solutions": sum(ep.alternative for ep in episodes),
         "calls_per_trajectory": {str(k): v for k, v in sorted(calls.items())},

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge.formats.parse import render_call, render_plan
-from umi_edge.synth.task import Call, Finish, GiveUp, Task, materialize
+from umi_edge.formats.taskfile import GIVE_UP, Match, Task, write_fixture
+from umi_edge.synth.task import Call, Finish, GiveUp, Recipe
 from umi_edge.tools import ToolRegistry
-
-GIVE_UP_ANSWER = "give up"
-"""The ``answer`` a give-up task exports: the backbone's give-up conclusion is ``conclusion: give up.``."""
 
 
 class SynthBug(RuntimeError):
@@ -25,25 +23,31 @@ class SynthBug(RuntimeError):
 class Episode:
     """A task after execution: its stage-2 turns, tool docs, and the checkable answer the tools produced."""
 
-    task: Task
+    recipe: Recipe
     tools: list[dict[str, Any]]
     conversations: list[dict[str, str]]
     answer: str | float | list[str]
-    match: str
+    match: Match
     calls: int
     gave_up: bool
     alternative: bool = False
     """True for the second solution of a task (same instruction as the episode before it)."""
 
+    def task(self, ident: str) -> Task:
+        """The executable task (``umi-edge eval tasks`` format) whose answer is the one the tools produced."""
+        r = self.recipe
+        answers: list[str | float | int] = [*self.answer] if isinstance(self.answer, list) else [self.answer]
+        return Task(ident, r.query, answers, self.match, r.files, r.sqlite, r.tools)
 
-def run_task(task: Task, registry: ToolRegistry) -> Episode:
+
+def run_task(task: Recipe, registry: ToolRegistry) -> Episode:
     """Execute ``task.solve`` against ``registry`` in a temporary workspace built from the task's fixture."""
     docs = registry.subset(task.tools).alpha_umi_docs()
     turns: list[dict[str, str]] = [{"from": "user", "value": task.query}]
     calls = 0
     with tempfile.TemporaryDirectory(prefix="umi-synth-") as tmp:
         ws = Path(tmp)
-        materialize(ws, task.files, task.sqlite)
+        write_fixture(ws, task.files, task.sqlite)
         script = task.solve()
         try:
             step = next(script)
@@ -68,7 +72,7 @@ def run_task(task: Task, registry: ToolRegistry) -> Episode:
             outcome = stop.value
     if isinstance(outcome, GiveUp):
         turns.append({"from": "assistant", "value": render_plan(outcome.thought, "give_up")})
-        return Episode(task, docs, turns, GIVE_UP_ANSWER, "contains", calls, True)
+        return Episode(task, docs, turns, GIVE_UP, "contains", calls, True)
     if not isinstance(outcome, Finish):
         raise SynthBug(f"{task.family}: script returned {outcome!r}, expected Finish or GiveUp")
     turns.append({"from": "assistant", "value": render_plan(outcome.thought, "finish")})
@@ -85,7 +89,7 @@ def _schema_order(registry: ToolRegistry, name: str, args: dict[str, Any]) -> di
     return dict(sorted(args.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
-def _check(task: Task, outcome: Finish) -> None:
+def _check(task: Recipe, outcome: Finish) -> None:
     """The tools' answer must agree with the generator's own computation and appear in the conclusion."""
     ans = outcome.answer
     if outcome.match == "number":

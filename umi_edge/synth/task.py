@@ -1,18 +1,18 @@
-"""A synthetic task: the user's query, its fixture workspace, the tools offered, and a solution script.
+"""A synthetic task's recipe: the user's query, its fixture workspace, the tools offered, and a solution script.
 
-A family builds a :class:`Task`; its ``solve`` is a generator that yields :class:`Call` steps, receives each
+A family builds a :class:`Recipe`; its ``solve`` is a generator that yields :class:`Call` steps, receives each
 call's real :class:`~umi_edge.tools.ToolResult` back, and returns a :class:`Finish` or :class:`GiveUp`. The runner
-executes the calls with the real tools, so every later argument and the final answer come from actual tool output.
+executes the calls with the real tools, so every later argument and the final answer come from actual tool output;
+the executed recipe is exported as an executable :class:`umi_edge.formats.taskfile.Task`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from umi_edge.formats.taskfile import Match
 from umi_edge.tools import ToolResult
 
 
@@ -34,7 +34,7 @@ class Finish:
     thought: str
     conclusion: str
     answer: str | float | list[str]
-    match: str = "contains"
+    match: Match = "contains"
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ Script = Generator[Call, ToolResult, Outcome]
 
 
 @dataclass
-class Task:
-    """One synthetic task; ``key`` identifies the (template, values) instance across splits."""
+class Recipe:
+    """One synthetic task and its solution; ``key`` identifies the (template, values) instance across splits."""
 
     family: str
     template: str
@@ -64,21 +64,3 @@ class Task:
     """The answer computed in Python by the generator, checked against what the tools produced (None: no check)."""
     alternative: Callable[[], Script] | None = None
     """A second valid solution with a different action sequence; the generator emits both trajectories."""
-
-
-def materialize(workspace: Path, files: dict[str, str], sqlite: dict[str, list[str]]) -> None:
-    """Create a task's fixture in ``workspace``: text files, and sqlite databases built from SQL statements."""
-    for rel, text in files.items():
-        path = workspace / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    for rel, statements in sqlite.items():
-        path = workspace / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path)
-        try:
-            for stmt in statements:
-                con.execute(stmt)
-            con.commit()
-        finally:
-            con.close()

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from umi_edge.synth.pools import Split
-from umi_edge.synth.task import Task
+from umi_edge.synth.task import Recipe
 
-Maker = Callable[[random.Random, Split, Sequence[str]], Task]
+Maker = Callable[[random.Random, Split, Sequence[str]], Recipe]
 
 
 @dataclass(frozen=True)

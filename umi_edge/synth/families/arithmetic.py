@@ -9,7 +9,7 @@ from umi_edge.synth import entities as E
 from umi_edge.synth import pools as P
 from umi_edge.synth.families._common import FINISH_THOUGHTS, Family, num, offer, say
 from umi_edge.synth.pools import Split, fmt_num
-from umi_edge.synth.task import Call, Finish, Task
+from umi_edge.synth.task import Call, Finish, Recipe
 from umi_edge.tools.builtins.calculator import evaluate
 
 CALC_THOUGHTS = [
@@ -35,7 +35,7 @@ def _calc_task(
     expression: str,
     what: str,
     conclusions: list[str],
-) -> Task:
+) -> Recipe:
     """A one-call calculator task; ``conclusions`` are formatted with ``slots`` plus ``r`` (the tool's result)."""
     tid, tmpl = P.template(rng, templates, split)
     query = tmpl.format(**slots)
@@ -55,7 +55,7 @@ def _calc_task(
         out = res.value["stdout"].strip()
         return Finish(finish_thought.format(r=out), conclusion.format(r=out, **slots), float(out), "number")
 
-    return Task(
+    return Recipe(
         family,
         f"{family}/{sub}/{tid}",
         (family, sub, tid, tuple(sorted(slots.items()))),
@@ -121,7 +121,7 @@ PCT_RATIO = [
 ]
 
 
-def make_percent(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_percent(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(["of", "of", "up", "off", "ratio"])
     fam = "calc_percent"
     if sub == "of":
@@ -270,7 +270,7 @@ ARITH = {
 }
 
 
-def make_arith(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_arith(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(list(ARITH))
     templates, expr = ARITH[sub]
     if sub == "sqrt":
@@ -365,7 +365,7 @@ WORD = {
 }
 
 
-def make_word(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_word(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(list(WORD))
     templates, expr, conclusions = WORD[sub]
     if sub == "shop":

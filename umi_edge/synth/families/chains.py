@@ -11,7 +11,7 @@ from umi_edge.synth.families._common import Family, num, offer
 from umi_edge.synth.families.measures import random_date
 from umi_edge.synth.families.workspace import READ_KEYS, filler_files, note_text, project_note, sql_setup
 from umi_edge.synth.pools import Split, fmt_num
-from umi_edge.synth.task import Call, Finish, Task
+from umi_edge.synth.task import Call, Finish, Recipe
 from umi_edge.tools.builtins.calculator import evaluate
 
 
@@ -68,7 +68,7 @@ FILE_CALC = {
 }
 
 
-def make_file_calc(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_file_calc(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(list(FILE_CALC))
     templates, key, expr, concl = FILE_CALC[sub]
     v = P.decimal(rng, 20, 4000, rng.choice([0, 2]), split, tag=f"chain:{key}")
@@ -94,7 +94,7 @@ def make_file_calc(rng: random.Random, split: Split, available: Sequence[str]) -
         r = res.value["result"]
         return Finish(f"The result is {num(r)}.", concl.format(r=num(r)), r, "number")
 
-    return Task(
+    return Recipe(
         "chain_file_calc",
         f"chain_file_calc/{sub}/{tid}",
         ("chain_file_calc", sub, tid, text, s["p"], s["q"]),
@@ -122,7 +122,7 @@ SQL_CALC = [
 ]
 
 
-def make_sql_calc(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_sql_calc(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     db, stmts, dept, _ = sql_setup(rng, split, "avg_salary")
     sql = f"SELECT SUM(salary) FROM employees WHERE department = '{dept}'"
     p = fmt_num(P.integer(rng, 2, 15, split, tag="raise"))
@@ -140,7 +140,7 @@ def make_sql_calc(rng: random.Random, split: Split, available: Sequence[str]) ->
         r = res.value["result"]
         return Finish(f"The result is {num(r)}.", f"After a {p}% raise the {dept} total is {num(r)}.", r, "number")
 
-    return Task(
+    return Recipe(
         "chain_sql_calc",
         f"chain_sql_calc/{tid}",
         ("chain_sql_calc", tid, tuple(stmts), dept, p),
@@ -163,7 +163,7 @@ FILE_DATE = [
 ]
 
 
-def make_file_date(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_file_date(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     project = P.choice(rng, E.PROJECTS, split)
     facts = project_note(rng, split, project)
     path = f"{rng.choice(E.FOLDERS)}/{project.lower()}.txt"
@@ -179,7 +179,7 @@ def make_file_date(rng: random.Random, split: Split, available: Sequence[str]) -
         w = res.value["weekday"]
         return Finish(f"{d} is a {w}.", f"The deadline, {d}, is a {w}.", w)
 
-    return Task(
+    return Recipe(
         "chain_file_date",
         f"chain_file_date/{tid}",
         ("chain_file_date", tid, tuple(sorted(facts.items()))),
@@ -202,7 +202,7 @@ CALC_WRITE = [
 ]
 
 
-def make_calc_write(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_calc_write(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     p = fmt_num(P.integer(rng, 2, 60, split, tag="wpct"))
     x = fmt_num(P.integer(rng, 20, 9999, split, tag="wx"))
     path = f"results/{P.choice(rng, E.WORDS, split)}.txt"
@@ -217,7 +217,7 @@ def make_calc_write(rng: random.Random, split: Split, available: Sequence[str]) 
             f"{r} is saved in {path}.", f"{p}% of {x} is {r}; I saved it to {path}.", res.value["result"], "number"
         )
 
-    return Task(
+    return Recipe(
         "chain_calc_write",
         f"chain_calc_write/{tid}",
         ("chain_calc_write", tid, p, x, path),
@@ -240,7 +240,7 @@ SEARCH_READ = [
 ]
 
 
-def make_search_read(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_search_read(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     project = P.choice(rng, E.PROJECTS, split)
     facts = project_note(rng, split, project)
     path = f"{rng.choice(E.FOLDERS)}/{P.choice(rng, E.WORDS, split)}.txt"
@@ -261,7 +261,7 @@ def make_search_read(rng: random.Random, split: Split, available: Sequence[str])
         ans = value.split()[0] if key == "Budget" else value
         return Finish(f"The {low} is {value}.", f"The {low} of {project} is {value} (from {found}).", ans)
 
-    return Task(
+    return Recipe(
         "chain_search_read",
         f"chain_search_read/{tid}",
         ("chain_search_read", tid, key, tuple(sorted(facts.items()))),
@@ -285,7 +285,7 @@ SQL_UNITS = [
 ]
 
 
-def make_sql_units(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_sql_units(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     cities = P.sample(rng, E.CITIES, 3, split)
     stmts = ["CREATE TABLE readings (city TEXT, day TEXT, temp_c REAL)"]
     for c in cities:
@@ -313,7 +313,7 @@ def make_sql_units(rng: random.Random, split: Split, available: Sequence[str]) -
             f"That is {num(r)} F.", f"The highest temperature in {city} was {t} °C, which is {num(r)} °F.", r, "number"
         )
 
-    return Task(
+    return Recipe(
         "chain_sql_units",
         f"chain_sql_units/{tid}",
         ("chain_sql_units", tid, tuple(stmts), city),
@@ -336,7 +336,7 @@ RECOVER = [
 ]
 
 
-def make_recover(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_recover(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     """The user names a file without its folder: reading fails, listing the workspace finds it, reading works."""
     project = P.choice(rng, E.PROJECTS, split)
     facts = project_note(rng, split, project)
@@ -362,7 +362,7 @@ def make_recover(rng: random.Random, split: Split, available: Sequence[str]) -> 
         ans = value.split()[0] if key == "Budget" else value
         return Finish(f"The {low} is {value}.", f"The {low} in {found} is {value}.", ans)
 
-    return Task(
+    return Recipe(
         "recover",
         f"recover/{tid}",
         ("recover", tid, key, tuple(sorted(facts.items())), path),

@@ -10,7 +10,7 @@ from umi_edge.synth import entities as E
 from umi_edge.synth import pools as P
 from umi_edge.synth.families._common import Family, offer, say
 from umi_edge.synth.pools import Split
-from umi_edge.synth.task import Call, Finish, Task
+from umi_edge.synth.task import Call, Finish, Recipe
 
 
 def _primes_below(n: int) -> int:
@@ -120,7 +120,7 @@ PY = {
 PY_THOUGHTS = ["I will compute {what} with a short Python program.", "Python can work out {what}."]
 
 
-def make_python(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_python(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(list(PY))
     templates, code, value, what = PY[sub]
     if sub in ("reverse", "count_char"):
@@ -143,7 +143,7 @@ def make_python(rng: random.Random, split: Split, available: Sequence[str]) -> T
         concl = rng.choice(["The answer is {r}.", "Python says {r}."]) if numeric else "Reversed, it reads: {r}"
         return Finish(f"The program printed {out}.", concl.format(r=out), r, "number" if numeric else "contains")
 
-    return Task(
+    return Recipe(
         "python",
         f"python/{sub}/{tid}",
         ("python", sub, tid, s.get("n"), s.get("w"), s.get("c")),

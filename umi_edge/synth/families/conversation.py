@@ -9,7 +9,7 @@ from umi_edge.synth import entities as E
 from umi_edge.synth import pools as P
 from umi_edge.synth.families._common import Family, offer
 from umi_edge.synth.pools import Split
-from umi_edge.synth.task import Finish, GiveUp, Task
+from umi_edge.synth.task import Finish, GiveUp, Recipe
 
 ECHO = [
     "Reply with just the word {w}.",
@@ -43,7 +43,7 @@ GREET = [
 ]
 
 
-def make_direct(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_direct(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     """No call needed: the planner concludes at once (the offered tools are a random one plus distractors)."""
     sub = rng.choice(["echo", "echo", "tools", "greet"])
     tools = offer(rng, [rng.choice(list(available))], available)
@@ -68,7 +68,7 @@ def make_direct(rng: random.Random, split: Split, available: Sequence[str]) -> T
         return Finish(thought, concl, answer)
         yield  # a generator that makes no call
 
-    return Task("direct", f"direct/{sub}/{tid}", key, query, tools, solve, expected=answer)
+    return Recipe("direct", f"direct/{sub}/{tid}", key, query, tools, solve, expected=answer)
 
 
 GIVE_UP = [
@@ -145,7 +145,7 @@ GIVE_UP_THOUGHTS = [
 ]
 
 
-def make_give_up(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_give_up(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     """A request no offered tool can serve: the planner gives up with a reason."""
     what, templates = rng.choice(GIVE_UP)
     tid, tmpl = P.template(rng, templates, split)
@@ -165,7 +165,7 @@ def make_give_up(rng: random.Random, split: Split, available: Sequence[str]) -> 
         return GiveUp(thought)
         yield  # a generator that makes no call
 
-    return Task(
+    return Recipe(
         "give_up",
         f"give_up/{what}/{tid}",
         ("give_up", what, tid, used, tuple(tools)),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from umi_edge.synth import pools as P
 from umi_edge.synth.families._common import FINISH_THOUGHTS, Family, num, offer, say
 from umi_edge.synth.pools import Split, fmt_num
-from umi_edge.synth.task import Call, Finish, Task
+from umi_edge.synth.task import Call, Finish, Recipe
 from umi_edge.tools.builtins.dates import date_calc
 from umi_edge.tools.builtins.units import convert
 
@@ -51,7 +51,7 @@ UNIT_THOUGHTS = [
 ]
 
 
-def make_units(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_units(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     a, ua, b, ub, lo, hi, places = rng.choice(CONVERSIONS)
     v = P.decimal(rng, lo, hi, rng.choice([0, places]), split, tag=f"units:{ua}")
     slots = {"v": fmt_num(v), "a": a, "b": b}
@@ -66,7 +66,7 @@ def make_units(rng: random.Random, split: Split, available: Sequence[str]) -> Ta
         r = res.value["result"]
         return Finish(fin.format(r=num(r)), concl.format(r=num(r), **slots), r, "number")
 
-    return Task(
+    return Recipe(
         "units",
         f"units/{tid}",
         ("units", tid, ua, ub, slots["v"]),
@@ -166,7 +166,7 @@ DATE_THOUGHTS = {
 }
 
 
-def make_dates(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_dates(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(["add", "subtract", "weekday", "weekday", "difference"])
     d = random_date(rng, split)
     slots = {"d": spoken(d, rng), "iso": d.isoformat()}
@@ -210,7 +210,7 @@ def make_dates(rng: random.Random, split: Split, available: Sequence[str]) -> Ta
     expected = {"weekday": expected_out.get("weekday"), "difference": expected_out.get("days")}.get(
         sub, expected_out.get("date")
     )
-    return Task(
+    return Recipe(
         "dates",
         f"dates/{sub}/{tid}",
         ("dates", sub, tid, tuple(sorted(args.items())), slots["d"]),

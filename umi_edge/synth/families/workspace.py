@@ -13,7 +13,7 @@ from umi_edge.synth import pools as P
 from umi_edge.synth.families._common import FINISH_THOUGHTS, Family, num, offer, say
 from umi_edge.synth.families.measures import random_date
 from umi_edge.synth.pools import Split
-from umi_edge.synth.task import Call, Finish, Task
+from umi_edge.synth.task import Call, Finish, Recipe
 
 STATUSES = ["on track", "delayed", "at risk", "finished", "paused"]
 
@@ -73,7 +73,7 @@ def _fact_answer(key: str, value: str) -> str:
     return value.split()[0] if key == "Budget" else value
 
 
-def make_file_read(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_file_read(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     project = P.choice(rng, E.PROJECTS, split)
     facts = project_note(rng, split, project)
     path = f"{rng.choice(E.FOLDERS)}/{project.lower()}.txt"
@@ -93,7 +93,7 @@ def make_file_read(rng: random.Random, split: Split, available: Sequence[str]) -
             f"The file gives the {slots['key']}: {value}.", concl.format(v=value, **slots), _fact_answer(key, value)
         )
 
-    return Task(
+    return Recipe(
         "file_read",
         f"file_read/{tid}",
         ("file_read", tid, key, tuple(sorted(facts.items())), path),
@@ -117,7 +117,7 @@ SEARCH_TEMPLATES = [
 ]
 
 
-def make_file_search(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_file_search(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     kind = rng.choice(["invoice", "person", "code"])
     if kind == "invoice":
         term = f"invoice {P.integer(rng, 1000, 9999, split, tag='invoice')}"
@@ -144,7 +144,7 @@ def make_file_search(rng: random.Random, split: Split, available: Sequence[str])
             found,
         )
 
-    return Task(
+    return Recipe(
         "file_search",
         f"file_search/{tid}",
         ("file_search", tid, term, path),
@@ -178,7 +178,7 @@ LIST_FIND = [
 ]
 
 
-def make_file_list(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_file_list(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     folder = P.choice(rng, E.FOLDERS, split)
     names = P.sample(rng, E.WORDS, rng.randint(2, 6), split)
     sub = rng.choice(["count", "find"])
@@ -206,7 +206,7 @@ def make_file_list(rng: random.Random, split: Split, available: Sequence[str]) -
         return Finish(f"The CSV file is {name}.", f"The CSV file in {folder} is {name}.", name)
 
     expected = len([p for p in files if p.startswith(folder + "/")]) if sub == "count" else csv
-    return Task(
+    return Recipe(
         "file_list",
         f"file_list/{sub}/{tid}",
         ("file_list", sub, tid, tuple(files)),
@@ -372,7 +372,7 @@ def sql_setup(rng: random.Random, split: Split, sub: str) -> tuple[str, list[str
     return db, stmts, value, SQL_TASKS[sub][2].format(q=_sql_str(value))
 
 
-def make_sql(rng: random.Random, split: Split, available: Sequence[str]) -> Task:
+def make_sql(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
     sub = rng.choice(list(SQL_TASKS))
     db, stmts, value, sql = sql_setup(rng, split, sub)
     tid, tmpl = P.template(rng, SQL_TASKS[sub][1], split)
@@ -400,7 +400,7 @@ def make_sql(rng: random.Random, split: Split, available: Sequence[str]) -> Task
             "number" if numeric else "contains",
         )
 
-    return Task(
+    return Recipe(
         "sql",
         f"sql/{sub}/{tid}",
         ("sql", sub, tid, tuple(stmts), value),

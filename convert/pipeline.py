@@ -23,7 +23,7 @@ from umi_edge.formats.prompts import Style
 from .gguf_model import write_model
 from .lora import LoraAdapter, merged_transform, write_adapter
 from .run import Run, read_run, resolved_base
-from .source import BaseModel
+from .source import BaseModel, GgufModel
 
 MODES = ("adapters", "merged")
 
@@ -143,7 +143,9 @@ def _kept_base_ref(run: Run, tmp: Path) -> tuple[bundle.FileRef, str]:
     """
     import gguf
 
-    ft = run.base.reader.get_field("general.file_type")  # type: ignore[attr-defined]
+    if not isinstance(run.base, GgufModel):
+        raise UserError(f"{run.base_path}: --quant keep needs a GGUF base, got a {run.base.kind} model")
+    ft = run.base.reader.get_field("general.file_type")
     qname = gguf.LlamaFileType(int(ft.contents())).name.removeprefix("MOSTLY_").lower() if ft else "unknown"
     resolved = resolved_base(run.config)
     pkg, file = resolved.get("package"), resolved.get("file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from umi_edge.formats.prompts import model_prompt
+from umi_edge.formats.prompts import Style, model_prompt
 from umi_edge.formats.samples import role_samples
 
 _TOOLS = [
@@ -64,10 +64,10 @@ EXTRA_TEXTS = [
 ]
 
 
-def role_pairs(role: str, style: str = "toolbench") -> list[tuple[str, str]]:
+def role_pairs(role: str, style: Style = "toolbench") -> list[tuple[str, str]]:
     """(prompt as the model sees it, target) for ``role`` (planner, caller, summarizer or backbone)."""
     out: list[tuple[str, str]] = []
     for traj in TRAJECTORIES:
-        for rec in role_samples(traj, style)[role]:  # type: ignore[arg-type]
+        for rec in role_samples(traj, style)[role]:
             out.append((model_prompt(rec["input"]), rec["target"]))
     return out

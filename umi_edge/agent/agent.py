@@ -23,6 +23,7 @@ from umi_edge.agent.events import (
     FinalAnswer,
     GaveUp,
     RunFinished,
+    RunStatus,
     TokenDelta,
     to_dict,
 )
@@ -37,7 +38,7 @@ from umi_edge.tools.registry import ToolRegistry
 class _Stop(Exception):
     """Ends the loop with a status (internal)."""
 
-    def __init__(self, status: str, answer: str | None = None) -> None:
+    def __init__(self, status: RunStatus, answer: str | None = None) -> None:
         self.status, self.answer = status, answer
 
 
@@ -73,7 +74,7 @@ class Agent:
         self.recorder = recorder
         self._cancel = threading.Event()
         self.conversation: list[dict[str, str]] = []
-        self.status: str | None = None
+        self.status: RunStatus | None = None
         self.answer: str | None = None
         self.events: list[Event] = []
 
@@ -109,7 +110,7 @@ class Agent:
         except (ContextOverflow, UserError, RuntimeError) as exc:
             self.status = "error"
             yield self._note(AgentError(step, str(exc)), state)
-        yield self._note(RunFinished(step, self.status, self.answer), state)  # type: ignore[arg-type]
+        yield self._note(RunFinished(step, self.status, self.answer), state)
         if self.recorder is not None:
             self.recorder.end_run(self.status, self.answer)
 

@@ -15,6 +15,7 @@ from umi_edge.agent.events import Event, PlanDecided
 from umi_edge.agent.generation import generate
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Generation
+from umi_edge.formats.parse import PlanLabel
 from umi_edge.formats.prompts import build_input, model_prompt
 
 _CONCLUSION_RE = re.compile(r"(?:^|\n)[ \t]*conclusion[ \t]*:[ \t]*", re.IGNORECASE)
@@ -26,7 +27,7 @@ _GIVE_UP_RE = re.compile(r"^\s*give\s+up\.?\s*$", re.IGNORECASE)
 class BackboneTurn:
     """A parsed backbone turn: ``label`` call / finish / give_up, the thought, and the answer or call text."""
 
-    label: str
+    label: PlanLabel
     thought: str
     answer: str = ""
     call_text: str = ""
@@ -58,5 +59,5 @@ def backbone_turn(state: RunState, step: int) -> Generator[Event, None, tuple[Ba
 
     gen = yield from generate(state, "backbone", step, render)
     turn = parse_backbone(gen.text)
-    yield PlanDecided(step, turn.label, turn.thought, gen.text.strip())  # type: ignore[arg-type]
+    yield PlanDecided(step, turn.label, turn.thought, gen.text.strip())
     return turn, gen

@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from umi_edge.formats.parse import PlanLabel
-
-Role = Literal["planner", "caller", "summarizer", "backbone"]
+from umi_edge.formats.prompts import Role
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from umi_edge.agent.history import fit_prompt
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Generation
 from umi_edge.formats.history import stop_sequences
+from umi_edge.formats.prompts import Role
 
 
 def generate(
     state: RunState,
-    role: str,
+    role: Role,
     step: int,
     render: Callable[[str], str],
     *,
@@ -26,7 +27,7 @@ def generate(
     budget = max(1, engine.context_size(model_role) - room)
     fitted = fit_prompt(state.turns, render, lambda p: engine.count_tokens(model_role, p), budget, role)
     if fitted.rule is not None:
-        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)  # type: ignore[arg-type]
+        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)
     stream = engine.generate(
         model_role,
         fitted.prompt,
@@ -42,10 +43,10 @@ def generate(
         except StopIteration as done:
             gen: Generation = done.value
             break
-        yield TokenDelta(role, step, piece)  # type: ignore[arg-type]
+        yield TokenDelta(role, step, piece)
     yield Timing(
         step=step,
-        role=role,  # type: ignore[arg-type]
+        role=role,
         prompt_tokens=gen.prompt_tokens,
         prompt_evaluated=gen.prompt_evaluated,
         prompt_reused=gen.prompt_reused,

@@ -13,9 +13,10 @@ from typing import Any
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent.timings import Timings
 from umi_edge.engine import Engine
+from umi_edge.tools.registry import ToolRegistry
 
 
-def agent_steps(engine: Engine, registry: Any, steps: int, max_tokens: int) -> list[dict[str, Any]]:
+def agent_steps(engine: Engine, registry: ToolRegistry, steps: int, max_tokens: int) -> list[dict[str, Any]]:
     """Wall time of each step of a real agent run (planner + caller + tool, or summarizer), with its token counts."""
     if "planner" not in engine.roles and "backbone" not in engine.roles:
         return []

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from umi_edge.errors import UserError
+
+if TYPE_CHECKING:
+    from umi_edge.tools.registry import ToolRegistry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
-def _registry(args: argparse.Namespace, **kwargs: Any) -> Any:
+def _registry(args: argparse.Namespace, **kwargs: Any) -> ToolRegistry:
     from umi_edge.tools.loading import default_registry
 
     return default_registry(args.tools, entry_points=not args.no_entry_points, **kwargs)

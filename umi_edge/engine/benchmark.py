@@ -64,7 +64,8 @@ def raw_decode_speed(
             t = time.perf_counter()
             out = llm.create_completion(prompt, max_tokens=tokens, temperature=0.0)
             dt = time.perf_counter() - t
-            n = out["usage"]["completion_tokens"]  # type: ignore[index]
+            assert isinstance(out, dict)  # not streamed
+            n = out["usage"]["completion_tokens"]
             rates.append(n / dt if dt else 0.0)
         return {"tokens_per_second": _median(rates), "tokens": tokens}
     finally:

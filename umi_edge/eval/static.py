@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from umi_edge.errors import UserError
 from umi_edge.eval.metrics import (
@@ -53,6 +53,10 @@ from umi_edge.formats import (
     stop_sequences,
     tool_names,
 )
+from umi_edge.formats.prompts import Style
+
+if TYPE_CHECKING:
+    from umi_edge.engine.engine import Engine
 
 MARKERS = tuple(PLAN_MARKERS.values())
 DEFAULT_MAX_TOKENS = {"planner": 256, "caller": 256, "summarizer": 512, "backbone": 512}
@@ -78,10 +82,10 @@ class GoldStep:
         return self.gold.plan
 
 
-def gold_steps(traj: Trajectory, dialogue: int, style: str = "toolbench") -> list[GoldStep]:
+def gold_steps(traj: Trajectory, dialogue: int, style: Style = "toolbench") -> list[GoldStep]:
     """The gold steps of one trajectory, in order."""
     turns = traj.conversations
-    backbone = {len(r["history"]): r for r in role_samples(traj, style=style)["backbone"]}  # type: ignore[arg-type]
+    backbone = {len(r["history"]): r for r in role_samples(traj, style=style)["backbone"]}
     out: list[GoldStep] = []
     for j, u in enumerate(turns):
         if u["from"] != "assistant" or not any(m in u["value"] for m in MARKERS):
@@ -113,7 +117,7 @@ def gold_steps(traj: Trajectory, dialogue: int, style: str = "toolbench") -> lis
     return out
 
 
-def load_gold(path: str | Path, style: str = "toolbench") -> list[list[GoldStep]]:
+def load_gold(path: str | Path, style: Style = "toolbench") -> list[list[GoldStep]]:
     """Every dialogue of a stage-2 file as its list of gold steps (UserError on bad input)."""
     return [gold_steps(t, i, style) for i, t in enumerate(load_trajectories(path))]
 
@@ -231,7 +235,7 @@ class StepResult:
 class StepPredictor:
     """Runs the roles of a loaded :class:`umi_edge.engine.Engine` on gold steps, greedy."""
 
-    def __init__(self, engine: Any, *, single: bool, max_tokens: dict[str, int] | None = None) -> None:
+    def __init__(self, engine: Engine, *, single: bool, max_tokens: dict[str, int] | None = None) -> None:
         from umi_edge.engine import SamplingParams
 
         self.engine = engine
@@ -371,7 +375,7 @@ class StaticRun:
 
 def run_static(
     path: str | Path,
-    engine: Any,
+    engine: Engine,
     *,
     single: bool = False,
     limit: int | None = None,
@@ -442,9 +446,12 @@ def _resumed(
     by_key = {(s.dialogue, s.step): s for s in steps}
     out: dict[tuple[int, int], StepResult] = {}
     for rec in done:
-        key = (rec.get("dialogue"), rec.get("step"))
-        gold = by_key.get(key)  # type: ignore[arg-type]
+        dialogue, step = rec.get("dialogue"), rec.get("step")
+        if not isinstance(dialogue, int) or not isinstance(step, int):
+            raise UserError(f"resumed step: expected integer 'dialogue' and 'step', got {dialogue!r}, {step!r}")
+        key = (dialogue, step)
+        gold = by_key.get(key)
         if gold is None or rec.get("gold_plan") != (gold.gold_backbone if single else gold.gold).plan:
             raise UserError(f"resumed step {key}: not a selected gold step of {path} (was it made from this file?)")
-        out[key] = StepResult.from_record(gold, rec, single=single)  # type: ignore[index]
+        out[key] = StepResult.from_record(gold, rec, single=single)
     return out

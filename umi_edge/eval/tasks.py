@@ -24,6 +24,8 @@ from umi_edge.formats.taskfile import GIVE_UP, FixtureError, Task, load_tasks, w
 
 if TYPE_CHECKING:
     from umi_edge.agent.config import AgentConfig
+    from umi_edge.engine.engine import Engine
+    from umi_edge.tools.registry import ToolRegistry
 
 
 def build_workspace(task: Task, root: Path, source: str | Path = "tasks") -> Path:
@@ -34,7 +36,7 @@ def build_workspace(task: Task, root: Path, source: str | Path = "tasks") -> Pat
         raise UserError(f"{where(source, line=task.line, field='sqlite')}: {exc}") from None
 
 
-def task_registry(task: Task, base: Any, source: str | Path) -> Any:
+def task_registry(task: Task, base: ToolRegistry, source: str | Path) -> ToolRegistry:
     """The tools offered for ``task``: ``base``, or the subset the task names (unknown names are an error)."""
     if task.tools is None:
         return base
@@ -47,7 +49,7 @@ def task_registry(task: Task, base: Any, source: str | Path) -> Any:
     return base.subset(task.tools)
 
 
-def check_tasks(tasks: list[Task], registry: Any, source: str | Path) -> None:
+def check_tasks(tasks: list[Task], registry: ToolRegistry, source: str | Path) -> None:
     """Validate what needs the tools and SQLite before any model runs: tool names and fixture SQL."""
     with tempfile.TemporaryDirectory(prefix="umi-eval-check-") as tmp:
         for i, task in enumerate(tasks):
@@ -117,7 +119,9 @@ def task_outcome(task: Task, status: str, answer: str | None) -> str:
     return status
 
 
-def run_task(task: Task, engine: Any, registry: Any, *, single: bool, config: Any, workspace: Path) -> TaskResult:
+def run_task(
+    task: Task, engine: Engine, registry: ToolRegistry, *, single: bool, config: AgentConfig, workspace: Path
+) -> TaskResult:
     """Run the agent on one task in ``workspace`` (already built) and score it."""
     from umi_edge.agent.agent import Agent
     from umi_edge.agent.events import Observation, PlanDecided, RunFinished, ToolCall, to_dict
@@ -202,9 +206,9 @@ class TaskRun:
 
 def run_tasks(
     path: str | Path,
-    engine: Any,
+    engine: Engine,
     *,
-    registry: Any = None,
+    registry: ToolRegistry | None = None,
     single: bool = False,
     limit: int | None = None,
     max_steps: int | None = None,

@@ -18,7 +18,7 @@ from typing import Any
 
 from umi_edge.errors import UserError
 from umi_edge.eval.matching import matches
-from umi_edge.formats.prompts import model_prompt
+from umi_edge.formats.prompts import Style, model_prompt
 from umi_edge.formats.samples import role_samples
 from umi_edge.synth.families import FAMILIES, Family
 from umi_edge.synth.pools import Split, in_split
@@ -103,9 +103,9 @@ def synthesize(
 
 def _answer_in_query(ep: Episode) -> bool:
     """A numeric answer that the query already states would let any echo pass the ``number`` check: redraw."""
-    if ep.match != "number":
+    if ep.match != "number" or isinstance(ep.answer, list):
         return False
-    return matches(ep.recipe.query, [ep.answer], "number")  # type: ignore[list-item]
+    return matches(ep.recipe.query, [ep.answer], "number")
 
 
 def episode_id(family: str, split: Split, seed: int, i: int) -> str:
@@ -128,11 +128,11 @@ def trajectory_record(ep: Episode, ident: str) -> dict[str, Any]:
     }
 
 
-def role_records(trajectories: Sequence[dict[str, Any]], style: str = "toolbench") -> dict[str, list[dict[str, Any]]]:
+def role_records(trajectories: Sequence[dict[str, Any]], style: Style = "toolbench") -> dict[str, list[dict[str, Any]]]:
     """Per-role samples of every trajectory (``umi_edge.formats.samples.role_samples``)."""
     out: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
     for rec in trajectories:
-        for role, recs in role_samples(rec, style=style).items():  # type: ignore[arg-type]
+        for role, recs in role_samples(rec, style=style).items():
             out[role].extend(recs)
     return out
 

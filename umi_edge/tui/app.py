@@ -367,7 +367,7 @@ class ChatApp(App[int]):
             conv.add_user(query)
             self.call_later(conv.apply_all, list(events))
 
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
         self.action_cancel_turn()
         self.exit(0)
 

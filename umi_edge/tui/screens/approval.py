@@ -54,4 +54,5 @@ class ApprovalScreen(ModalScreen[Decision]):
         self.action_decide(event.button.id or "deny")
 
     def action_decide(self, decision: str) -> None:
-        self.dismiss(decision if decision in ("once", "always") else "deny")  # type: ignore[arg-type]
+        chosen: Decision = "once" if decision == "once" else "always" if decision == "always" else "deny"
+        self.dismiss(chosen)

@@ -32,3 +32,11 @@ def _derived_base_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Derived bases (umi_edge.engine.derive) go to a per-session folder, not the user's ~/.cache; subprocesses
     inherit it. A UMI_EDGE_CACHE set by the caller is kept."""
     os.environ.setdefault("UMI_EDGE_CACHE", str(tmp_path_factory.mktemp("umi-edge-cache")))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """An empty workspace folder (test files that need one filled define their own ``ws``)."""
+    d = tmp_path / "ws"
+    d.mkdir()
+    return d

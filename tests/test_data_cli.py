@@ -101,8 +101,8 @@ GOOD = json.dumps(_stage2_record())
     ("content", "message"),
     [
         ("", r"in\.json: file is empty"),
-        ('[{"tools": [], "instruction": "q", "conversations": [}]', r"in\.json:1:\d+: malformed JSON: Expecting value"),
-        (GOOD + "\n" + GOOD[:-5] + "\n", r"in\.json:2:\d+: malformed JSON"),
+        ('[{"tools": [], "instruction": "q", "conversations": [}]', r"in\.json:1:\d+: invalid JSON: Expecting value"),
+        (GOOD + "\n" + GOOD[:-5] + "\n", r"in\.json:2:\d+: invalid JSON"),
         ('[{"tools": [], "conversations": [{"from": "user", "value": "q"}]}]',
          r"in\.json: record 0: field 'instruction': missing"),
         (GOOD + "\n" + GOOD.replace('"What is 2 + 3?"', "42", 1),

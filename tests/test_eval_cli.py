@@ -38,7 +38,7 @@ def test_static_bad_inputs(tmp_path: Path) -> None:
     _one_line_error(_run("eval", "static", str(bad), "--baseline-only"), "bad.json", "'conversations'")
     broken = tmp_path / "broken.json"
     broken.write_text('[{"tools": [], ')
-    _one_line_error(_run("eval", "static", str(broken), "--baseline-only"), "broken.json", "malformed JSON")
+    _one_line_error(_run("eval", "static", str(broken), "--baseline-only"), "broken.json", "invalid JSON")
     good = tmp_path / "good.json"
     conv = [{"from": "user", "value": "q"}, {"from": "assistant", "value": "t\n Next: give up."}]
     good.write_text(json.dumps([{"tools": [], "instruction": "q", "conversations": conv}]))

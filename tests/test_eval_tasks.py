@@ -45,7 +45,7 @@ def test_defaults_and_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ('{"id": "a", "query": "q"', "tasks.jsonl:1: invalid JSON"),
+        ('{"id": "a", "query": "q"', "tasks.jsonl:1:25: invalid JSON"),
         ("[1]", "tasks.jsonl:1: expected a JSON object, got a list"),
         ({"query": "q", "answer": 1}, "tasks.jsonl:1: field 'id': missing"),
         ({"id": "a", "query": "", "answer": 1}, "field 'query': expected a non-empty string"),

@@ -282,8 +282,8 @@ def test_load_trajectories_json_jsonl_and_python_literals(tmp_path: Path) -> Non
     [
         ("", r"x\.jsonl: file is empty"),
         ("[]", r"x\.jsonl: the JSON array is empty"),
-        ('{"tools": [}\n', r"x\.jsonl:1:12: malformed JSON: Expecting value"),
-        (json.dumps(_traj_record()) + "\n" + '{"a": \n', r"x\.jsonl:2:\d+: malformed JSON"),
+        ('{"tools": [}\n', r"x\.jsonl:1:12: invalid JSON: Expecting value"),
+        (json.dumps(_traj_record()) + "\n" + '{"a": \n', r"x\.jsonl:2:\d+: invalid JSON"),
         (json.dumps({"tools": [], "conversations": []}),
          r":1: field 'instruction': missing \(expected a stage-2 record \{tools, instruction, conversations\}\)$"),
         (json.dumps(_traj_record(tools={"a": 1})), r"field 'tools': expected a list of tool docs, got object"),

@@ -37,13 +37,6 @@ needs_seccomp = pytest.mark.skipif(not STATUS[Layer.SECCOMP].active, reason="sec
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    d = tmp_path / "ws"
-    d.mkdir()
-    return d
-
-
-@pytest.fixture
 def fake_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()

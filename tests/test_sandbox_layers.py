@@ -46,13 +46,6 @@ def py(ws: Path, code: str, layers: dict[Layer, LayerMode], **kw: object) -> dic
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    d = tmp_path / "ws"
-    d.mkdir()
-    return d
-
-
-@pytest.fixture
 def listener() -> Iterator[socket.socket]:
     """A TCP listener on the host's loopback."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -14,12 +14,12 @@ Too long samples lose prompt tokens from the left (the BOS is kept); a completio
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from umi_edge import jsonl
 from umi_edge.errors import UserError
 from umi_edge.formats.prompts import model_prompt
 
@@ -65,20 +65,13 @@ def check_dirs(sources: list[DataSource], stages: list[str]) -> None:
 def read_role_file(path: Path) -> list[tuple[str, str]]:
     """(input, target) pairs of a per-role JSONL file; a bad line raises UserError naming file, line and field."""
     out: list[tuple[str, str]] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(rec, dict):
-                raise UserError(f"{path}:{lineno}: expected a JSON object {{tools, history, input, target}}")
-            for key in ("input", "target"):
-                if not isinstance(rec.get(key), str):
-                    raise UserError(f"{path}:{lineno}: field {key!r}: expected a string, got {rec.get(key)!r:.60}")
-            out.append((rec["input"], rec["target"]))
+    for lineno, rec in jsonl.records(jsonl.read_text(path), path):
+        if not isinstance(rec, dict):
+            raise UserError(f"{path}:{lineno}: expected a JSON object {{tools, history, input, target}}")
+        for key in ("input", "target"):
+            if not isinstance(rec.get(key), str):
+                raise UserError(f"{path}:{lineno}: field {key!r}: expected a string, got {rec.get(key)!r:.60}")
+        out.append((rec["input"], rec["target"]))
     if not out:
         raise UserError(f"{path}: no records")
     return out

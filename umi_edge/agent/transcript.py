@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from umi_edge import atomic
+from umi_edge import atomic, jsonl
 from umi_edge.agent.events import Event, TokenDelta, from_dict, to_dict
 from umi_edge.errors import UserError
 
@@ -77,15 +77,8 @@ class Transcript:
             except (json.JSONDecodeError, TypeError) as exc:
                 raise UserError(f"{p}: not a umi-edge transcript ({exc})") from None
         t = cls(id=p.stem)
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if n == len(text.splitlines()):
-                    break  # a crash in the middle of the last line: keep everything before it
-                raise UserError(f"{p}:{n}: invalid JSON: {exc.msg}") from None
+        # A crash in the middle of the last line keeps everything before it.
+        for _, rec in jsonl.records(text, p, cut_off_last=True):
             kind = rec.get("type")
             if kind == "session":
                 t.id, t.created, t.meta = rec.get("id", t.id), rec.get("created", ""), rec.get("meta", {})

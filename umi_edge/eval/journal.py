@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from umi_edge import atomic
+from umi_edge import atomic, jsonl
 from umi_edge.errors import UserError
 
 
@@ -27,15 +27,9 @@ def read(path: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
     """The step records of the journal ``path`` made with ``header`` ([] when there is none)."""
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
     records: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            if n == len(lines):  # the step being written when the run was killed
-                break
-            raise UserError(f"{path}:{n}: not a JSON line (expected a step record)") from None
+    # A cut-off last line is the step being written when the run was killed.
+    for n, obj in jsonl.records(jsonl.read_text(path), path, cut_off_last=True):
         if n == 1:
             old = obj.get("header") if isinstance(obj, dict) else None
             if not isinstance(old, dict):

@@ -16,13 +16,13 @@ a number, else ``contains``.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast, get_args
 
+from umi_edge import jsonl
 from umi_edge.errors import UserError, where
 
 Match = Literal["contains", "exact", "number"]
@@ -156,17 +156,7 @@ def load_tasks(path: str | Path) -> list[Task]:
         raise UserError(f"{p}: task file does not exist")
     tasks: list[Task] = []
     seen: dict[str, int] = {}
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{p}: not UTF-8 text ({exc.reason})") from None
-    for n, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{p}:{n}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+    for n, obj in jsonl.records(jsonl.read_text(p), p):
         task = parse_task(obj, p, n)
         if task.id in seen:
             raise UserError(f"{where(p, line=n, field='id')}: duplicate id {task.id!r} (first on line {seen[task.id]})")

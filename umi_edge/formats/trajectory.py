@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from umi_edge import jsonl
 from umi_edge.atomic import write_jsonl
 from umi_edge.errors import UserError
 from umi_edge.formats.history import TURN_ROLES
@@ -56,7 +57,7 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserError(f"{p}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+            raise UserError(f"{p}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
         if not data:
             raise UserError(f"{p}: the JSON array is empty (expected at least one record)")
         return [(f"{p}: record {i}", rec) for i, rec in enumerate(data)]
@@ -68,17 +69,7 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
         else:
             one_line = len([ln for ln in text.splitlines() if ln.strip()]) == 1
             return [(f"{p}:1" if one_line else str(p), whole)]
-        out: list[tuple[str, Any]] = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                out.append((f"{p}:{lineno}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                if lineno == 1 and exc.msg == "Extra data":
-                    raise UserError(f"{p}: expected a JSON array or one JSON object per line (JSONL)") from None
-                raise UserError(f"{p}:{lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
-        return out
+        return [(f"{p}:{lineno}", rec) for lineno, rec in jsonl.records(text, p)]
     raise UserError(f"{p}:1: expected a JSON array or JSONL objects, got text starting {stripped[:20]!r}")
 
 

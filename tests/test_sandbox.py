@@ -371,3 +371,35 @@ def test_datagrams_to_host_unix_sockets_are_blocked(ws: Path, tmp_path: Path) ->
             server.recv(100)
     finally:
         server.close()
+
+
+def test_output_already_in_the_pipes_survives_a_starved_parent(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a loaded machine the parent can miss the 0.5 s it gives a leftover child after the leader exits. What
+    the tool printed before it exited must still come back (it was lost: a synth run failed on KeyError 'stdout').
+    The parent's selector here sees no event until well past that grace period, as a descheduled process would."""
+    real = sandbox_spawn.selectors.DefaultSelector
+
+    class Starved:
+        def __init__(self) -> None:
+            self.sel, self.blind_until = real(), None
+
+        def register(self, *a: object) -> None:
+            self.sel.register(*a)
+
+        def unregister(self, *a: object) -> None:
+            self.sel.unregister(*a)
+
+        def close(self) -> None:
+            self.sel.close()
+
+        def select(self, timeout: float | None = None) -> list:
+            if self.blind_until is None:
+                self.blind_until = time.monotonic() + 1.5
+            if time.monotonic() < self.blind_until:
+                time.sleep(0.05)
+                return []
+            return self.sel.select(timeout)
+
+    monkeypatch.setattr(sandbox_spawn.selectors, "DefaultSelector", Starved)
+    obs = py(ws, "print('made it')\n6 * 7")
+    assert obs == {"stdout": "made it\n", "result": "42"}

@@ -210,6 +210,18 @@ def _spawn(
     return res
 
 
+def _read_available(fd: int, buf: bytearray) -> None:
+    """Append to ``buf`` what a non-blocking ``fd`` holds now (until it would block or is at its end)."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if not chunk:
+            return
+        buf += chunk
+
+
 def _collect(proc: subprocess.Popen[bytes], rfd: int, deadline: float, limits: Limits) -> SandboxResult:
     assert proc.stdout is not None and proc.stderr is not None
     bufs: dict[int, bytearray] = {
@@ -230,6 +242,11 @@ def _collect(proc: subprocess.Popen[bytes], rfd: int, deadline: float, limits: L
         if drain_until is None and _exited(proc.pid):
             drain_until = now + 0.5  # the leader is gone: a leftover child holding the pipes gets no more time
         if drain_until is not None and now > drain_until:
+            # No more time for a leftover child, but what is already in the pipes is read: on a loaded machine
+            # this process can be descheduled for longer than the grace period, and the tool's output must not
+            # be lost for that.
+            for fd in open_fds:
+                _read_available(fd, bufs[fd])
             break
         remaining = deadline - now
         if remaining <= 0:

@@ -19,6 +19,7 @@ from typing import Any
 
 from umi_edge.atomic import atomic_dir
 from umi_edge.errors import UserError
+from umi_edge.formats.bfcl import LIVE_CATEGORIES as BFCL_LIVE
 from umi_edge.formats.parse import parse_plan
 from umi_edge.formats.prompts import STYLES, model_prompt
 from umi_edge.formats.samples import role_samples
@@ -27,6 +28,7 @@ from umi_edge.formats.trajectory import read_records, write_trajectories
 
 SAMPLE_ROLES = ("backbone", "planner", "caller", "summarizer")
 TRAJECTORIES_FILE = "trajectories.jsonl"
+VALIDATION_DIR = "validation"
 PERCENTILES = (50, 90, 95, 99, 100)
 
 # Extra `data` subcommands defined elsewhere: module name -> it defines register(data_subparsers).
@@ -64,6 +66,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
     imp.set_defaults(func=cmd_import_toolbench)
+
+    bf = sub.add_parser(
+        "import-bfcl",
+        help="convert BFCL's live categories (from the installed bfcl-eval package) to trajectories + samples",
+        description="Convert the live categories of the Berkeley Function Calling Leaderboard, read from the "
+        "installed bfcl-eval package, to umi-edge's training layout (as import-toolbench writes it). Only the "
+        "first planner step and the first caller step of each entry are written (BFCL gives no observations); "
+        "live_irrelevance entries become a give-up. 10% of the entries, chosen by a stable hash of their id, go "
+        "to DIR/validation/ in the same layout. Every other BFCL category is a test set and is refused.",
+        epilog="example: umi-edge data import-bfcl -o data/bfcl-live",
+    )
+    bf.add_argument(
+        "categories",
+        metavar="CATEGORY",
+        nargs="*",
+        help=f"live categories to import (default: all six: {', '.join(BFCL_LIVE)})",
+    )
+    bf.add_argument("-o", "--output", metavar="DIR", type=Path, required=True, help="output directory")
+    bf.add_argument(
+        "--style", choices=STYLES, default="toolbench", help="prompt templates of the samples (default toolbench)"
+    )
+    bf.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    bf.set_defaults(func=cmd_import_bfcl)
 
     st = sub.add_parser(
         "stats",
@@ -117,21 +142,79 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
     records = read_input(args.input)
     trajs, kind = import_records(records)
-    counts = dict.fromkeys(SAMPLE_ROLES, 0)
     with atomic_dir(out) as tmp:
-        write_trajectories(tmp / TRAJECTORIES_FILE, trajs)
-        files = {r: (tmp / f"{r}.jsonl").open("w", encoding="utf-8") for r in SAMPLE_ROLES}
-        try:  # streamed: the full ToolBench gives gigabytes of samples
-            for t in _progress(trajs, "samples"):
-                for role, recs in role_samples(t, style=args.style).items():
-                    files[role].writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-                    counts[role] += len(recs)
-        finally:
-            for fh in files.values():
-                fh.close()
+        counts = write_data_dir(tmp, trajs, lambda t: role_samples(t, style=args.style))
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
     summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
     print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}")
+    return 0
+
+
+def write_data_dir(
+    directory: Path,
+    trajs: Sequence[Any],
+    samples: Callable[[Any], dict[str, list[dict[str, Any]]]],
+) -> dict[str, int]:
+    """Write ``DIR/trajectories.jsonl`` and ``DIR/{backbone,planner,caller,summarizer}.jsonl`` (``samples`` gives a
+    trajectory's per-role records) into ``directory``, an :func:`atomic_dir` being built; returns the counts."""
+    counts = dict.fromkeys(SAMPLE_ROLES, 0)
+    write_trajectories(directory / TRAJECTORIES_FILE, trajs)
+    files = {r: (directory / f"{r}.jsonl").open("w", encoding="utf-8") for r in SAMPLE_ROLES}
+    try:  # streamed: the full ToolBench gives gigabytes of samples
+        for t in _progress(trajs, "samples"):
+            for role, recs in samples(t).items():
+                files[role].writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+                counts[role] += len(recs)
+    finally:
+        for fh in files.values():
+            fh.close()
+    return counts
+
+
+# ---------------------------------------------------------------- import-bfcl
+
+
+def cmd_import_bfcl(args: argparse.Namespace) -> int:
+    from umi_edge import bfcl_data
+    from umi_edge.formats.bfcl import BfclFormatError, entry_record, is_validation, record_samples
+
+    out: Path = args.output
+    categories = bfcl_data.check_importable(args.categories or BFCL_LIVE)
+    if args.style == "toolalpaca" and "live_irrelevance" in categories:
+        raise UserError("--style toolalpaca has no give-up option: leave out live_irrelevance or use toolbench")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
+    parts: dict[str, list[dict[str, Any]]] = {"train": [], "validation": []}
+    read = skipped = 0
+    for category in categories:
+        for e in bfcl_data.load(category):
+            read += 1
+            try:
+                rec = entry_record(e.entry, e.answer, category)
+            except BfclFormatError as exc:
+                raise UserError(f"{e.source}:{e.line}: {exc}") from None
+            if rec is None:
+                skipped += 1
+                continue
+            parts["validation" if is_validation(e.id) else "train"].append(rec)
+    if not parts["train"]:
+        raise UserError(f"{', '.join(categories)}: no entry to import")
+
+    def samples(rec: Any) -> dict[str, list[dict[str, Any]]]:
+        return record_samples(rec, style=args.style)
+
+    with atomic_dir(out) as tmp:
+        counts = write_data_dir(tmp, parts["train"], samples)
+        held = {r: 0 for r in SAMPLE_ROLES}
+        if parts["validation"]:
+            (tmp / VALIDATION_DIR).mkdir()
+            held = write_data_dir(tmp / VALIDATION_DIR, parts["validation"], samples)
+    summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
+    held_summary = ", ".join(f"{r} {held[r]}" for r in SAMPLE_ROLES)
+    print(
+        f"read {read} BFCL entries ({', '.join(categories)}): {len(parts['train'])} into {out} ({summary}), "
+        f"{len(parts['validation'])} held out into {out / VALIDATION_DIR} ({held_summary}), {skipped} skipped"
+    )
     return 0
 
 

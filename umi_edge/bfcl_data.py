@@ -50,7 +50,8 @@ def _package() -> Any:
         raise UserError(f"the bfcl-eval package is not installed: {INSTALL_HINT}") from None
 
 
-def _mapping() -> Any:
+def category_mapping() -> Any:
+    """``bfcl_eval.constants.category_mapping`` (UserError when bfcl-eval is not installed)."""
     _package()
     from bfcl_eval.constants import category_mapping  # plain constants, no SDK imports
 
@@ -58,12 +59,12 @@ def _mapping() -> Any:
 
 
 def prefix() -> str:
-    return str(_mapping().VERSION_PREFIX)
+    return str(category_mapping().VERSION_PREFIX)
 
 
 def known_categories() -> set[str]:
     """Every category name BFCL knows, plus the data-file names of the agentic and format sets."""
-    m = _mapping()
+    m = category_mapping()
     return set(m.ALL_CATEGORIES) | set(EXTRA_TEST_NAMES)
 
 

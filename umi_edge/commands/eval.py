@@ -1,4 +1,4 @@
-"""``umi-edge eval``: the paper's static metrics on stage-2 files, and executable task success."""
+"""``umi-edge eval``: the paper's static metrics on stage-2 files, executable task success, and BFCL."""
 
 from __future__ import annotations
 
@@ -93,6 +93,21 @@ def register(subparsers: Any) -> None:
         help="write one JSON line per task: result, query, conversation and agent events",
     )
     tk.set_defaults(func=run_tasks_command)
+
+    bf = sub.add_parser(
+        "bfcl",
+        help="planner + caller on BFCL entries, scored by bfcl-eval's own AST checker",
+        description="For each entry of the BFCL categories (read from the installed bfcl-eval package), the agent "
+        "gets the entry's question with the entry's functions as its only tools; its calls (the first one; for "
+        'parallel categories successive ones, each answered with {"status": "ok"}) are scored with '
+        "bfcl-eval's AST checker. Irrelevance entries are right when no call is made. Reports accuracy per "
+        "category. The non-live categories are test sets: never train or tune on them.",
+        epilog="example: umi-edge eval bfcl simple_python irrelevance --limit 50 --report bfcl.md",
+    )
+    bf.add_argument("categories", metavar="CATEGORY", nargs="+", help="BFCL categories, e.g. simple_python multiple")
+    _common(bf)
+    opt.add_max_tokens(bf)
+    bf.set_defaults(func=run_bfcl_command)
 
     cp = sub.add_parser(
         "compare",
@@ -241,6 +256,30 @@ def run_tasks_command(args: argparse.Namespace) -> int:
     _emit(args, summary, tasks_markdown(summary, label=label))
     if run.interrupted:
         print("umi-edge: interrupted; the report covers the tasks done so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run_bfcl_command(args: argparse.Namespace) -> int:
+    from umi_edge.agent.config import AgentConfig
+    from umi_edge.eval.bfcl import bfcl_markdown, check_categories, run_bfcl
+
+    check_categories(args.categories)  # before any model loads
+    config = AgentConfig()
+    config.max_new_tokens = opt.max_new_tokens(args.max_tokens, config.max_new_tokens)
+    with _engine(args) as engine:
+        run = run_bfcl(
+            args.categories,
+            engine,
+            config=config,
+            limit=args.limit,
+            progress=False if args.no_progress else None,
+        )
+    summary = run.to_json()
+    label = args.label or f"{Path(summary['engine'].get('bundle', 'bundle')).name} (multi-LLM)"
+    _emit(args, summary, bfcl_markdown(summary, label=label))
+    if run.interrupted:
+        print("umi-edge: interrupted; the report covers the entries done so far", file=sys.stderr)
         return 130
     return 0
 

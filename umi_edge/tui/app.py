@@ -367,7 +367,7 @@ class ChatApp(App[int]):
             conv.add_user(query)
             self.call_later(conv.apply_all, list(events))
 
-    async def action_quit(self) -> None:
+    def action_quit(self) -> None:  # type: ignore[override]  # Textual's is async; /quit calls this one directly
         self.action_cancel_turn()
         self.exit(0)
 

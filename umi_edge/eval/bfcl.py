@@ -166,7 +166,9 @@ class EntryResult:
         }
 
 
-def run_entry(engine: Engine, entry: Entry, query: str, config: AgentConfig, workspace: str) -> EntryResult:
+def run_entry(
+    engine: Engine, entry: Entry, query: str, config: AgentConfig, workspace: str, max_calls: int = PARALLEL_MAX_CALLS
+) -> EntryResult:
     """Run the agent on one entry and score its calls."""
     from umi_edge.agent.agent import Agent
     from umi_edge.agent.events import AgentError, PlanDecided, ToolCall
@@ -191,7 +193,7 @@ def run_entry(engine: Engine, entry: Entry, query: str, config: AgentConfig, wor
                 pass  # no call, as BFCL's decoder failing
             else:
                 calls.append({call.name: call.arguments})
-            if not parallel or len(calls) >= PARALLEL_MAX_CALLS:
+            if not parallel or len(calls) >= max_calls:
                 break
         elif isinstance(ev, AgentError):
             agent_error = ev.message
@@ -209,6 +211,7 @@ class BfclRun:
     wall_seconds: float
     interrupted: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
+    max_calls: int = PARALLEL_MAX_CALLS
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -236,7 +239,7 @@ class BfclRun:
             "bfcl_eval_version": version,
             "categories": {c: self.category_summary(c) for c in self.categories},
             "observation_between_calls": OK_OBSERVATION,
-            "parallel_max_calls": PARALLEL_MAX_CALLS,
+            "parallel_max_calls": self.max_calls,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -251,8 +254,11 @@ def run_bfcl(
     config: AgentConfig | None = None,
     limit: int | None = None,
     progress: bool | None = None,
+    max_calls: int = PARALLEL_MAX_CALLS,
 ) -> BfclRun:
-    """Evaluate ``engine`` on the first ``limit`` entries of each category; Ctrl-C keeps the entries done."""
+    """Evaluate ``engine`` on the first ``limit`` entries of each category; Ctrl-C keeps the entries done.
+
+    ``max_calls``: most calls collected for a parallel entry."""
     import dataclasses
 
     from umi_edge import bfcl_data
@@ -265,7 +271,7 @@ def run_bfcl(
         entries = bfcl_data.load(c)
         for e in entries[:limit] if limit else entries:
             chosen.append((e, entry_query(e.entry)))
-    config = dataclasses.replace(config or AgentConfig(), approve_policy="all", max_steps=PARALLEL_MAX_CALLS + 1)
+    config = dataclasses.replace(config or AgentConfig(), approve_policy="all", max_steps=max_calls + 1)
     results: list[EntryResult] = []
     skipped: Counter[str] = Counter()
     interrupted = False
@@ -277,7 +283,7 @@ def run_bfcl(
                 if query is None:
                     skipped[e.category] += 1
                 else:
-                    results.append(run_entry(engine, e, query, config, ws))
+                    results.append(run_entry(engine, e, query, config, ws, max_calls))
                 bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
@@ -290,6 +296,7 @@ def run_bfcl(
         wall_seconds=time.perf_counter() - t0,
         interrupted=interrupted,
         engine=engine.describe() if hasattr(engine, "describe") else {},
+        max_calls=max_calls,
     )
 
 

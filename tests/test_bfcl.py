@@ -222,7 +222,7 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
     from umi_edge.eval.bfcl import bfcl_markdown, run_bfcl
 
     bundle = merged_bundle(tmp_path / "b", context_length=1024)
-    config = AgentConfig()
+    config = AgentConfig(max_steps=2)  # an untrained model may plan on and on: two turns show the routing
     config.max_new_tokens = dict.fromkeys(config.max_new_tokens, 32)
     with Engine.from_bundle(bundle, EngineOptions(threads=2)) as engine:
         run = run_bfcl(["simple_python", "parallel", "irrelevance"], engine, config=config, limit=1, max_calls=2)

@@ -11,7 +11,7 @@ import pytest
 from umi_edge.bundle import package_file
 from umi_edge.cli import main
 from umi_edge.errors import UserError
-from umi_edge.eval.matching import matches, numbers_in
+from umi_edge.eval.matching import matches, numbers_in, ungrounded_numbers
 from umi_edge.eval.tasks import build_workspace, check_tasks
 from umi_edge.formats.taskfile import load_tasks, parse_task
 from umi_edge.tools.registry import builtin_registry
@@ -181,10 +181,17 @@ def test_tasks_through_the_real_agent(smol_bundle: Path, tmp_path: Path, capsys:
         assert t["tool_errors"] == sum(e["type"] == "Observation" and e["is_error"] for e in events)
         assert tr["conversation"][0] == {"from": "user", "value": tr["query"]}
         assert t["success"] == (t["outcome"] == "success")
+        sources = [turn["value"] for turn in tr["conversation"] if turn["from"] in ("user", "observation")]
+        held = ungrounded_numbers(end["answer"], sources) if end["status"] == "finished" and end["answer"] else []
+        assert t["ungrounded"] == held
     assert s["succeeded"] == sum(t["success"] for t in out["tasks"])
+    assert s["ungrounded_answers"] == sum(bool(t["ungrounded"]) for t in out["tasks"])
     assert s["max_steps_hit"] == sum(t["outcome"] == "max_steps" for t in out["tasks"])
     md = report.read_text()
     assert "| calc |" in md and "| db |" in md and "latency per task" in md
+    assert (
+        f"ungrounded answers (a number neither the request nor any observation holds): {s['ungrounded_answers']}" in md
+    )
 
 
 def test_outcome_rules_give_up_tasks(tmp_path: Path) -> None:
@@ -202,3 +209,23 @@ def test_outcome_rules_give_up_tasks(tmp_path: Path) -> None:
     assert task_outcome(number, "finished", "It is 409.") == "wrong_answer"
     assert task_outcome(give_up, "finished", "Your flight is booked.") == "wrong_answer"
     assert task_outcome(number, "max_steps", None) == "max_steps"
+
+
+@pytest.mark.parametrize(
+    "answer, sources, ungrounded",
+    [
+        ("18% of 2450 is 441.", ["How much is 18% of 2450?", '{"result": 441.0}'], []),
+        ("The total is 1,200 km.", ["a 1200 km trip"], []),
+        ("Pi is about 3.14.", ['{"result": 3.14159}'], []),
+        ("It costs $111.11.", ["What does it cost?", '{"error": "no such item"}'], [111.11]),
+        ("The maximum is 10000.", ["Top salary in Support?", '{"error": "\'Support.db\' does not exist"}'], [10000.0]),
+        ("3 days is 3 weeks + 3.", ["How many minutes are in 3 days?"], []),
+        ("3 days are 4320 minutes.", ["How many minutes are in 3 days?", '{"result": 4320}'], []),
+        ("On 2026-01-05 it is 7.", ["What weekday is 2026-01-05?"], [7.0]),
+        ("No number here.", [], []),
+    ],
+)
+def test_ungrounded_numbers(answer: str, sources: list[str], ungrounded: list[float]) -> None:
+    """A number the answer states is grounded when the request or an observation writes it (or, rounded to the
+    answer's precision, a value that an observation writes)."""
+    assert ungrounded_numbers(answer, sources) == ungrounded

@@ -80,7 +80,8 @@ def register(subparsers: Any) -> None:
         description="Run the full agent on every task of FILE (JSONL: {id, query, answer, match?, files?, sqlite?, "
         "tools?}) in a fresh workspace holding the task's fixtures, and check the final answer (contains / exact / "
         "number with relative tolerance 1e-6). Reports success rate, steps, tool errors, calls to unknown tools, "
-        "give-ups, max-step hits and latency per task.",
+        "give-ups, max-step hits, ungrounded answers (a number neither the request nor any observation holds) and "
+        "latency per task.",
     )
     tk.add_argument("file", type=Path, help="task file (JSONL), e.g. from `umi-edge data synth --tasks-out`")
     _common(tk)

@@ -39,6 +39,37 @@ def numbers_in(text: str) -> list[float]:
     return out
 
 
+def _decimals(text: str) -> int:
+    """Digits after the decimal point of a written number (``"3.14"`` → 2, ``"1,200"`` → 0)."""
+    body = text.lower().split("e")[0]
+    return len(body.split(".")[1]) if "." in body else 0
+
+
+def ungrounded_numbers(answer: str, sources: Sequence[str]) -> list[float]:
+    """The numbers ``answer`` states that none of ``sources`` (the request, the observations) holds.
+
+    A number counts as held when a source writes the same value (``441`` and ``441.0`` alike, thousands separators
+    ignored) or a value that rounds to it at the precision the answer writes (``3.14`` from ``3.14159``)."""
+    held = [x for s in sources for x in numbers_in(s)]
+    out: list[float] = []
+    for m in _NUMBER.finditer(answer):
+        text = m.group(0)
+        if not any(c.isdigit() for c in text):
+            continue
+        try:
+            x = float(text.replace(",", ""))
+        except ValueError:
+            continue
+        places = _decimals(text)
+        if not any(
+            math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+            or math.isclose(x, round(y, places), rel_tol=REL_TOL, abs_tol=ABS_TOL)
+            for y in held
+        ):
+            out.append(x)
+    return out
+
+
 def matches(answer: str, expected: Sequence[str | float | int], match: Match) -> bool:
     """True when ``answer`` satisfies one of the ``expected`` alternatives under ``match``."""
     if match == "number":

@@ -65,6 +65,8 @@ def tasks_markdown(summary: dict[str, Any], *, label: str) -> str:
         f"- average steps: {s['avg_steps']:.2f}; tool calls: {s['tool_calls']}; tool errors: {s['tool_errors']}; "
         f"calls to unknown tools: {s['unknown_tool_calls']}",
         f"- give-ups: {s['gave_up']}; max-step hits: {s['max_steps_hit']}; agent errors: {s['agent_errors']}",
+        f"- ungrounded answers (a number neither the request nor any observation holds): "
+        f"{s.get('ungrounded_answers', '—')}",
         f"- latency per task: mean {s['mean_seconds']:.1f} s, median {s['median_seconds']:.1f} s, "
         f"max {s['max_seconds']:.1f} s; wall time {summary['wall_seconds']:.1f} s",
     ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.errors import UserError, where
-from umi_edge.eval.matching import matches
+from umi_edge.eval.matching import matches, ungrounded_numbers
 from umi_edge.eval.progress import progress_bar
 from umi_edge.formats.taskfile import GIVE_UP, FixtureError, Task, load_tasks, write_fixture
 
@@ -72,6 +72,8 @@ class TaskResult:
     unknown_tool_calls: int
     invalid_calls: int
     seconds: float
+    ungrounded: list[float] = field(default_factory=list)
+    """Numbers a finished run's answer states that neither the request nor any observation holds."""
     conversation: list[dict[str, str]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -93,6 +95,7 @@ class TaskResult:
             "tool_errors": self.tool_errors,
             "unknown_tool_calls": self.unknown_tool_calls,
             "invalid_calls": self.invalid_calls,
+            "ungrounded": self.ungrounded,
             "seconds": round(self.seconds, 3),
         }
 
@@ -145,6 +148,8 @@ def run_task(
             status, answer = ev.status, ev.answer
     seconds = time.perf_counter() - t0
     outcome = task_outcome(task, status, answer)
+    sources = [t["value"] for t in agent.conversation if t["from"] in ("user", "observation")]
+    ungrounded = ungrounded_numbers(answer, sources) if status == "finished" and answer else []
     return TaskResult(
         task=task,
         outcome=outcome,
@@ -156,6 +161,7 @@ def run_task(
         unknown_tool_calls=unknown,
         invalid_calls=invalid,
         seconds=seconds,
+        ungrounded=ungrounded,
         conversation=list(agent.conversation),
         events=[to_dict(e) for e in agent.events],
     )
@@ -187,6 +193,7 @@ class TaskRun:
             "max_steps_hit": sum(x.outcome == "max_steps" for x in r),
             "wrong_answers": sum(x.outcome == "wrong_answer" for x in r),
             "agent_errors": sum(x.outcome == "error" for x in r),
+            "ungrounded_answers": sum(bool(x.ungrounded) for x in r),
             "mean_seconds": statistics.fmean(secs),
             "median_seconds": statistics.median(secs),
             "max_seconds": max(secs),

@@ -158,7 +158,7 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
     from umi_edge.agent.config import AgentConfig
 
     config = AgentConfig(**fields)
-    if args.max_steps is not None:
+    if getattr(args, "max_steps", None) is not None:
         config.max_steps = args.max_steps
     if getattr(args, "observation_chars", None) is not None:
         config.observation_chars = args.observation_chars

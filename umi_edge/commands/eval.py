@@ -151,6 +151,14 @@ def _emit(args: argparse.Namespace, summary: dict[str, Any], markdown: str) -> N
         print(markdown)
 
 
+def _exit_status(interrupted: bool, what: str, hint: str = "") -> int:
+    """0, or 130 with a line on stderr when Ctrl-C stopped the run and the report covers only ``what`` done."""
+    if not interrupted:
+        return 0
+    print(f"umi-edge: interrupted; the report covers the {what} done so far{hint}", file=sys.stderr)
+    return 130
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     from umi_edge.engine.engine import Engine
 
@@ -223,11 +231,8 @@ def run_static_command(args: argparse.Namespace) -> int:
     summary["split"] = split
     label = args.label or f"ours: {Path(summary['engine'].get('bundle', 'bundle')).name} ({run.mode}-LLM)"
     _emit(args, summary, static_markdown(summary, split=split, label=label))
-    if run.interrupted:
-        hint = "; add --resume to continue it" if args.predictions_out is not None else ""
-        print(f"umi-edge: interrupted; the report covers the steps done so far{hint}", file=sys.stderr)
-        return 130
-    return 0
+    hint = "; add --resume to continue it" if args.predictions_out is not None else ""
+    return _exit_status(run.interrupted, "steps", hint)
 
 
 def run_tasks_command(args: argparse.Namespace) -> int:
@@ -255,34 +260,25 @@ def run_tasks_command(args: argparse.Namespace) -> int:
     summary = run.to_json()
     label = args.label or f"{Path(summary['engine'].get('bundle', 'bundle')).name} ({run.mode}-LLM)"
     _emit(args, summary, tasks_markdown(summary, label=label))
-    if run.interrupted:
-        print("umi-edge: interrupted; the report covers the tasks done so far", file=sys.stderr)
-        return 130
-    return 0
+    return _exit_status(run.interrupted, "tasks")
 
 
 def run_bfcl_command(args: argparse.Namespace) -> int:
-    from umi_edge.agent.config import AgentConfig
     from umi_edge.eval.bfcl import bfcl_markdown, check_categories, run_bfcl
 
     check_categories(args.categories)  # before any model loads
-    config = AgentConfig()
-    config.max_new_tokens = opt.max_new_tokens(args.max_tokens, config.max_new_tokens)
     with _engine(args) as engine:
         run = run_bfcl(
             args.categories,
             engine,
-            config=config,
+            config=opt.agent_config(args),
             limit=args.limit,
             progress=False if args.no_progress else None,
         )
     summary = run.to_json()
     label = args.label or f"{Path(summary['engine'].get('bundle', 'bundle')).name} (multi-LLM)"
     _emit(args, summary, bfcl_markdown(summary, label=label))
-    if run.interrupted:
-        print("umi-edge: interrupted; the report covers the entries done so far", file=sys.stderr)
-        return 130
-    return 0
+    return _exit_status(run.interrupted, "entries")
 
 
 def run_compare_command(args: argparse.Namespace) -> int:
@@ -311,12 +307,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
             "max_tokens": budget,
             "progress": progress,
         },
-        tasks_kw={
-            "limit": args.limit,
-            "max_steps": args.max_steps,
-            "max_tokens": args.max_tokens,
-            "progress": progress,
-        },
+        tasks_kw={"limit": args.limit, "config": opt.agent_config(args), "progress": progress},
     )
     chart = args.chart or (args.report.with_suffix(".png") if args.report is not None else None)
     if chart is not None:

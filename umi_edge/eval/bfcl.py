@@ -295,7 +295,7 @@ def run_bfcl(
         skipped=skipped,
         wall_seconds=time.perf_counter() - t0,
         interrupted=interrupted,
-        engine=engine.describe() if hasattr(engine, "describe") else {},
+        engine=engine.describe(),
         max_calls=max_calls,
     )
 

@@ -218,8 +218,6 @@ def run_tasks(
     registry: ToolRegistry | None = None,
     single: bool = False,
     limit: int | None = None,
-    max_steps: int | None = None,
-    max_tokens: int | None = None,
     config: AgentConfig | None = None,
     progress: bool | None = None,
     on_task: Callable[[TaskResult], None] | None = None,
@@ -227,7 +225,7 @@ def run_tasks(
     """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far.
 
     ``config``: the agent's settings (default: AgentConfig's); every tool effect is approved, whatever its
-    ``approve_policy`` says, since each task's workspace is thrown away. ``max_steps`` / ``max_tokens`` override it."""
+    ``approve_policy`` says, since each task's workspace is thrown away."""
     from umi_edge.agent.config import AgentConfig
     from umi_edge.tools.registry import builtin_registry
 
@@ -235,10 +233,6 @@ def run_tasks(
     base = registry if registry is not None else builtin_registry()
     check_tasks(tasks, base, path)
     config = dataclasses.replace(config or AgentConfig(), approve_policy="all")
-    if max_steps is not None:
-        config.max_steps = max_steps
-    if max_tokens is not None:
-        config.max_new_tokens = dict.fromkeys(config.max_new_tokens, max_tokens)
     results: list[TaskResult] = []
     interrupted = False
     t0 = time.perf_counter()

@@ -97,10 +97,7 @@ class Backend:
     @property
     def bundle_path(self) -> Path:
         """The bundle to load as given (``--bundle``, ``$UMI_EDGE_BUNDLE`` or the default; not yet checked)."""
-        try:
-            return bundle_mod.resolve_bundle(self.options.bundle)
-        except UserError:
-            return Path(self.options.bundle) if self.options.bundle else bundle_mod.default_bundle_dir()
+        return Path(self.options.bundle) if self.options.bundle else bundle_mod.default_bundle_dir()
 
     def load(self) -> str:
         """Load the bundle and build the agent (slow: call from a worker). Returns the status-bar summary."""

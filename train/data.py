@@ -62,17 +62,22 @@ def check_dirs(sources: list[DataSource], stages: list[str]) -> None:
             raise UserError(f"{d}: missing role file(s) {', '.join(missing)} for stage(s) {', '.join(stages)}")
 
 
-def read_role_file(path: Path) -> list[tuple[str, str]]:
-    """(input, target) pairs of a per-role JSONL file; a bad line raises UserError naming file, line and field."""
+def read_role_file(path: Path, *, allow_empty: bool = False) -> list[tuple[str, str]]:
+    """(input, target) pairs of a per-role JSONL file; a bad line raises UserError naming file, line and field.
+    An empty file is an error unless ``allow_empty`` (a source without samples of that role, e.g. BFCL's
+    summarizer, in a mix whose other sources have them)."""
     out: list[tuple[str, str]] = []
-    for lineno, rec in jsonl.records(jsonl.read_text(path), path):
+    text = path.read_text(encoding="utf-8") if allow_empty and path.is_file() else None
+    if text is not None and not text.strip():
+        return out
+    for lineno, rec in jsonl.records(text if text is not None else jsonl.read_text(path), path):
         if not isinstance(rec, dict):
             raise UserError(f"{path}:{lineno}: expected a JSON object {{tools, history, input, target}}")
         for key in ("input", "target"):
             if not isinstance(rec.get(key), str):
                 raise UserError(f"{path}:{lineno}: field {key!r}: expected a string, got {rec.get(key)!r:.60}")
         out.append((rec["input"], rec["target"]))
-    if not out:
+    if not out and not allow_empty:
         raise UserError(f"{path}: no records")
     return out
 
@@ -83,12 +88,15 @@ def load_stage(sources: list[DataSource], stage: str, seed: int) -> list[tuple[s
     rng = random.Random(f"{seed}:{stage}")
     out: list[tuple[str, str]] = []
     for src in sources:
-        recs = read_role_file(Path(src.path) / f"{STAGE_DATA[stage]}.jsonl")
+        recs = read_role_file(Path(src.path) / f"{STAGE_DATA[stage]}.jsonl", allow_empty=len(sources) > 1)
         whole = int(src.weight)
         out.extend(recs * whole)
         frac = src.weight - whole
         if frac > 0:
             out.extend(rng.sample(recs, round(frac * len(recs))))
+    if not out:
+        names = ", ".join(f"{Path(s.path) / STAGE_DATA[stage]}.jsonl" for s in sources)
+        raise UserError(f"{names}: no {stage} records in any data directory")
     return out
 
 

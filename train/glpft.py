@@ -8,6 +8,7 @@ Run directory layout::
     RUN/train_report.json    per stage: steps, samples, tokens, padding, losses, eval loss, time, tokens/s
     RUN/train_report.md      the same as a table + loss_curve.png
     RUN/.checkpoints/<stage>/checkpoint-N   Trainer checkpoints for --resume (removed when the stage is done)
+    RUN/init/<stage>/        with ``init_from`` a bundle: its role's LoRA GGUF as the PEFT adapter the stage continues
 
 What the role adapters sit on (LoRA): each role stage CONTINUES the stage-1 adapter (it starts as a copy of
 ``RUN/global`` and is trained further on the role's data), so every adapter in RUN applies to the UNCHANGED base
@@ -36,6 +37,7 @@ from umi_edge import atomic
 from umi_edge.errors import UserError
 
 from . import config as cfgmod
+from . import from_bundle
 from . import report as repmod
 from .config import TrainConfig
 from .data import Sample, TokenStats, check_dirs, load_stage, split_eval, tokenize
@@ -44,6 +46,7 @@ from .model import BaseSpec, load_model, load_tokenizer, pick_device, resolve_ba
 CONFIG_FILE = "config.toml"
 CHECKPOINTS = ".checkpoints"
 STAGE_INFO = "umi_stage.json"
+INIT = "init"
 
 
 @dataclass
@@ -69,7 +72,7 @@ def prepare(cfg: TrainConfig) -> Prepared:
     spec = resolve_base(cfg.base)
     check_dirs(cfg.data, cfg.stages)
     for stage in cfg.stages if cfg.init_from else ():
-        init_adapter(cfg.init_from, stage)
+        init_source(cfg.init_from, stage)
     raw = {s: load_stage(cfg.data, s, cfg.seed) for s in cfg.stages}  # validates every file before loading models
     device = pick_device(cfg.device)
     tok = load_tokenizer(spec)
@@ -143,13 +146,16 @@ def run(p: Prepared, run_dir: Path, *, resume: bool) -> dict[str, Any]:
 
 def _starts_from(cfg: TrainConfig, stage: str) -> str:
     if cfg.init_from:
-        return str(init_adapter(cfg.init_from, stage))
+        return str(init_source(cfg.init_from, stage))
     return "global" if stage != "global" and "global" in cfg.stages else "base"
 
 
-def init_adapter(run: str, stage: str) -> Path:
-    """The adapter directory of ``stage`` in the finished run ``run`` (``init_from``), or a one-line error."""
-    path = Path(run) / stage
+def init_source(source: str, stage: str) -> Path:
+    """What ``stage`` continues (``init_from``): the adapter directory of ``stage`` in a finished run, or the role's
+    LoRA GGUF in an adapters-mode bundle (see :mod:`.from_bundle`); a one-line error when there is none."""
+    if from_bundle.is_bundle(source):
+        return from_bundle.role_adapter_file(source, stage)
+    path = Path(source) / stage
     if not (path / "adapter_config.json").is_file():
         raise UserError(f"init_from: {path}: no finished {stage} adapter (adapter_config.json) to continue from")
     return path
@@ -175,7 +181,14 @@ def _stage_model(p: Prepared, run_dir: Path, stage: str, base_model: Any) -> Any
 
     model = copy.deepcopy(base_model)
     if cfg.init_from:
-        return PeftModel.from_pretrained(model, str(init_adapter(cfg.init_from, stage)), is_trainable=True)
+        source = init_source(cfg.init_from, stage)
+        if source.is_file():  # a bundle's LoRA GGUF: written once as a PEFT adapter in RUN/init/<stage>
+            adapter_dir = run_dir / INIT / stage
+            if not (adapter_dir / "adapter_config.json").is_file():
+                log(f"{stage}: continuing {source} (LoRA GGUF → PEFT adapter in {adapter_dir})")
+                from_bundle.write_peft_adapter(source, p.spec, base_model, adapter_dir, cfg.lora.dropout)
+            source = adapter_dir
+        return PeftModel.from_pretrained(model, str(source), is_trainable=True)
     if from_global:
         return PeftModel.from_pretrained(model, str(run_dir / "global"), is_trainable=True)
     lc = LoraConfig(

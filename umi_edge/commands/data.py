@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge.atomic import atomic_dir
+from umi_edge.augment import augment
+from umi_edge.commands._augment_options import add_augment_options, augment_options
 from umi_edge.errors import UserError
 from umi_edge.formats.bfcl import LIVE_CATEGORIES as BFCL_LIVE
 from umi_edge.formats.parse import parse_plan
 from umi_edge.formats.prompts import STYLES, model_prompt
 from umi_edge.formats.samples import role_samples
 from umi_edge.formats.toolbench import import_records, read_input
-from umi_edge.formats.trajectory import read_records, write_trajectories
+from umi_edge.formats.trajectory import as_trajectory, read_records, write_trajectories
 
 SAMPLE_ROLES = ("backbone", "planner", "caller", "summarizer")
 TRAJECTORIES_FILE = "trajectories.jsonl"
@@ -65,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prompt templates: toolbench (plans may give up) or toolalpaca (no give-up option); default toolbench",
     )
     imp.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    add_augment_options(imp, default_on=False)  # off: the samples stay byte-identical to the release's
     imp.set_defaults(func=cmd_import_toolbench)
 
     bf = sub.add_parser(
@@ -88,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--style", choices=STYLES, default="toolbench", help="prompt templates of the samples (default toolbench)"
     )
     bf.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    add_augment_options(bf, default_on=True)
     bf.set_defaults(func=cmd_import_bfcl)
 
     st = sub.add_parser(
@@ -140,10 +144,13 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
     out: Path = args.output
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
+    opts = augment_options(args)
     records = read_input(args.input)
     trajs, kind = import_records(records)
     with atomic_dir(out) as tmp:
-        counts = write_data_dir(tmp, trajs, lambda t: role_samples(t, style=args.style))
+        counts = write_data_dir(
+            tmp, trajs, lambda t: role_samples(augment(as_trajectory(t).to_dict(), opts), style=args.style)
+        )
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
     summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
     print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}")
@@ -156,7 +163,8 @@ def write_data_dir(
     samples: Callable[[Any], dict[str, list[dict[str, Any]]]],
 ) -> dict[str, int]:
     """Write ``DIR/trajectories.jsonl`` and ``DIR/{backbone,planner,caller,summarizer}.jsonl`` (``samples`` gives a
-    trajectory's per-role records) into ``directory``, an :func:`atomic_dir` being built; returns the counts."""
+    trajectory's per-role records) into ``directory``, an :func:`atomic_dir` being built; returns the counts.
+    The trajectories are written as read; the samples hold them as ``samples`` varied them (``--augment``)."""
     counts = dict.fromkeys(SAMPLE_ROLES, 0)
     write_trajectories(directory / TRAJECTORIES_FILE, trajs)
     files = {r: (directory / f"{r}.jsonl").open("w", encoding="utf-8") for r in SAMPLE_ROLES}
@@ -180,6 +188,7 @@ def cmd_import_bfcl(args: argparse.Namespace) -> int:
 
     out: Path = args.output
     categories = bfcl_data.check_importable(args.categories or BFCL_LIVE)
+    opts = augment_options(args)
     if args.style == "toolalpaca" and "live_irrelevance" in categories:
         raise UserError("--style toolalpaca has no give-up option: leave out live_irrelevance or use toolbench")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
@@ -201,7 +210,7 @@ def cmd_import_bfcl(args: argparse.Namespace) -> int:
         raise UserError(f"{', '.join(categories)}: no entry to import")
 
     def samples(rec: Any) -> dict[str, list[dict[str, Any]]]:
-        return record_samples(rec, style=args.style)
+        return record_samples(augment(rec, opts), style=args.style)
 
     with atomic_dir(out) as tmp:
         counts = write_data_dir(tmp, parts["train"], samples)

@@ -9,9 +9,11 @@ import argparse
 import sys
 import tempfile
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 from umi_edge.atomic import atomic_dir, write_json, write_jsonl
+from umi_edge.commands._augment_options import add_augment_options, augment_options
 from umi_edge.errors import UserError
 from umi_edge.formats.prompts import STYLES
 from umi_edge.formats.trajectory import write_trajectories
@@ -77,6 +79,7 @@ def register(data_subparsers: argparse._SubParsersAction) -> None:
         help="prompt templates (default toolbench; toolalpaca leaves out give_up)",
     )
     p.add_argument("--force", action="store_true", help="replace DIR if it already exists and is not empty")
+    add_augment_options(p, default_on=True)
     p.set_defaults(func=cmd_synth)
 
 
@@ -100,6 +103,7 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     out: Path = args.output
+    opts = augment_options(args)
     if not 1 <= args.n <= MAX_N:
         raise UserError(f"--n: expected a number of trajectories from 1 to {MAX_N}, got {args.n}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
@@ -133,8 +137,15 @@ def cmd_synth(args: argparse.Namespace) -> int:
         )
     ids = [episode_id(ep.recipe.family, args.split, args.seed, i) for i, ep in enumerate(episodes)]
     trajs = [trajectory_record(ep, ident) for ep, ident in zip(episodes, ids, strict=True)]
-    samples = role_records(trajs, style=args.style)
-    meta = {"seed": args.seed, "split": args.split, "style": args.style, "tools": tools, "families_selected": families}
+    samples = role_records(trajs, style=args.style, augment=opts)
+    meta = {
+        "seed": args.seed,
+        "split": args.split,
+        "style": args.style,
+        "tools": tools,
+        "families_selected": families,
+        "augment": asdict(opts),
+    }
     rep = report(episodes, samples, **meta)
     with atomic_dir(out) as tmp:
         write_trajectories(tmp / TRAJECTORIES_FILE, trajs)

@@ -16,10 +16,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from umi_edge.augment import EARLIER_TURNS, OFF, AugmentOptions
+from umi_edge.augment import augment as vary
 from umi_edge.errors import UserError
 from umi_edge.eval.matching import matches
 from umi_edge.formats.prompts import Style, model_prompt
 from umi_edge.formats.samples import role_samples
+from umi_edge.synth import phrasing
 from umi_edge.synth.families import FAMILIES, Family
 from umi_edge.synth.pools import Split, in_split
 from umi_edge.synth.runner import Episode, run_task
@@ -51,6 +54,7 @@ def draw_task(
     into the split, so no query (even one without values, such as a greeting) occurs in both splits."""
     for _ in range(MAX_REDRAWS):
         task = rng.choices(fams, weights)[0].make(rng, split, available)
+        task = dataclasses.replace(task, query=phrasing.vary(task.query, rng, split, keep=str(task.expected or "")))
         if in_split(("query", task.query), split):
             return task
     raise UserError(f"cannot draw a {split} task from the selected families")
@@ -128,12 +132,22 @@ def trajectory_record(ep: Episode, ident: str) -> dict[str, Any]:
     }
 
 
-def role_records(trajectories: Sequence[dict[str, Any]], style: Style = "toolbench") -> dict[str, list[dict[str, Any]]]:
-    """Per-role samples of every trajectory (``umi_edge.formats.samples.role_samples``)."""
+def role_records(
+    trajectories: Sequence[dict[str, Any]], style: Style = "toolbench", augment: AugmentOptions = OFF
+) -> dict[str, list[dict[str, Any]]]:
+    """Per-role samples of every trajectory (``umi_edge.formats.samples.role_samples``), each trajectory varied by
+    ``augment`` first (:mod:`umi_edge.augment`; the earlier questions drawn from the finished trajectories here)."""
+    finished = [
+        (rec["instruction"], rec["conversations"][-1]["value"])
+        for rec in trajectories
+        if rec["conversations"] and rec["conversations"][-1]["from"] == "conclusion"
+    ]
     out: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
     for rec in trajectories:
-        for role, recs in role_samples(rec, style=style).items():
-            out[role].extend(recs)
+        varied = vary(rec, augment, finished)
+        skip = varied.get(EARLIER_TURNS, 0)
+        for role, recs in role_samples(varied, style=style).items():
+            out[role].extend(r for r in recs if len(r["history"]) >= skip)
     return out
 
 

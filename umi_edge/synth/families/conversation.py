@@ -136,6 +136,36 @@ GIVE_UP = [
         ],
     ),
 ]
+GIVE_UP += [
+    (
+        "general knowledge that no offered tool can look up",
+        [
+            "What is the capital of France?",
+            "Who wrote Pride and Prejudice?",
+            "When did the Second World War end?",
+            "What is the tallest mountain in Africa?",
+            "Who painted the Mona Lisa?",
+            "How far is the Moon from the Earth?",
+            "What language do they speak in Brazil?",
+            "Who is the president of {c}'s football club?",
+            "What is {c} famous for?",
+            "What is the population of {c}?",
+        ],
+    ),
+    (
+        "translation, definitions or advice",
+        [
+            "Translate 'good morning' into Japanese.",
+            "What does the word serendipity mean?",
+            "Should I buy a new laptop or repair my old one?",
+            "Recommend a good book about {c}.",
+            "How do I say thank you in German?",
+            "Write me a poem about {c}.",
+            "Give me a recipe for {i} soup.",
+            "Which is healthier, tea or coffee?",
+        ],
+    ),
+]
 TICKERS = ["ACME", "GLOBX", "INITECH", "UMBRL", "WAYNE", "STARK", "HOOLI", "VANDL", "MASSIVE", "SOYL"]
 ROOMS = ["kitchen", "living room", "bedroom", "office", "garage", "hallway"]
 GIVE_UP_THOUGHTS = [

@@ -2,6 +2,8 @@
 
 Flow (official routing): planner → (caller → tool → observation → planner)* → summarizer, or give up; at most
 ``max_steps`` planner turns.  ``single=True`` runs the backbone (single-LLM) model alone with the same tools.
+Before the first step the prompts' tools are chosen for the query (all that fit, else the top k ranked for it:
+:mod:`umi_edge.agent.selection`).
 Cancellable between tokens with :meth:`Agent.cancel` (from any thread).  The last event is always RunFinished.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from umi_edge.agent.events import (
     TokenDelta,
     to_dict,
 )
+from umi_edge.agent.selection import doc_roles, offer_tools
 from umi_edge.agent.state import RunState
 from umi_edge.agent.timings import Timings
 from umi_edge.agent.transcript import TranscriptRecorder
@@ -101,7 +105,8 @@ class Agent:
             self.recorder.start_run(query)
         step = 0
         try:
-            for ev in self._single(state) if self.single else self._multi(state):
+            offered = offer_tools(state, query, doc_roles(self.single))
+            for ev in chain(offered, self._single(state) if self.single else self._multi(state)):
                 step = getattr(ev, "step", step)
                 yield self._note(ev, state)
             raise _Stop("max_steps")

@@ -1,4 +1,4 @@
-"""Agent settings: step limit, observation size, constrained caller, approval policy, per-role token budgets."""
+"""Agent settings: step limit, observation size, constrained caller, approval policy, token budgets, tool choice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from umi_edge.agent.approval import DEFAULT_POLICY
 
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
+DEFAULT_HISTORY_SHARE = 0.4
 
 
 @dataclass
@@ -18,7 +19,9 @@ class AgentConfig:
     result (kept valid JSON).  ``constrain`` turns the Caller grammar on.  ``approve_policy``: which tool effects
     run without asking (``all``, ``writes``: reads and writes, ``none``: reads only); the others go to the
     ``approve`` callback, and are denied when there is none.  ``max_new_tokens`` caps each role's output and is
-    the room kept free in the context when the history is shortened.
+    the room kept free in the context when the history is shortened.  ``top_k``: how many tools the prompts
+    carry, ranked for the request (None: all that fit); ``history_share``: the share of each role's context kept
+    for the conversation when choosing how many tool docs fit (:mod:`umi_edge.agent.selection`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -26,6 +29,8 @@ class AgentConfig:
     constrain: bool = True
     approve_policy: str = DEFAULT_POLICY
     tool_timeout: float = 30.0
+    top_k: int | None = None
+    history_share: float = DEFAULT_HISTORY_SHARE
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}
     )

@@ -90,6 +90,21 @@ class HistoryShortened:
 
 
 @dataclass(frozen=True)
+class ToolsSelected:
+    """The prompts carry ``k`` of the ``total`` registered tools, ``names`` (ranked for the request, best first).
+
+    Yielded once per run, before the first step, only when fewer than all tools are offered; ``reason`` says why
+    (``--top-k``, or the docs did not fit the context).  The caller's grammar allows just these tools.
+    """
+
+    step: int
+    k: int
+    total: int
+    names: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Timing:
     """One generation's figures: prompt tokens evaluated vs reused from the role's KV cache, speed."""
 
@@ -136,6 +151,7 @@ Event = (
     | GaveUp
     | AgentError
     | HistoryShortened
+    | ToolsSelected
     | Timing
     | Cancelled
     | RunFinished
@@ -158,6 +174,7 @@ EVENT_TYPES: dict[str, type] = {
         GaveUp,
         AgentError,
         HistoryShortened,
+        ToolsSelected,
         Timing,
         Cancelled,
         RunFinished,

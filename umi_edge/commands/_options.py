@@ -132,7 +132,7 @@ def add_single(p: argparse.ArgumentParser) -> None:
 
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
-    """``--max-steps --max-tokens --observation-chars --no-constrain --single``: how the agent loop runs."""
+    """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -145,6 +145,14 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         help="how much of a tool result the planner sees (1024)",
     )
     p.add_argument("--no-constrain", action="store_true", help="do not constrain the caller with a grammar")
+    p.add_argument(
+        "--top-k",
+        type=positive,
+        default=None,
+        metavar="N",
+        help="offer the prompts only the N tools ranked most relevant to the query (BM25 over names, descriptions "
+        "and parameters; default: all tools whose docs fit the context, else as many top-ranked ones as fit)",
+    )
     add_single(p)
 
 
@@ -164,6 +172,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.observation_chars = args.observation_chars
     if getattr(args, "no_constrain", False):
         config.constrain = False
+    if getattr(args, "top_k", None) is not None:
+        config.top_k = args.top_k
     if getattr(args, "approve", None) is not None:
         config.approve_policy = args.approve
     config.max_new_tokens = max_new_tokens(args.max_tokens, config.max_new_tokens)

@@ -129,6 +129,8 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             tag = "denied" if e.denied else ("error" if e.is_error else "observation")
             con.print(f"\n[bold yellow]{tag}[/] [dim]{e.name}[/]: ", end="")
             con.out(e.content)
+        elif isinstance(e, ev.ToolsSelected):
+            con.print(f"[dim]tools offered: {e.k} of {e.total} ({e.reason}): {', '.join(e.names)}[/]")
         elif isinstance(e, ev.HistoryShortened):
             con.print(f"\n[dim]history shortened for the {e.role}: {e.rule}[/]")
         elif isinstance(e, ev.FinalAnswer):

@@ -26,6 +26,7 @@ from umi_edge.agent.events import (
     Timing,
     TokenDelta,
     ToolCall,
+    ToolsSelected,
 )
 from umi_edge.tui.widgets.blocks import (
     AnswerBlock,
@@ -126,6 +127,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"The agent gave up: {reason}", "gave-up")
             case AgentError(message=message):
                 self.add_notice(f"Error: {message}", "error")
+            case ToolsSelected(k=k, total=total, reason=reason):
+                self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
             case HistoryShortened(role=role, rule=rule, tokens_before=before, tokens_after=after):
                 self.add_notice(f"{role}: history shortened ({rule}): {before} → {after} tokens", "dim")
             case Timing(role=role, step=step):

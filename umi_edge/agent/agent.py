@@ -98,6 +98,7 @@ class Agent:
             cancel=self._cancel,
             approve=self.approve,
             turns=[dict(t) for t in history or []],
+            earlier=len(history or []),
         )
         state.add_turn("user", query)
         self.conversation, self.events, self.status, self.answer = state.turns, [], None, None

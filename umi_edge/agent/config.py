@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umi_edge.agent.approval import DEFAULT_POLICY
+from umi_edge.agent.earlier import HistoryMode
 
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
-DEFAULT_HISTORY_SHARE = 0.4
+DEFAULT_DOCS_SHARE = 0.4
 
 
 @dataclass
@@ -20,8 +21,11 @@ class AgentConfig:
     run without asking (``all``, ``writes``: reads and writes, ``none``: reads only); the others go to the
     ``approve`` callback, and are denied when there is none.  ``max_new_tokens`` caps each role's output and is
     the room kept free in the context when the history is shortened.  ``top_k``: how many tools the prompts
-    carry, ranked for the request (None: all that fit); ``history_share``: the share of each role's context kept
-    for the conversation when choosing how many tool docs fit (:mod:`umi_edge.agent.selection`).
+    carry, ranked for the request (None: all that fit); ``docs_share``: the most of each role's context the tool
+    docs (with the prompt's instructions) may take (:mod:`umi_edge.agent.selection`).
+    ``grounded_answers``: the summarizer may only write numbers the request or an observation holds
+    (:mod:`umi_edge.agent.grounding`). ``history``: what the roles see of a session's earlier questions
+    (:mod:`umi_edge.agent.earlier`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -30,7 +34,9 @@ class AgentConfig:
     approve_policy: str = DEFAULT_POLICY
     tool_timeout: float = 30.0
     top_k: int | None = None
-    history_share: float = DEFAULT_HISTORY_SHARE
+    docs_share: float = DEFAULT_DOCS_SHARE
+    grounded_answers: bool = True
+    history: HistoryMode = "compact"
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from umi_edge.agent.approval import Approver
 from umi_edge.agent.config import AgentConfig
+from umi_edge.agent.earlier import prompt_turns
 from umi_edge.engine import Engine
 from umi_edge.formats.prompts import Style
 from umi_edge.formats.tooldoc import render_doc, tool_names
@@ -24,7 +25,14 @@ class RunState:
     cancel: threading.Event
     approve: Approver | None = None
     turns: list[dict[str, str]] = field(default_factory=list)
+    earlier: int = 0
+    """How many leading ``turns`` belong to earlier questions of the session."""
     grammar_warned: bool = False
+
+    @property
+    def prompt_turns(self) -> list[dict[str, str]]:
+        """The turns the roles' prompts show (earlier questions per ``config.history``, see ``earlier``)."""
+        return prompt_turns(self.turns, self.earlier, self.config.history)
 
     @property
     def style(self) -> Style:

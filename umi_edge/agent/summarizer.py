@@ -1,4 +1,4 @@
-"""The Summarizer: writes the final answer from the conversation history."""
+"""The Summarizer: writes the final answer from the conversation history (numbers grounded, see ``grounding``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Generator
 
 from umi_edge.agent.events import Event
 from umi_edge.agent.generation import generate
+from umi_edge.agent.grounding import allowed_numbers
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Generation
 from umi_edge.formats.prompts import build_input, model_prompt
@@ -18,5 +19,10 @@ def summarize(state: RunState, step: int) -> Generator[Event, None, Generation]:
     def render(history: str) -> str:
         return model_prompt(build_input("summarizer", doc="", history=history, style=style))
 
-    gen = yield from generate(state, "summarizer", step, render)
+    grammar = None
+    if state.config.grounded_answers:
+        allowed = allowed_numbers(state.turns)
+        if allowed is not None:
+            grammar = state.engine.text_grammar(allowed, role=state.engine_role("summarizer"))
+    gen = yield from generate(state, "summarizer", step, render, grammar=grammar)
     return gen

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
+from umi_edge.agent.earlier import HISTORY_MODES
 from umi_edge.errors import UserError
 
 if TYPE_CHECKING:
@@ -132,7 +133,8 @@ def add_single(p: argparse.ArgumentParser) -> None:
 
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
-    """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --single``: how the agent loop runs."""
+    """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers --history
+    --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -152,6 +154,19 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="offer the prompts only the N tools ranked most relevant to the query (BM25 over names, descriptions "
         "and parameters; default: all tools whose docs fit the context, else as many top-ranked ones as fit)",
+    )
+    p.add_argument(
+        "--ungrounded-answers",
+        action="store_true",
+        help="let the summarizer write numbers that neither the request nor any observation holds (default: its "
+        "grammar allows only those)",
+    )
+    p.add_argument(
+        "--history",
+        choices=HISTORY_MODES,
+        default=None,
+        help="what the roles see of earlier questions in a session: compact (request and answer; default) or full "
+        "(every thought, call and observation)",
     )
     add_single(p)
 
@@ -176,6 +191,10 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.top_k = args.top_k
     if getattr(args, "approve", None) is not None:
         config.approve_policy = args.approve
+    if getattr(args, "ungrounded_answers", False):
+        config.grounded_answers = False
+    if getattr(args, "history", None) is not None:
+        config.history = args.history
     config.max_new_tokens = max_new_tokens(args.max_tokens, config.max_new_tokens)
     return config
 

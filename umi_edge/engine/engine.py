@@ -17,7 +17,7 @@ from llama_cpp import _internals
 
 from umi_edge import bundle as bundle_mod
 from umi_edge.engine import derive, native
-from umi_edge.engine.grammar import caller_grammar, validate_gbnf
+from umi_edge.engine.grammar import caller_grammar, grounded_text_grammar, validate_gbnf
 from umi_edge.engine.options import EngineOptions, SamplingParams
 from umi_edge.engine.role import Generation, RoleContext
 from umi_edge.errors import UserError
@@ -153,6 +153,14 @@ class Engine:
             validate_gbnf(self.role(role).model.vocab, gbnf)
             self._grammars[key] = gbnf
         return self._grammars[key]
+
+    def text_grammar(self, numbers: Iterable[str], role: str = "summarizer") -> str:
+        """The validated grounded-text grammar allowing only ``numbers`` (see ``grounded_text_grammar``)."""
+        gbnf = grounded_text_grammar(numbers)
+        if gbnf not in self._grammars:
+            validate_gbnf(self.role(role).model.vocab, gbnf)
+            self._grammars[gbnf] = gbnf
+        return gbnf
 
     def describe(self) -> dict[str, Any]:
         """Bundle, mode, quantization, per-role model/adapter and context sizes (for /model and bench)."""

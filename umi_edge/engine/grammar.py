@@ -113,3 +113,22 @@ def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str
         raise GrammarError("no tools: a Caller grammar needs at least one registered tool")
     body = conv.format_grammar()
     return f'root ::= " "? "Action: " ( {" | ".join(alts)} )\n{body}\n'
+
+
+def grounded_text_grammar(numbers: Iterable[str]) -> str:
+    """GBNF for free text whose numbers are only the given spellings (the grounded Summarizer).
+
+    Any character but a digit is free; a digit can only start one of ``numbers``, and a number must not run on
+    into more digits (``sep``: a non-digit, or ``.`` / ``,`` before a non-digit), so two allowed numbers cannot be
+    glued into a new one (``4`` + ``2`` → ``42``, ``3`` + ``.`` + ``5`` → ``3.5``).
+    """
+    alts = sorted(set(numbers), key=lambda s: (-len(s), s))
+    if not alts:
+        return "root ::= [^0-9]*\n"
+    num = " | ".join(_literal(s) for s in alts)
+    return (
+        "root ::= chunk* num?\n"
+        "chunk ::= [^0-9] | num sep\n"
+        "sep ::= [^0-9.,] | [.,] [^0-9]\n"
+        f"num ::= {num}\n"
+    )

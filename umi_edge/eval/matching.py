@@ -11,38 +11,15 @@ Hand-written: the rules are this project's own task format.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from umi_edge.formats.taskfile import Match
+from umi_edge.numbers import NUMBER, decimals, numbers_in
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
-
-
 def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every number written in ``text``, thousands separators removed."""
-    out: list[float] = []
-    for m in _NUMBER.finditer(text):
-        s = m.group(0)
-        if not any(c.isdigit() for c in s):
-            continue
-        try:
-            out.append(float(s.replace(",", "")))
-        except ValueError:
-            continue
-    return out
-
-
-def _decimals(text: str) -> int:
-    """Digits after the decimal point of a written number (``"3.14"`` → 2, ``"1,200"`` → 0)."""
-    body = text.lower().split("e")[0]
-    return len(body.split(".")[1]) if "." in body else 0
 
 
 def ungrounded_numbers(answer: str, sources: Sequence[str]) -> list[float]:
@@ -52,7 +29,7 @@ def ungrounded_numbers(answer: str, sources: Sequence[str]) -> list[float]:
     ignored) or a value that rounds to it at the precision the answer writes (``3.14`` from ``3.14159``)."""
     held = [x for s in sources for x in numbers_in(s)]
     out: list[float] = []
-    for m in _NUMBER.finditer(answer):
+    for m in NUMBER.finditer(answer):
         text = m.group(0)
         if not any(c.isdigit() for c in text):
             continue
@@ -60,7 +37,7 @@ def ungrounded_numbers(answer: str, sources: Sequence[str]) -> list[float]:
             x = float(text.replace(",", ""))
         except ValueError:
             continue
-        places = _decimals(text)
+        places = decimals(text)
         if not any(
             math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
             or math.isclose(x, round(y, places), rel_tol=REL_TOL, abs_tol=ABS_TOL)

@@ -1,0 +1,48 @@
+"""Earlier questions of a session as the roles see them (issue 17, point 5).
+
+A chat or a ``--resume``d session asks the agent a new question after finished ones. With ``history = "full"`` the
+roles' prompts hold every earlier turn (thoughts, calls, observations); with ``"compact"`` (the default, chosen by
+measurement, see models/README.md) each earlier question is kept as its request and its final answer only, so
+the new question's planner does not copy the calls of an earlier trajectory. The transcript keeps every turn either
+way; only the prompts change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from umi_edge.formats.parse import PLAN_MARKERS
+
+HistoryMode = Literal["compact", "full"]
+HISTORY_MODES: tuple[str, ...] = ("compact", "full")
+GAVE_UP = "give up."
+"""The answer an earlier question that ended in a give-up gets in the compact record."""
+
+
+def compact(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Each question of ``turns`` as ``user`` + its last ``conclusion`` (or ``give up.``); questions that got
+    neither (cancelled, failed) keep only their request."""
+    out: list[dict[str, str]] = []
+    answer: dict[str, str] | None = None
+    for t in turns:
+        role, value = t["from"], t["value"]
+        if role == "user":
+            if answer is not None:
+                out.append(answer)
+            out.append({"from": "user", "value": value})
+            answer = None
+        elif role == "conclusion":
+            answer = {"from": "conclusion", "value": value}
+        elif role == "assistant" and PLAN_MARKERS["give_up"] in value:
+            answer = {"from": "conclusion", "value": GAVE_UP}
+    if answer is not None:
+        out.append(answer)
+    return out
+
+
+def prompt_turns(turns: Sequence[Mapping[str, str]], earlier: int, mode: HistoryMode) -> list[dict[str, str]]:
+    """The turns the roles' prompts are built from: the first ``earlier`` turns (finished questions) per ``mode``,
+    then the current question's turns as they are."""
+    head = [dict(t) for t in turns[:earlier]]
+    return (compact(head) if mode == "compact" else head) + [dict(t) for t in turns[earlier:]]

@@ -5,12 +5,16 @@ Flow (official routing): planner → (caller → tool → observation → planne
 Before the first step the prompts' tools are chosen for the query (all that fit, else the top k ranked for it:
 :mod:`umi_edge.agent.selection`).
 Cancellable between tokens with :meth:`Agent.cancel` (from any thread).  The last event is always RunFinished.
+
+A call identical to one that already failed in the run (same tool, same arguments as JSON) is never run again:
+the planner gets an error observation instead (event RepeatedCall), and the ``MAX_REPEATED_FAILURES``-th such
+repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  This is enforced here at run time, not trained.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -25,11 +29,14 @@ from umi_edge.agent.events import (
     Event,
     FinalAnswer,
     GaveUp,
+    Observation,
     RunFinished,
     RunStatus,
     TokenDelta,
+    ToolCall,
     to_dict,
 )
+from umi_edge.agent.repeats import RepeatVerdict, check_repeat, give_up_reason, repeat_observation, repeated_event
 from umi_edge.agent.selection import doc_roles, offer_tools
 from umi_edge.agent.state import RunState
 from umi_edge.agent.timings import Timings
@@ -151,9 +158,9 @@ class Agent:
             tc, gen = yield from caller.call(state, step, plan.text)
             yield from self._check(gen, step)
             state.add_turn("caller", caller.history_text(tc))
-            obs = act(state, tc)
-            yield obs
+            obs, verdict = yield from self._act(state, tc)
             state.add_turn("observation", obs.content)
+            yield from self._stop_on_repeats(tc, verdict)
 
     def _single(self, state: RunState) -> Iterator[Event]:
         for step in range(1, self.config.max_steps + 1):
@@ -168,9 +175,25 @@ class Agent:
                 raise _Stop("finished", turn.answer)
             tc = parse_and_check(state, step, turn.call_text)
             yield tc
-            obs = act(state, tc)
-            yield obs
+            obs, verdict = yield from self._act(state, tc)
             state.add_turn("observation", obs.content)
+            yield from self._stop_on_repeats(tc, verdict)
+
+    def _act(self, state: RunState, tc: ToolCall) -> Generator[Event, None, tuple[Observation, RepeatVerdict]]:
+        """Run ``tc`` unless it repeats a call that failed in this run (``self.events`` holds the run's events)."""
+        verdict = check_repeat(self.events, tc)
+        if verdict.blocked:
+            yield repeated_event(tc, verdict)
+            obs = repeat_observation(tc, verdict)
+        else:
+            obs = act(state, tc)
+        yield obs
+        return obs, verdict
+
+    def _stop_on_repeats(self, tc: ToolCall, verdict: RepeatVerdict) -> Iterator[Event]:
+        if verdict.give_up:
+            yield GaveUp(tc.step, give_up_reason(tc, verdict))
+            raise _Stop("gave_up")
 
     # -- results ----------------------------------------------------------------------------------------------
     def timings(self) -> dict[str, Any]:

@@ -59,6 +59,19 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class RepeatedCall:
+    """The call is identical to one that failed at ``first_step`` of this run, so it was not run (an error
+    Observation says so); ``repeats``: such repeats in the run so far; ``gives_up``: this one ends the run."""
+
+    step: int
+    name: str
+    arguments: dict[str, Any]
+    first_step: int
+    repeats: int
+    gives_up: bool = False
+
+
+@dataclass(frozen=True)
 class FinalAnswer:
     step: int
     text: str
@@ -147,6 +160,7 @@ Event = (
     | PlanDecided
     | ToolCall
     | Observation
+    | RepeatedCall
     | FinalAnswer
     | GaveUp
     | AgentError
@@ -170,6 +184,7 @@ EVENT_TYPES: dict[str, type] = {
         PlanDecided,
         ToolCall,
         Observation,
+        RepeatedCall,
         FinalAnswer,
         GaveUp,
         AgentError,

@@ -14,6 +14,7 @@ from umi_edge.errors import UserError
 
 if TYPE_CHECKING:
     from umi_edge.engine.engine import Engine
+    from umi_edge.eval.static import CallerProtocol
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -61,6 +62,17 @@ def register(subparsers: Any) -> None:
     )
     opt.add_max_tokens(st)
     opt.add_single(st)
+    st.add_argument(
+        "--constrain",
+        nargs="?",
+        const="on",
+        choices=("on", "both"),
+        default=None,
+        metavar="both",
+        help="grammar-constrain the caller to the dialogue's tools, as at run time (Hallu. is then 0); "
+        "'--constrain both' reports the paper's unconstrained protocol and the constrained one from one run "
+        "(default: unconstrained, the paper's protocol)",
+    )
     st.add_argument(
         "--split",
         choices=("in", "out"),
@@ -142,6 +154,14 @@ def register(subparsers: Any) -> None:
     cp.set_defaults(func=run_compare_command)
 
 
+STATIC_PROTOCOLS: dict[str | None, tuple[CallerProtocol, ...]] = {
+    None: ("unconstrained",),
+    "on": ("constrained",),
+    "both": ("unconstrained", "constrained"),
+}
+"""``eval static --constrain`` values → caller protocols (the first one's metrics are the run's ``metrics``)."""
+
+
 def _emit(args: argparse.Namespace, summary: dict[str, Any], markdown: str) -> None:
     if args.report is not None:
         atomic.write_text(args.report, markdown)
@@ -184,6 +204,9 @@ def run_static_command(args: argparse.Namespace) -> int:
         )
         _emit(args, summary, md)
         return 0
+    protocols = STATIC_PROTOCOLS[args.constrain]
+    if args.single and args.constrain is not None:
+        raise UserError("--constrain applies to the multi-LLM caller; the single-LLM backbone runs unconstrained")
     split = args.split or guess_split(args.file.name)
     budget = opt.max_new_tokens(args.max_tokens, DEFAULT_MAX_TOKENS) if args.max_tokens is not None else None
     if args.resume and args.predictions_out is None:
@@ -205,6 +228,8 @@ def run_static_command(args: argparse.Namespace) -> int:
             "ctx": args.ctx,
             "repeat_stop": args.repeat_stop,
         }
+        if args.constrain is not None:  # journals of unconstrained runs keep their header
+            header["protocols"] = list(protocols)
         done = journal.read(part, header) if part is not None and args.resume else []
         jr = journal.Journal(part, header, done) if part is not None else None
         try:
@@ -219,6 +244,7 @@ def run_static_command(args: argparse.Namespace) -> int:
                 progress=False if args.no_progress else None,
                 on_step=(lambda r: jr.append(r.to_record())) if jr is not None else None,
                 done=done,
+                protocols=protocols,
             )
         finally:
             if jr is not None:

@@ -12,8 +12,39 @@ def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:.2f}"
 
 
+PROTOCOL_TEXT = {
+    "unconstrained": "unconstrained caller (the paper's protocol: Hallu. counts calls to tools the dialogue lacks)",
+    "constrained": "caller grammar-constrained to the dialogue's tools, as at run time",
+}
+
+
+def _protocol_lines(summary: dict[str, Any]) -> list[str]:
+    protocols = summary.get("protocols") or {}
+    lines = [f"- caller protocol: {'; '.join(PROTOCOL_TEXT.get(p, p) for p in protocols)}"] if protocols else []
+    for name, figures in protocols.items():
+        if figures.get("caller_cut_steps"):
+            lines.append(
+                f"- {name}: calls cut by the caller's token budget (a cut name counts in Hallu.): "
+                f"{figures['caller_cut_steps']}"
+            )
+        if figures.get("grammar_unavailable_steps"):
+            lines.append(
+                f"- {name}: calls made unconstrained because the dialogue's tools give no grammar: "
+                f"{figures['grammar_unavailable_steps']}"
+            )
+    return lines
+
+
+def _ours(summary: dict[str, Any], label: str) -> list[tuple[str, dict[str, Any]]]:
+    """(row label, metrics) per caller protocol; the label is unchanged for a paper-protocol-only summary."""
+    protocols = summary.get("protocols") or {"unconstrained": {"metrics": summary["metrics"]}}
+    named = list(protocols) != ["unconstrained"]
+    return [(f"{label}, {name} caller" if named else label, f["metrics"]) for name, f in protocols.items()]
+
+
 def static_markdown(summary: dict[str, Any], *, split: Split, label: str) -> str:
-    """The static report from :meth:`umi_edge.eval.static.StaticRun.to_json` plus a ``label`` for our row."""
+    """The static report from :meth:`umi_edge.eval.static.StaticRun.to_json` plus a ``label`` for our row(s):
+    one row per caller protocol of the run, named after it unless the run is the paper's unconstrained one only."""
     m = summary["metrics"]
     base = summary["majority_baseline"]
     split_name = "in-domain" if split == "in" else "out-of-domain"
@@ -21,6 +52,7 @@ def static_markdown(summary: dict[str, Any], *, split: Split, label: str) -> str
         f"# Static evaluation: {Path(summary['file']).name}",
         "",
         f"- mode: {summary['mode']}-LLM; bundle: `{summary.get('engine', {}).get('bundle', '?')}`",
+        *_protocol_lines(summary),
         f"- dialogues: {summary['dialogues']}; gold steps: {summary['steps']} "
         f"({m['call_steps']} call, {m['finish_steps']} finish, {m['give_up_steps']} give up)",
         f"- wall time: {summary['wall_seconds']:.1f} s"
@@ -44,11 +76,16 @@ def static_markdown(summary: dict[str, Any], *, split: Split, label: str) -> str
     ev = base["evaluated"]
     maj = [_fmt(ev["plan_acc"])] + ["—"] * (len(COLUMNS) - 1)
     lines.append(f"| majority plan (always {ev['label']}) | " + " | ".join(maj) + " |")
-    lines.append(f"| **{label}** | " + " | ".join(f"**{_fmt(m[c])}**" for c in COLUMNS) + " |")
+    ours = _ours(summary, label)
+    lines += [f"| **{lab}** | " + " | ".join(f"**{_fmt(o[c])}**" for c in COLUMNS) + " |" for lab, o in ours]
     f = base["file"]
+    lines.append("")
+    for lab, o in ours:
+        where = f" ({lab})" if len(ours) > 1 else ""
+        lines.append(
+            f"Arg. F1 easy (gold arguments `{{}}`) / hard{where}: {_fmt(o['arg_f1_easy'])} / {_fmt(o['arg_f1_hard'])}."
+        )
     lines += [
-        "",
-        f"Arg. F1 easy (gold arguments `{{}}`) / hard: {_fmt(m['arg_f1_easy'])} / {_fmt(m['arg_f1_hard'])}.",
         f"Majority-plan baseline over the whole file: {f['plan_acc']:.1f} (always {f['label']}, {f['steps']} steps).",
         "",
     ]

@@ -10,6 +10,13 @@ The steps are those of the released ``infer_pipeline.py``: every assistant (plan
 - single-LLM (``single``): the backbone gets the backbone-format history (merged ``thought + Action`` turns, as
   :func:`umi_edge.formats.role_samples` builds it) and predicts the merged step.
 
+Protocols of the caller (``protocols``): ``unconstrained`` is the paper's (the caller writes freely; Hallu. counts
+names outside the dialogue's tools); ``constrained`` is the runtime's: the caller runs under the grammar the agent
+builds (:func:`umi_edge.engine.grammar.caller_grammar`) over the dialogue's tools, read as a ``--tools`` file of
+α-UMi docs would be (:func:`umi_edge.tools.loading.tools_from_spec`). Both in one run share the planner and
+summarizer outputs; only the caller runs once per protocol (the second run reuses the first one's KV cache). A
+dialogue whose tools give no grammar runs its caller unconstrained, as the agent does (counted per protocol).
+
 The prediction is rendered as the released ``predictions`` string and scored with :mod:`umi_edge.eval.metrics`.
 Prompts longer than the context minus the generation budget are cut from the left, as the released collator
 does (``max_input_length``); such steps are counted in ``truncated_steps``. Steps are visited in dialogue order so
@@ -23,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from umi_edge.errors import UserError
 from umi_edge.eval.metrics import (
@@ -60,6 +67,8 @@ if TYPE_CHECKING:
 
 MARKERS = tuple(PLAN_MARKERS.values())
 DEFAULT_MAX_TOKENS = {"planner": 256, "caller": 256, "summarizer": 512, "backbone": 512}
+CallerProtocol = Literal["unconstrained", "constrained"]
+PROTOCOLS: tuple[CallerProtocol, ...] = ("unconstrained", "constrained")
 PRED_ROLE_LABEL = "asssitant"  # sic: the released pipeline writes this label into its prediction strings
 
 
@@ -168,6 +177,10 @@ class StepResult:
     prompt_reused: int = 0
     generated: int = 0
     single: bool = False
+    protocol: CallerProtocol = "unconstrained"
+    caller_cut: bool = False  # the caller hit its token budget (a cut name counts as a hallucination)
+    grammar_unavailable: bool = False  # constrained protocol, but the dialogue's tools gave no grammar
+    other: StepResult | None = None  # the same step under the second protocol of a two-protocol run
 
     def pair(self) -> StepPair:
         gold = self.gold.gold_backbone if self.single else self.gold.gold
@@ -210,13 +223,22 @@ class StepResult:
             "prompt_evaluated": self.prompt_evaluated,
             "prompt_reused": self.prompt_reused,
             "generated": self.generated,
+            "protocol": self.protocol,
+            "caller_cut": self.caller_cut,
+            "grammar_unavailable": self.grammar_unavailable,
+            **({"other": self.other.variant_record()} if self.other is not None else {}),
         }
+
+    def variant_record(self) -> dict[str, Any]:
+        """The fields of ``to_record`` that differ under another protocol (the ``other`` of a record)."""
+        return {k: v for k, v in self.to_record().items() if k in _VARIANT_FIELDS}
 
     @classmethod
     def from_record(cls, gold: GoldStep, rec: dict[str, Any], *, single: bool) -> StepResult:
         """A step finished by an earlier run, from its ``to_record`` line (``eval static --resume``)."""
         prediction = str(rec["prediction"])
         pred = parse_backbone_output(prediction) if single else parse_multi_output(prediction)
+        other = rec.get("other")
         return cls(
             gold=gold,
             prediction=prediction,
@@ -229,17 +251,52 @@ class StepResult:
             prompt_reused=int(rec.get("prompt_reused", 0)),
             generated=int(rec.get("generated", 0)),
             single=single,
+            protocol="constrained" if rec.get("protocol") == "constrained" else "unconstrained",
+            caller_cut=bool(rec.get("caller_cut", False)),
+            grammar_unavailable=bool(rec.get("grammar_unavailable", False)),
+            other=cls.from_record(gold, {**rec, **_NO_COST, **other, "other": None}, single=single)
+            if isinstance(other, dict)
+            else None,
         )
 
 
-class StepPredictor:
-    """Runs the roles of a loaded :class:`umi_edge.engine.Engine` on gold steps, greedy."""
+_NO_COST = {"seconds": 0.0, "prompt_evaluated": 0, "prompt_reused": 0, "generated": 0}
+_VARIANT_FIELDS = frozenset(
+    (
+        "protocol",
+        "pred_action",
+        "pred_arguments",
+        "pred_arguments_text",
+        "pred_call_error",
+        "hallucinated",
+        "raw",
+        "prediction",
+        "caller_cut",
+        "grammar_unavailable",
+    )
+)
 
-    def __init__(self, engine: Engine, *, single: bool, max_tokens: dict[str, int] | None = None) -> None:
+
+class StepPredictor:
+    """Runs the roles of a loaded :class:`umi_edge.engine.Engine` on gold steps, greedy.
+
+    ``protocols``: the caller protocols to predict each step under (the first is the step's result, a second its
+    ``other``); only the multi-LLM caller can be constrained, as at run time.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        single: bool,
+        max_tokens: dict[str, int] | None = None,
+        protocols: Sequence[CallerProtocol] = ("unconstrained",),
+    ) -> None:
         from umi_edge.engine import SamplingParams
 
         self.engine = engine
         self.single = single
+        self.protocols = check_protocols(protocols, single=single)
         self.style = engine.prompt_style
         self.max_tokens = {**DEFAULT_MAX_TOKENS, **(max_tokens or {})}
         self.greedy = {r: SamplingParams(temperature=0.0, max_tokens=n) for r, n in self.max_tokens.items()}
@@ -254,8 +311,12 @@ class StepPredictor:
             )
         self.stop = stop_sequences(engine.manifest.chat_eos)
         self._cur = {"truncated": False, "evaluated": 0, "reused": 0, "generated": 0}
+        self._cut = False
+        self._grammars: dict[int, str | None] = {}
 
-    def _generate(self, ctx_role: str, budget_role: str, prompt: str, stop_after: Sequence[str] = ()) -> str:
+    def _generate(
+        self, ctx_role: str, budget_role: str, prompt: str, stop_after: Sequence[str] = (), grammar: str | None = None
+    ) -> str:
         ctx = self.engine.role(ctx_role)
         limit = self.max_tokens[budget_role]
         toks = ctx.tokenize(prompt)
@@ -265,7 +326,9 @@ class StepPredictor:
         if len(toks) > room:
             toks = toks[-room:]
             self._cur["truncated"] = True
-        gen = ctx.generate(toks, self.greedy[budget_role], stop=self.stop, stop_after=stop_after, max_tokens=limit)
+        gen = ctx.generate(
+            toks, self.greedy[budget_role], stop=self.stop, stop_after=stop_after, grammar=grammar, max_tokens=limit
+        )
         while True:
             try:
                 next(gen)
@@ -275,30 +338,55 @@ class StepPredictor:
         self._cur["evaluated"] += g.prompt_evaluated
         self._cur["reused"] += g.prompt_reused
         self._cur["generated"] += g.generated_tokens
+        self._cut = g.stop_reason in ("length", "repetition")  # stopped before the text (or grammar) ended
         return clean_candidate(g.text)
 
+    def grammar(self, step: GoldStep) -> str | None:
+        """The runtime's caller grammar over the dialogue's tools (None when they give none), once per dialogue."""
+        if step.dialogue not in self._grammars:
+            from umi_edge.tools.loading import tools_from_spec
+
+            try:
+                tools = tools_from_spec(step.traj.tools, origin=f"dialogue {step.dialogue}")
+                gbnf: str | None = self.engine.tool_grammar(((t.name, t.parameters) for t in tools), role="caller")
+            except (UserError, ValueError):  # GrammarError is a UserError; the agent runs such a caller unconstrained
+                gbnf = None
+            self._grammars[step.dialogue] = gbnf
+        return self._grammars[step.dialogue]
+
     def predict(self, step: GoldStep) -> StepResult:
+        """The step under every protocol: the first protocol's result, carrying the others' as ``other``."""
         self._cur = {"truncated": False, "evaluated": 0, "reused": 0, "generated": 0}
         t0 = time.perf_counter()
         if self.single:
-            raw, pred_str, parsed, thought = self._predict_single(step)
+            variants = [self._predict_single(step)]
         else:
-            raw, pred_str, parsed, thought = self._predict_multi(step)
-        return StepResult(
-            gold=step,
-            prediction=pred_str,
-            pred=parsed,
-            thought=thought,
-            raw=raw,
-            truncated=bool(self._cur["truncated"]),
-            seconds=time.perf_counter() - t0,
-            prompt_evaluated=int(self._cur["evaluated"]),
-            prompt_reused=int(self._cur["reused"]),
-            generated=int(self._cur["generated"]),
-            single=self.single,
-        )
+            variants = self._predict_multi(step)
+        results = [
+            StepResult(
+                gold=step,
+                prediction=pred_str,
+                pred=parsed,
+                thought=thought,
+                raw=raw,
+                truncated=bool(self._cur["truncated"]),
+                seconds=0.0,
+                single=self.single,
+                protocol=protocol,
+                caller_cut=cut,
+                grammar_unavailable=protocol == "constrained" and "caller" in raw and self.grammar(step) is None,
+            )
+            for protocol, (raw, pred_str, parsed, thought, cut) in zip(self.protocols, variants, strict=True)
+        ]
+        first = results[0]
+        first.seconds = time.perf_counter() - t0  # the step's whole cost is on its first result
+        first.prompt_evaluated = int(self._cur["evaluated"])
+        first.prompt_reused = int(self._cur["reused"])
+        first.generated = int(self._cur["generated"])
+        first.other = results[1] if len(results) > 1 else None
+        return first
 
-    def _predict_multi(self, step: GoldStep) -> tuple[dict[str, str], str, Parsed, str]:
+    def _predict_multi(self, step: GoldStep) -> list[tuple[dict[str, str], str, Parsed, str, bool]]:
         traj = step.traj
         doc, names = render_doc(traj.tools), tool_names(traj.tools)
         history = serialize_history(traj.conversations[: step.turn])
@@ -307,29 +395,40 @@ class StepPredictor:
         plan = parse_plan(planner_raw)
         raw = {"planner": planner_raw}
         if plan.label == "give_up":
-            pred_str = plan.text
-        else:
-            history += serialize_turn("assistant", plan.text)
-            if plan.label == "finish":
-                prompt = build_input("summarizer", doc=doc, history=history, tool_names=names, style=self.style)
-                raw["summarizer"] = self._generate("summarizer", "summarizer", model_prompt(prompt))
-                pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>conclusion: {raw['summarizer']}"
-            else:
-                prompt = build_input(
-                    "caller", doc=doc, history=history, tool_names=names, thought=plan.text, style=self.style
-                )
-                raw["caller"] = self._generate("caller", "caller", model_prompt(prompt))
-                pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>caller: {raw['caller']}"
-        return raw, pred_str, parse_multi_output(pred_str), plan.thought
+            return [(raw, plan.text, parse_multi_output(plan.text), plan.thought, False)] * len(self.protocols)
+        history += serialize_turn("assistant", plan.text)
+        if plan.label == "finish":
+            prompt = build_input("summarizer", doc=doc, history=history, tool_names=names, style=self.style)
+            raw["summarizer"] = self._generate("summarizer", "summarizer", model_prompt(prompt))
+            pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>conclusion: {raw['summarizer']}"
+            return [(raw, pred_str, parse_multi_output(pred_str), plan.thought, False)] * len(self.protocols)
+        prompt = build_input("caller", doc=doc, history=history, tool_names=names, thought=plan.text, style=self.style)
+        out = []
+        for protocol in self.protocols:
+            grammar = self.grammar(step) if protocol == "constrained" else None
+            text = self._generate("caller", "caller", model_prompt(prompt), grammar=grammar)
+            pred_str = f"{PRED_ROLE_LABEL}: {plan.text}</s>caller: {text}"
+            out.append(({**raw, "caller": text}, pred_str, parse_multi_output(pred_str), plan.thought, self._cut))
+        return out
 
-    def _predict_single(self, step: GoldStep) -> tuple[dict[str, str], str, Parsed, str]:
+    def _predict_single(self, step: GoldStep) -> tuple[dict[str, str], str, Parsed, str, bool]:
         if not step.backbone_input:
             raise UserError(f"dialogue {step.dialogue}, turn {step.turn}: no backbone sample for this step")
         text = self._generate(self.backbone_role, "backbone", model_prompt(step.backbone_input))
         parsed = parse_backbone_output(text)
         cut = [i for i in (text.find("\nAction:"), text.find("conclusion: ")) if i >= 0]
         thought = text[: min(cut)].strip() if cut else text.strip()
-        return {"backbone": text}, text, parsed, thought
+        return {"backbone": text}, text, parsed, thought, self._cut and parsed.plan == "call"
+
+
+def check_protocols(protocols: Sequence[CallerProtocol], *, single: bool) -> tuple[CallerProtocol, ...]:
+    """``protocols`` as a tuple of one or two distinct known protocols (UserError otherwise)."""
+    out = tuple(protocols)
+    if not out or len(out) > 2 or len(set(out)) != len(out) or any(p not in PROTOCOLS for p in out):
+        raise UserError(f"caller protocols: expected one or both of {', '.join(PROTOCOLS)}, got {list(out)}")
+    if single and "constrained" in out:
+        raise UserError("--constrain: the single-LLM backbone is not grammar-constrained at run time (only the caller)")
+    return out
 
 
 @dataclass
@@ -347,17 +446,36 @@ class StaticRun:
     interrupted: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
     resumed_steps: int = 0
+    protocols: tuple[CallerProtocol, ...] = ("unconstrained",)
 
     @property
     def truncated_steps(self) -> int:
         return sum(r.truncated for r in self.results)
 
+    def by_protocol(self) -> dict[str, list[StepResult]]:
+        """The step results under each protocol of the run, in the run's order."""
+        out: dict[str, list[StepResult]] = {self.protocols[0]: list(self.results)}
+        if len(self.protocols) > 1:
+            out[self.protocols[1]] = [r.other or r for r in self.results]
+        return out
+
     def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document; ``metrics`` are those of ``protocol``, ``protocols`` has every protocol's."""
         evaluated = sum(r.prompt_evaluated for r in self.results)
         reused = sum(r.prompt_reused for r in self.results)
+        protocols = {
+            name: {
+                "metrics": (self.metrics if name == self.protocols[0] else compute(r.pair() for r in rs)).to_json(),
+                "caller_cut_steps": sum(r.caller_cut for r in rs),
+                "grammar_unavailable_steps": sum(r.grammar_unavailable for r in rs),
+            }
+            for name, rs in self.by_protocol().items()
+        }
         return {
             "file": self.file,
             "mode": self.mode,
+            "protocol": self.protocols[0],
+            "protocols": protocols,
             "dialogues": self.dialogues,
             "steps": len(self.results),
             "metrics": self.metrics.to_json(),
@@ -385,12 +503,15 @@ def run_static(
     progress: bool | None = None,
     on_step: Callable[[StepResult], None] | None = None,
     done: Sequence[dict[str, Any]] = (),
+    protocols: Sequence[CallerProtocol] = ("unconstrained",),
 ) -> StaticRun:
     """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far.
 
     ``done``: step records of an earlier run of the same evaluation (``--resume``); those steps are not predicted
-    again, and their measured seconds count towards ``wall_seconds``.
+    again, and their measured seconds count towards ``wall_seconds``. ``protocols``: the caller protocols, one or
+    both (see the module docstring); the run's ``metrics`` are the first one's.
     """
+    protocols = check_protocols(protocols, single=single)
     all_dialogues = load_gold(path, engine.prompt_style)
     file_plans = [s.plan for d in all_dialogues for s in d]
     if not file_plans:
@@ -400,8 +521,8 @@ def run_static(
     steps = [s for d in chosen for s in d]
     if not steps:
         raise UserError(f"{path}: the selected dialogues have no gold planner steps")
-    earlier = _resumed(steps, done, single=single, path=path)
-    predictor = StepPredictor(engine, single=single, max_tokens=max_tokens)
+    earlier = _resumed(steps, done, single=single, path=path, protocols=protocols)
+    predictor = StepPredictor(engine, single=single, max_tokens=max_tokens, protocols=protocols)
     results: list[StepResult] = []
     interrupted = False
     t0 = time.perf_counter()
@@ -436,11 +557,17 @@ def run_static(
         interrupted=interrupted,
         engine=describe,
         resumed_steps=len(earlier),
+        protocols=protocols,
     )
 
 
 def _resumed(
-    steps: Sequence[GoldStep], done: Sequence[dict[str, Any]], *, single: bool, path: str | Path
+    steps: Sequence[GoldStep],
+    done: Sequence[dict[str, Any]],
+    *,
+    single: bool,
+    path: str | Path,
+    protocols: tuple[CallerProtocol, ...] = ("unconstrained",),
 ) -> dict[tuple[int, int], StepResult]:
     """The earlier run's results by ``(dialogue, step)``; records that do not fit the selected steps are errors."""
     by_key = {(s.dialogue, s.step): s for s in steps}
@@ -453,5 +580,8 @@ def _resumed(
         gold = by_key.get(key)
         if gold is None or rec.get("gold_plan") != (gold.gold_backbone if single else gold.gold).plan:
             raise UserError(f"resumed step {key}: not a selected gold step of {path} (was it made from this file?)")
+        made = (rec.get("protocol", "unconstrained"), isinstance(rec.get("other"), dict))
+        if made != (protocols[0], len(protocols) > 1):
+            raise UserError(f"resumed step {key}: predicted under other caller protocols than {list(protocols)}")
         out[key] = StepResult.from_record(gold, rec, single=single)
     return out

@@ -120,15 +120,17 @@ def grounded_text_grammar(numbers: Iterable[str]) -> str:
 
     Any character but a digit is free; a digit can only start one of ``numbers``, and a number must not run on
     into more digits (``sep``: a non-digit, or ``.`` / ``,`` before a non-digit), so two allowed numbers cannot be
-    glued into a new one (``4`` + ``2`` → ``42``, ``3`` + ``.`` + ``5`` → ``3.5``).
+    glued into a new one (``4`` + ``2`` → ``42``, ``3`` + ``.`` + ``5`` → ``3.5``); ``tail`` lets the text end
+    right after a number or a number and its full stop (``… is 42.``), where an end-of-generation must be allowed.
     """
     alts = sorted(set(numbers), key=lambda s: (-len(s), s))
     if not alts:
         return "root ::= [^0-9]*\n"
     num = " | ".join(_literal(s) for s in alts)
     return (
-        "root ::= chunk* num?\n"
+        "root ::= chunk* tail?\n"
         "chunk ::= [^0-9] | num sep\n"
         "sep ::= [^0-9.,] | [.,] [^0-9]\n"
+        'tail ::= num [.,]?\n'
         f"num ::= {num}\n"
     )

@@ -2,8 +2,8 @@
 
 Chosen once per query, before the first step, so the prompt prefix (tool docs and instructions) and its KV cache
 stay the same across the steps of a run.  A set of tools *fits* a role when the role's prompt with those docs and
-an empty history leaves free, in the role's context, its generation budget (the caller also the planner's thought
-it is given) and ``config.history_share`` of the context for the conversation.
+an empty history takes at most ``config.docs_share`` of the role's context, and leaves free its generation budget
+(the caller also the planner's thought it is given) and :data:`HISTORY_ROOM` of the context for the conversation.
 
 k is ``config.top_k`` (``--top-k``), or all tools; when the docs of k tools do not fit every role that shows docs,
 k is lowered to the largest that fits (at least 1), so a run never fails at its first step for want of room for
@@ -23,6 +23,9 @@ from umi_edge.formats.tooldoc import from_json_schema, render_doc, tool_names
 from umi_edge.tools.ranking import rank_tools
 from umi_edge.tools.registry import Tool
 
+HISTORY_ROOM = 0.25
+"""The share of a role's context always left for the conversation when tool docs are chosen."""
+
 
 def doc_roles(single: bool) -> tuple[Role, ...]:
     """The roles whose prompts carry the tool docs."""
@@ -30,10 +33,10 @@ def doc_roles(single: bool) -> tuple[Role, ...]:
 
 
 def docs_budget(state: RunState, role: Role) -> int:
-    """Tokens the docs prompt of ``role`` may take: its context less generation and history room."""
+    """Tokens the docs prompt of ``role`` may take: its share of the context, and room for answers and history."""
     size = state.engine.context_size(state.engine_role(role))
     room = state.config.new_tokens(role) + (state.config.new_tokens("planner") if role == "caller" else 0)
-    return size - room - int(size * state.config.history_share)
+    return min(int(size * state.config.docs_share), size - room - int(size * HISTORY_ROOM))
 
 
 def docs_prompt_tokens(state: RunState, role: Role, tools: Sequence[Tool]) -> int:
@@ -49,7 +52,7 @@ def _misfit(state: RunState, roles: Sequence[Role], tools: Sequence[Tool]) -> st
         n, budget = docs_prompt_tokens(state, role, tools), docs_budget(state, role)
         if n > budget:
             size = state.engine.context_size(state.engine_role(role))
-            return f"{role} prompt of {n} tokens over the {budget} its context of {size} leaves for tool docs"
+            return f"{role} prompt with their docs has {n} tokens, over the {budget} of its {size} allowed for docs"
     return None
 
 

@@ -180,7 +180,8 @@ def test_agent_shortens_history_that_overflows(tmp_path: Path) -> None:
     ]
     d = merged_bundle(tmp_path / "small", context_length=512)
     with Engine.from_bundle(d, EngineOptions(threads=1)) as eng:
-        agent = _agent(eng, ["calculator"], tmp_path, max_steps=1)
+        # the full record of the earlier question (the compact one would hold only its request)
+        agent = _agent(eng, ["calculator"], tmp_path, config=_config(max_steps=1, history="full"))
         events = []
         for e in agent.run("What is 1 + 1?", history=history):
             events.append(e)

@@ -229,3 +229,31 @@ def test_ungrounded_numbers(answer: str, sources: list[str], ungrounded: list[fl
     """A number the answer states is grounded when the request or an observation writes it (or, rounded to the
     answer's precision, a value that an observation writes)."""
     assert ungrounded_numbers(answer, sources) == ungrounded
+
+
+def test_second_questions(smol_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--second: each task is asked after the one before it in the same session; both are scored."""
+    tasks = _write(
+        tmp_path,
+        {"id": "a", "query": "What is 12 times 7?", "answer": 84, "tools": ["calculator"]},
+        {"id": "b", "query": "What is 5 plus 3?", "answer": 8, "tools": ["calculator"]},
+    )
+    transcripts = tmp_path / "t.jsonl"
+    argv = ["eval", "tasks", str(tasks), "--bundle", str(smol_bundle), "--second", "--max-steps", "1"]
+    argv += ["--max-tokens", "12", "--threads", "1", "--ctx", "1024", "--json", "--no-progress"]
+    argv += ["--transcripts-out", str(transcripts)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary"]
+    assert out["second"] and s["tasks"] == 2
+    assert [t["first"]["id"] for t in out["tasks"]] == ["b", "a"]  # the task before (the last one for the first)
+    assert s["first_succeeded"] == sum(t["first"]["success"] for t in out["tasks"])
+    rate = 100.0 * s["succeeded"] / 2 - s["first_success_rate"]
+    assert s["second_minus_first"] == pytest.approx(rate)
+    for line in transcripts.read_text().splitlines():
+        tr = json.loads(line)
+        users = [t["value"] for t in tr["conversation"] if t["from"] == "user"]
+        assert len(users) == 2 and users[1] == tr["query"]
+    one = _write(tmp_path, {"id": "x", "query": "q", "answer": 1}, name="one.jsonl")
+    assert main(["eval", "tasks", str(one), "--second", "--bundle", str(smol_bundle), "--threads", "1"]) == 2
+    assert "--second needs at least two tasks" in capsys.readouterr().err

@@ -105,6 +105,12 @@ def register(subparsers: Any) -> None:
         metavar="T.jsonl",
         help="write one JSON line per task: result, query, conversation and agent events",
     )
+    tk.add_argument(
+        "--second",
+        action="store_true",
+        help="ask each task as the second question of a session whose first question is the task before it; "
+        "reports first- and second-question success",
+    )
     tk.set_defaults(func=run_tasks_command)
 
     bf = sub.add_parser(
@@ -280,6 +286,7 @@ def run_tasks_command(args: argparse.Namespace) -> int:
             limit=args.limit,
             config=opt.agent_config(args),
             progress=False if args.no_progress else None,
+            second=args.second,
         )
     if args.transcripts_out is not None:
         atomic.write_jsonl(args.transcripts_out, (r.transcript() for r in run.results))

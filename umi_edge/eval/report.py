@@ -107,6 +107,13 @@ def tasks_markdown(summary: dict[str, Any], *, label: str) -> str:
         f"- latency per task: mean {s['mean_seconds']:.1f} s, median {s['median_seconds']:.1f} s, "
         f"max {s['max_seconds']:.1f} s; wall time {summary['wall_seconds']:.1f} s",
     ]
+    if summary.get("second"):
+        lines.insert(
+            3,
+            f"- as the second question of a session: {s['succeeded']}/{s['tasks']}; the same tasks as first "
+            f"questions: {s['first_succeeded']}/{s['tasks']} ({s['first_success_rate']:.1f}%); "
+            f"second minus first: {s['second_minus_first']:+.1f} points",
+        )
     if summary.get("interrupted"):
         lines.append("- **interrupted**: the figures cover the tasks done before Ctrl-C")
     lines += [

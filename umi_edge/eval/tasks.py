@@ -49,6 +49,15 @@ def task_registry(task: Task, base: ToolRegistry, source: str | Path) -> ToolReg
     return base.subset(task.tools)
 
 
+def session_registry(tasks: list[Task], base: ToolRegistry, source: str | Path) -> ToolRegistry:
+    """The tools of a session asking ``tasks`` one after another: every tool one of them offers."""
+    if any(t.tools is None for t in tasks):
+        return base
+    names = {n for t in tasks for n in (t.tools or [])}
+    task_registry(Task(id="", query="", answers=[], match="exact", tools=sorted(names)), base, source)
+    return base.subset([n for n in base.names() if n in names])
+
+
 def check_tasks(tasks: list[Task], registry: ToolRegistry, source: str | Path) -> None:
     """Validate what needs the tools and SQLite before any model runs: tool names and fixture SQL."""
     with tempfile.TemporaryDirectory(prefix="umi-eval-check-") as tmp:
@@ -76,6 +85,8 @@ class TaskResult:
     """Numbers a finished run's answer states that neither the request nor any observation holds."""
     conversation: list[dict[str, str]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    first: TaskResult | None = None
+    """With ``--second``: the question asked before this one in the same session (its own result)."""
 
     @property
     def success(self) -> bool:
@@ -97,6 +108,7 @@ class TaskResult:
             "invalid_calls": self.invalid_calls,
             "ungrounded": self.ungrounded,
             "seconds": round(self.seconds, 3),
+            **({"first": self.first.to_json()} if self.first is not None else {}),
         }
 
     def transcript(self) -> dict[str, Any]:
@@ -123,9 +135,17 @@ def task_outcome(task: Task, status: str, answer: str | None) -> str:
 
 
 def run_task(
-    task: Task, engine: Engine, registry: ToolRegistry, *, single: bool, config: AgentConfig, workspace: Path
+    task: Task,
+    engine: Engine,
+    registry: ToolRegistry,
+    *,
+    single: bool,
+    config: AgentConfig,
+    workspace: Path,
+    history: list[dict[str, str]] | None = None,
 ) -> TaskResult:
-    """Run the agent on one task in ``workspace`` (already built) and score it."""
+    """Run the agent on one task in ``workspace`` (already built), after ``history`` (an earlier question of the
+    same session), and score it."""
     from umi_edge.agent.agent import Agent
     from umi_edge.agent.events import Observation, PlanDecided, RunFinished, ToolCall, to_dict
 
@@ -133,7 +153,7 @@ def run_task(
     t0 = time.perf_counter()
     steps = calls = errors = unknown = invalid = 0
     status, answer = "error", None
-    for ev in agent.run(task.query):
+    for ev in agent.run(task.query, history=history):
         if isinstance(ev, PlanDecided):
             steps = max(steps, ev.step)
         elif isinstance(ev, ToolCall):
@@ -148,7 +168,9 @@ def run_task(
             status, answer = ev.status, ev.answer
     seconds = time.perf_counter() - t0
     outcome = task_outcome(task, status, answer)
-    sources = [t["value"] for t in agent.conversation if t["from"] in ("user", "observation")]
+    earlier = len(history or [])  # an earlier question's answer may be quoted too
+    turns = agent.conversation
+    sources = [t["value"] for i, t in enumerate(turns) if t["from"] in ("user", "observation") or i < earlier]
     ungrounded = ungrounded_numbers(answer, sources) if status == "finished" and answer else []
     return TaskResult(
         task=task,
@@ -174,6 +196,7 @@ class TaskRun:
     results: list[TaskResult]
     wall_seconds: float
     interrupted: bool = False
+    second: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -194,15 +217,27 @@ class TaskRun:
             "wrong_answers": sum(x.outcome == "wrong_answer" for x in r),
             "agent_errors": sum(x.outcome == "error" for x in r),
             "ungrounded_answers": sum(bool(x.ungrounded) for x in r),
+            **(self._second_summary() if self.second else {}),
             "mean_seconds": statistics.fmean(secs),
             "median_seconds": statistics.median(secs),
             "max_seconds": max(secs),
+        }
+
+    def _second_summary(self) -> dict[str, Any]:
+        firsts = [x.first for x in self.results if x.first is not None]
+        rate = 100.0 * sum(f.success for f in firsts) / len(firsts) if firsts else 0.0
+        second = 100.0 * sum(x.success for x in self.results) / len(self.results) if self.results else 0.0
+        return {
+            "first_succeeded": sum(f.success for f in firsts),
+            "first_success_rate": rate,
+            "second_minus_first": second - rate,
         }
 
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "mode": self.mode,
+            "second": self.second,
             "summary": self.summary(),
             "tasks": [x.to_json() for x in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
@@ -221,30 +256,49 @@ def run_tasks(
     config: AgentConfig | None = None,
     progress: bool | None = None,
     on_task: Callable[[TaskResult], None] | None = None,
+    second: bool = False,
 ) -> TaskRun:
     """Run every task of ``path`` (the first ``limit``); Ctrl-C stops early and keeps the tasks done so far.
 
     ``config``: the agent's settings (default: AgentConfig's); every tool effect is approved, whatever its
-    ``approve_policy`` says, since each task's workspace is thrown away."""
+    ``approve_policy`` says, since each task's workspace is thrown away. ``second``: each task is the second
+    question of a session whose first question is the task before it (the last task for the first one), in one
+    workspace holding both fixtures; both are scored (``first`` of each result)."""
     from umi_edge.agent.config import AgentConfig
     from umi_edge.tools.registry import builtin_registry
 
     tasks = load_tasks(path)[:limit] if limit else load_tasks(path)
     base = registry if registry is not None else builtin_registry()
     check_tasks(tasks, base, path)
+    if second and len(tasks) < 2:
+        raise UserError(f"{path}: --second needs at least two tasks (each is asked after another one)")
     config = dataclasses.replace(config or AgentConfig(), approve_policy="all")
     results: list[TaskResult] = []
     interrupted = False
     t0 = time.perf_counter()
     bar = progress_bar(len(tasks), "task", "eval tasks", enabled=progress is not False)
     try:
-        for task in tasks:
+        for i, task in enumerate(tasks):
             ws = Path(tempfile.mkdtemp(prefix="umi-eval-task-"))
             try:
+                first = tasks[i - 1] if second else None
+                if first is not None:
+                    build_workspace(first, ws, path)
                 build_workspace(task, ws, path)
+                tools = session_registry([t for t in (first, task) if t is not None], base, path)
+                before = None
+                if first is not None:
+                    before = run_task(first, engine, tools, single=single, config=config, workspace=ws)
                 res = run_task(
-                    task, engine, task_registry(task, base, path), single=single, config=config, workspace=ws
+                    task,
+                    engine,
+                    tools,
+                    single=single,
+                    config=config,
+                    workspace=ws,
+                    history=before.conversation if before is not None else None,
                 )
+                res.first = before
             finally:
                 shutil.rmtree(ws, ignore_errors=True)
             results.append(res)
@@ -259,6 +313,7 @@ def run_tasks(
         file=str(path),
         mode="single" if single else "multi",
         results=results,
+        second=second,
         wall_seconds=time.perf_counter() - t0,
         interrupted=interrupted,
         engine=engine.describe() if hasattr(engine, "describe") else {},

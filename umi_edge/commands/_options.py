@@ -201,7 +201,7 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
 
 # -- tools, workspace and approval ------------------------------------------------------------------------------
 def add_tool_options(p: argparse.ArgumentParser, *, only: bool = True, sandbox: bool = True) -> None:
-    """``--tools FILE`` (repeatable), ``--only-tools NAMES``, ``--unsafe-no-sandbox``."""
+    """``--tools FILE`` and ``--mcp COMMAND`` (repeatable), ``--only-tools NAMES``, ``--unsafe-no-sandbox``."""
     p.add_argument(
         "--tools",
         type=Path,
@@ -209,6 +209,13 @@ def add_tool_options(p: argparse.ArgumentParser, *, only: bool = True, sandbox: 
         default=[],
         metavar="FILE",
         help="extra tools: a Python module of typed functions or a JSON/YAML spec (repeatable)",
+    )
+    p.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help='start a stdio MCP server ("COMMAND ARGS", repeatable); its tools join the registry',
     )
     if only:
         p.add_argument(
@@ -230,15 +237,20 @@ def only_tools(args: argparse.Namespace) -> list[str]:
 
 
 def tool_registry(args: argparse.Namespace, *, entry_points: bool = True) -> ToolRegistry:
-    """Built-in tools, entry-point tools, ``--tools`` files, narrowed by ``--only-tools``."""
+    """Built-in tools, entry-point tools, ``--tools`` files, narrowed by ``--only-tools``, then MCP servers' tools."""
     from umi_edge.tools.loading import default_registry
 
-    return default_registry(
+    registry = default_registry(
         args.tools,
         only=only_tools(args),
         entry_points=entry_points,
         allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False),
     )
+    if getattr(args, "mcp", None):
+        from umi_edge.tools.mcp import add_mcp_tools
+
+        add_mcp_tools(registry, args.mcp, cwd=getattr(args, "workspace", None))
+    return registry
 
 
 def add_workspace_options(p: argparse.ArgumentParser) -> None:

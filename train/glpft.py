@@ -64,7 +64,9 @@ class Prepared:
 
 
 def log(msg: str) -> None:
-    print(f"umi-edge train: {msg}", file=sys.stderr, flush=True)
+    """Progress on stderr, from rank 0 only under torchrun."""
+    if is_main():
+        print(f"umi-edge train: {msg}", file=sys.stderr, flush=True)
 
 
 def prepare(cfg: TrainConfig) -> Prepared:

@@ -87,9 +87,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (default 42)")
     p.add_argument(
         "--init-from",
-        metavar="RUN",
-        help="continue training: every stage starts from RUN/<stage> of a finished LoRA run (its rank and targets) "
-        "instead of a fresh or the global adapter",
+        metavar="RUN|BUNDLE",
+        help="continue training: every stage starts from RUN/<stage> of a finished LoRA run (its rank and targets), "
+        "or from the role's LoRA GGUF of an adapters bundle such as the shipped models/ (planner, caller, "
+        "summarizer; read back into a PEFT adapter in RUN/init/), instead of a fresh or the global adapter",
     )
     p.add_argument(
         "--resume",

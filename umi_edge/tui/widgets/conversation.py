@@ -22,6 +22,7 @@ from umi_edge.agent.events import (
     HistoryShortened,
     Observation,
     PlanDecided,
+    RepeatedCall,
     RunFinished,
     Timing,
     TokenDelta,
@@ -129,6 +130,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Error: {message}", "error")
             case ToolsSelected(k=k, total=total, reason=reason):
                 self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
+            case RepeatedCall(name=name, first_step=first):
+                self.add_notice(f"Not run again: the same {name} call already failed at step {first}", "error")
             case HistoryShortened(role=role, rule=rule, tokens_before=before, tokens_after=after):
                 self.add_notice(f"{role}: history shortened ({rule}): {before} → {after} tokens", "dim")
             case Timing(role=role, step=step):

@@ -42,6 +42,8 @@ def test_allowed_numbers_read_user_turns_and_observations_only() -> None:
     ]
     allowed = allowed_numbers(turns)
     assert allowed is not None and {"15", "360", "54", "54.0"} <= allowed and "999" not in allowed
+    coded = allowed_numbers([{"from": "observation", "value": "Room: C385, due 2019-12-03 at 14:30"}])
+    assert coded is not None and {"385", "2019-12-03", "2019", "12", "03", "14:30", "14", "30"} <= coded
     many = [{"from": "observation", "value": " ".join(str(i * 1.5) for i in range(3000))}]
     assert allowed_numbers(many) is None
 

@@ -10,6 +10,7 @@ and saves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from umi_edge.numbers import number_texts, spellings
@@ -19,13 +20,21 @@ MAX_SPELLINGS = 2000
 SOURCES = ("user", "observation")
 
 
+_DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
+"""Every run of digits, also inside a word or code (``C385``, ``v2``, ``2019-12-03``, ``14:30``)."""
+
+
 def allowed_numbers(turns: Iterable[Mapping[str, str]]) -> set[str] | None:
-    """The number spellings the answer may use, or None when there are too many to constrain."""
+    """The number spellings the answer may use, or None when there are too many to constrain: every number of the
+    sources in its spellings, and every digit run as written (a room ``C385`` lets the answer write ``385``)."""
     out: set[str] = set()
     for t in turns:
         if t["from"] in SOURCES:
             for text in number_texts(t["value"]):
                 out |= spellings(text)
-                if len(out) > MAX_SPELLINGS:
-                    return None
+            for m in _DIGITS.finditer(t["value"]):
+                out.add(m.group(0))
+                out |= {part for part in re.split(r"[.,:/-]", m.group(0)) if part}
+            if len(out) > MAX_SPELLINGS:
+                return None
     return out

@@ -131,6 +131,6 @@ def grounded_text_grammar(numbers: Iterable[str]) -> str:
         "root ::= chunk* tail?\n"
         "chunk ::= [^0-9] | num sep\n"
         "sep ::= [^0-9.,] | [.,] [^0-9]\n"
-        'tail ::= num [.,]?\n'
+        "tail ::= num [.,]?\n"
         f"num ::= {num}\n"
     )

@@ -18,6 +18,8 @@ from umi_edge.numbers import NUMBER, decimals, numbers_in
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
+
+
 def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
 

@@ -48,6 +48,8 @@ def synth_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path
                 split,
                 "--tasks-out",
                 str(tasks),
+                "--augment",  # the samples as role_records builds them from the trajectories (tests/test_augment.py
+                "off",  # covers the variation)
             ]
         )
         assert rc == 0

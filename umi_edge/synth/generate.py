@@ -54,9 +54,8 @@ def draw_task(
     into the split, so no query (even one without values, such as a greeting) occurs in both splits."""
     for _ in range(MAX_REDRAWS):
         task = rng.choices(fams, weights)[0].make(rng, split, available)
-        task = dataclasses.replace(task, query=phrasing.vary(task.query, rng, split, keep=str(task.expected or "")))
-        if in_split(("query", task.query), split):
-            return task
+        if in_split(("query", task.query), split):  # the template's own text decides the split, then it is varied
+            return dataclasses.replace(task, query=phrasing.vary(task.query, rng, split, keep=str(task.expected or "")))
     raise UserError(f"cannot draw a {split} task from the selected families")
 
 

@@ -49,12 +49,12 @@ def task_registry(task: Task, base: ToolRegistry, source: str | Path) -> ToolReg
     return base.subset(task.tools)
 
 
-def session_registry(tasks: list[Task], base: ToolRegistry, source: str | Path) -> ToolRegistry:
-    """The tools of a session asking ``tasks`` one after another: every tool one of them offers."""
+def session_registry(tasks: list[Task], base: ToolRegistry) -> ToolRegistry:
+    """The tools of a session asking ``tasks`` one after another: every tool one of them offers (names already
+    checked by :func:`check_tasks`)."""
     if any(t.tools is None for t in tasks):
         return base
     names = {n for t in tasks for n in (t.tools or [])}
-    task_registry(Task(id="", query="", answers=[], match="exact", tools=sorted(names)), base, source)
     return base.subset([n for n in base.names() if n in names])
 
 
@@ -285,7 +285,7 @@ def run_tasks(
                 if first is not None:
                     build_workspace(first, ws, path)
                 build_workspace(task, ws, path)
-                tools = session_registry([t for t in (first, task) if t is not None], base, path)
+                tools = session_registry([t for t in (first, task) if t is not None], base)
                 before = None
                 if first is not None:
                     before = run_task(first, engine, tools, single=single, config=config, workspace=ws)

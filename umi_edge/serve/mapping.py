@@ -205,13 +205,6 @@ def parse_request(body: Any) -> ChatRequest:
     return ChatRequest(model, turns, earlier, tools, choice, bool(body.get("stream")), max_tokens)
 
 
-def thought_of(plan_text: str) -> str:
-    """The planner's thought without its routing marker (what a client sees as the message content)."""
-    from umi_edge.formats.parse import parse_plan
-
-    return parse_plan(plan_text).thought
-
-
 def finished_message(content: str, calls: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     msg: dict[str, Any] = {"role": "assistant", "content": content}
     if calls:

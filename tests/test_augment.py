@@ -83,6 +83,41 @@ def test_distractors_come_from_bfcl_and_do_not_fit_the_request(trajs: list[dict]
     assert added > 10
 
 
+def test_irrelevant_twins_give_up_beside_unrelated_tools(trajs: list[dict]) -> None:
+    pytest.importorskip("bfcl_eval")
+    from umi_edge.augment import IRRELEVANT, distractor_pool, irrelevant_twin, variants
+    from umi_edge.formats.parse import parse_plan
+
+    pool = {t["Name"] for t in distractor_pool()}
+    opts = AugmentOptions(irrelevant_share=1.0, distractors=3)
+    twins = 0
+    for rec in trajs:
+        twin = irrelevant_twin(rec, opts)
+        if not _calls(rec):  # a direct answer or a give-up has no twin: no tool was right to begin with
+            assert twin is None
+            continue
+        assert twin is not None and twin[IRRELEVANT]
+        twins += 1
+        names = {t["Name"] for t in twin["tools"]}
+        assert names <= pool and not names & {t["Name"] for t in rec["tools"]} and 1 <= len(names) <= 3
+        for t in twin["tools"]:
+            assert not content_words(t["Name"] + " " + t["function"]) & content_words(rec["instruction"])
+        assert twin["conversations"][0] == rec["conversations"][0]  # the same request, nothing invented after it
+        assert len(twin["conversations"]) == 2
+        assert parse_plan(twin["conversations"][1]["value"]).label == "give_up"
+        samples = role_samples(twin)
+        assert len(samples["planner"]) == 1 and not samples["caller"] and not samples["summarizer"]
+        assert samples["planner"][0]["target"].endswith("Next: give up.")
+        assert irrelevant_twin(rec, opts) == twin  # deterministic
+        assert len(variants(rec, opts)) == 2
+    assert twins > 20
+    # the share is honoured, and 0 (or OFF) draws none
+    drawn = sum(irrelevant_twin(r, AugmentOptions(irrelevant_share=0.3)) is not None for r in trajs)
+    assert 0 < drawn < twins
+    assert all(irrelevant_twin(r, AugmentOptions(irrelevant_share=0.0)) is None for r in trajs)
+    assert all(len(variants(r, OFF)) == 1 for r in trajs)
+
+
 def test_data_synth_writes_varied_samples(tmp_path: Path) -> None:
     from umi_edge.cli import main
 
@@ -99,6 +134,24 @@ def test_data_synth_writes_varied_samples(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["data", "synth", "-o", str(tmp_path / "e"), "-n", "2", "--augment", "maybe"])
     assert main(["data", "synth", "-o", str(tmp_path / "e"), "-n", "2", "--mask", "2"]) == 2
+    assert main(["data", "synth", "-o", str(tmp_path / "e"), "-n", "2", "--irrelevant", "-1"]) == 2
+
+
+def test_irrelevant_option_adds_give_up_planner_samples(tmp_path: Path) -> None:
+    pytest.importorskip("bfcl_eval")
+    from umi_edge.cli import main
+
+    def give_ups(share: str) -> tuple[int, int]:
+        out = tmp_path / f"d{share}"
+        assert main(["data", "synth", "-o", str(out), "-n", "20", "--seed", "4", "--irrelevant", share]) == 0
+        planner = [json.loads(line) for line in (out / "planner.jsonl").read_text().splitlines()]
+        callers = (out / "caller.jsonl").read_text().splitlines()
+        return sum(r["target"].endswith("Next: give up.") for r in planner), len(callers)
+
+    none, callers = give_ups("0")
+    every, callers_with_twins = give_ups("1")
+    assert every > none + 10  # one twin for each of the (most) trajectories that call a tool
+    assert callers_with_twins == callers  # twins add no caller samples
 
 
 def test_phrasing_keeps_values() -> None:

@@ -112,3 +112,79 @@ def test_run_uses_an_mcp_tool(server_file: Path, tmp_path: Path) -> None:
     calls = [e for e in doc["events"] if e["type"] == "ToolCall"]
     offered = {"calculator", "tank_refill_cost", "fuel__calculator", "explode", "die"}
     assert calls and calls[0]["name"] in offered and calls[0]["valid"], calls
+
+
+PROBE_SERVER = '''
+import os, socket
+from mcp.server.mcpserver import MCPServer
+
+app = MCPServer("probe")
+
+@app.tool()
+def try_write(path: str) -> str:
+    """Write a file."""
+    try:
+        with open(path, "w") as fh:
+            fh.write("x")
+        return "written"
+    except OSError as exc:
+        return f"denied: {exc.strerror}"
+
+@app.tool()
+def try_connect(port: int) -> str:
+    """Connect to a TCP port on loopback."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return "connected"
+    except OSError as exc:
+        return f"denied: {exc.strerror}"
+
+@app.tool()
+def secret_env() -> str:
+    """The parent's secret, if it leaked."""
+    return os.environ.get("UMI_TEST_SECRET", "absent")
+
+app.run()
+'''
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_a_server_runs_inside_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, network: bool) -> None:
+    import socket
+
+    from umi_edge.sandbox.layers import Layer
+    from umi_edge.sandbox.status import sandbox_status
+    from umi_edge.tools.mcp import McpSandbox
+
+    status = sandbox_status()
+    if not status[Layer.LANDLOCK].active:
+        pytest.skip(f"Landlock does not work here: {status.detail(Layer.LANDLOCK)}")
+    server = tmp_path / "srv" / "probe_server.py"
+    server.parent.mkdir()
+    server.write_text(PROBE_SERVER, encoding="utf-8")
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    monkeypatch.setenv("UMI_TEST_SECRET", "s3cret")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    reg = builtin_registry()
+    servers = add_mcp_tools(reg, [f"{sys.executable} {server}"], cwd=ws, sandbox=McpSandbox(network=network))
+    try:
+        assert [s.name for s in servers] == ["probe"]
+
+        def call(name: str, args: dict) -> str:
+            res = reg.call(name, args, workspace=ws)
+            assert not res.is_error, res.content
+            return res.content
+
+        assert "written" in call("try_write", {"path": str(ws / "in.txt")}) and (ws / "in.txt").exists()
+        assert "denied" in call("try_write", {"path": str(outside / "out.txt")})
+        assert not (outside / "out.txt").exists()
+        assert "absent" in call("secret_env", {})  # the scrubbed environment
+        got = call("try_connect", {"port": port})
+        assert ("connected" in got) is network, got
+    finally:
+        for s in servers:
+            s.close()
+        listener.close()

@@ -18,6 +18,11 @@ trajectory's instruction and tools), so the result does not depend on the order 
 - **earlier questions**: in ``earlier_share`` of the synthetic trajectories a finished question of another
   trajectory (its request and answer, the compact session record the runtime gives the roles) comes first, so the
   roles learn to answer the new question, not the old one. No sample is built for those two turns.
+- **irrelevant twins** (:func:`variants`): for ``irrelevant_share`` of the trajectories that call a tool, one more
+  record asks the same request with none of its tools, only pool functions that share no content word with it,
+  and its one planner step gives up. It is the pair BFCL's irrelevance set tests (a request beside functions that
+  cannot serve it), built from requests whose right call we know, so the planner learns that a call depends on the
+  offered docs. Only that first planner step is emitted: its history is the request alone, so nothing is invented.
 
 Observations are left as the tools wrote them except for those renames: nothing is invented. A trajectory whose
 caller turns do not parse is only shuffled. The random choices are hand-written (a few lines of ``random``); no
@@ -36,7 +41,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from umi_edge.formats.parse import parse_call, render_call
+from umi_edge.formats.bfcl import give_up_thought
+from umi_edge.formats.parse import parse_call, render_call, render_plan
 from umi_edge.formats.tooldoc import render_doc
 
 
@@ -50,6 +56,7 @@ class AugmentOptions:
     mask_share: float = 0.25
     doc_chars: int = 2400
     earlier_share: float = 0.1
+    irrelevant_share: float = 0.2
     seed: int = 0
 
     @property
@@ -57,7 +64,9 @@ class AugmentOptions:
         return self.shuffle or self.distractors > 0 or self.drop_share > 0 or self.mask_share > 0
 
 
-OFF = AugmentOptions(shuffle=False, distractors=0, drop_share=0.0, mask_share=0.0, earlier_share=0.0)
+OFF = AugmentOptions(
+    shuffle=False, distractors=0, drop_share=0.0, mask_share=0.0, earlier_share=0.0, irrelevant_share=0.0
+)
 EARLIER_TURNS = "earlier_turns"
 """Key of a varied record: how many leading turns are an earlier finished question (no samples are built there)."""
 
@@ -96,8 +105,11 @@ def distractor_pool() -> tuple[dict[str, Any], ...]:
     return tuple(seen[k] for k in sorted(seen))
 
 
-def _rng(opts: AugmentOptions, rec: Mapping[str, Any]) -> random.Random:
-    key = json.dumps([opts.seed, rec.get("instruction", ""), [t.get("Name") for t in rec.get("tools", [])]])
+def _rng(opts: AugmentOptions, rec: Mapping[str, Any], stream: str = "") -> random.Random:
+    parts: list[Any] = [opts.seed, rec.get("instruction", ""), [t.get("Name") for t in rec.get("tools", [])]]
+    if stream:  # the main stream keeps the key it always had, so earlier data is re-made byte for byte
+        parts.append(stream)
+    key = json.dumps(parts)
     return random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
 
 
@@ -156,6 +168,79 @@ def _mask(rec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return {**rec, "tools": tools, "conversations": convs}
 
 
+def _draw(
+    rng: random.Random,
+    request: str,
+    tools: Sequence[Mapping[str, Any]],
+    wanted: int,
+    doc_chars: int,
+    avoid_names: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """Up to ``wanted`` pool functions that are not among ``tools`` (or ``avoid_names``), share no content word with
+    ``request``, and keep the doc of ``tools`` plus them within ``doc_chars`` characters."""
+    avoid = content_words(request)
+    names = {t["Name"] for t in tools} | avoid_names
+    pool = distractor_pool()
+    drawn: list[dict[str, Any]] = []
+    for _ in range(wanted * 4):
+        if len(drawn) >= wanted:
+            break
+        cand = pool[rng.randrange(len(pool))]
+        if cand["Name"] in names or content_words(cand["Name"] + " " + cand.get("function", "")) & avoid:
+            continue
+        if len(render_doc([*tools, *drawn, cand])) > doc_chars:
+            continue
+        drawn.append(cand)
+        names.add(cand["Name"])
+    return drawn
+
+
+IRRELEVANT = "irrelevant_twin"
+"""Key set on an irrelevant twin record (:func:`irrelevant_twin`)."""
+
+
+def irrelevant_twin(rec: Mapping[str, Any], opts: AugmentOptions) -> dict[str, Any] | None:
+    """The give-up twin of a trajectory that calls a tool (see the module doc), or None: not drawn, no call, a
+    caller turn that does not parse, or no pool function that fits the rules."""
+    if opts.irrelevant_share <= 0:
+        return None
+    called = _called(rec["conversations"])
+    if not called:
+        return None
+    rng = _rng(opts, rec, "irrelevant")
+    if rng.random() >= opts.irrelevant_share:
+        return None
+    first = rec["conversations"][0]
+    if first["from"] != "user":
+        return None
+    own = frozenset(t["Name"] for t in rec["tools"])
+    tools = _draw(
+        rng,
+        str(rec.get("instruction", first["value"])),
+        [],
+        rng.randint(1, max(1, opts.distractors)),
+        opts.doc_chars,
+        own,
+    )
+    if not tools:
+        return None
+    plan = {"from": "assistant", "value": render_plan(give_up_thought(tools), "give_up")}
+    return {
+        **{k: v for k, v in rec.items() if k not in ("tools", "conversations")},
+        "tools": tools,
+        "conversations": [dict(first), plan],
+        IRRELEVANT: True,
+    }
+
+
+def variants(
+    rec: Mapping[str, Any], opts: AugmentOptions, earlier: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, Any]]:
+    """The records whose samples stand for ``rec``: :func:`augment` of it, and its :func:`irrelevant_twin` if drawn."""
+    twin = irrelevant_twin(rec, opts)
+    return [augment(rec, opts, earlier), *([twin] if twin is not None else [])]
+
+
 def augment(rec: Mapping[str, Any], opts: AugmentOptions, earlier: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """A varied copy of the trajectory ``rec`` (``{tools, instruction, conversations, ...}``); see the module doc.
 
@@ -171,21 +256,7 @@ def augment(rec: Mapping[str, Any], opts: AugmentOptions, earlier: Sequence[tupl
     if called is not None and opts.drop_share > 0 and rng.random() < opts.drop_share:
         tools = [t for t in tools if t["Name"] in called or rng.random() < 0.5]
     if called is not None and opts.distractors > 0:
-        avoid = content_words(str(rec.get("instruction", "")))
-        names = {t["Name"] for t in tools}
-        pool = distractor_pool()
-        wanted = rng.randint(0, opts.distractors)
-        for _ in range(wanted * 4):
-            if wanted <= 0:
-                break
-            cand = pool[rng.randrange(len(pool))]
-            if cand["Name"] in names or content_words(cand["Name"] + " " + cand.get("function", "")) & avoid:
-                continue
-            if len(render_doc([*tools, cand])) > opts.doc_chars:
-                continue
-            tools.append(cand)
-            names.add(cand["Name"])
-            wanted -= 1
+        tools += _draw(rng, str(rec.get("instruction", "")), tools, rng.randint(0, opts.distractors), opts.doc_chars)
     if opts.shuffle:
         rng.shuffle(tools)
     out["tools"] = tools

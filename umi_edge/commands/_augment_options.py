@@ -14,7 +14,7 @@ _DEFAULT = AugmentOptions()
 
 
 def add_augment_options(parser: argparse.ArgumentParser, *, default_on: bool) -> None:
-    """``--augment on|off``, ``--distractors N``, ``--mask SHARE``, ``--augment-seed S``."""
+    """``--augment on|off``, ``--distractors N``, ``--mask SHARE``, ``--irrelevant SHARE``, ``--augment-seed S``."""
     g = parser.add_argument_group("sample variation (read the docs, not memorise the tools)")
     g.add_argument(
         "--augment",
@@ -38,6 +38,14 @@ def add_augment_options(parser: argparse.ArgumentParser, *, default_on: bool) ->
         help=f"share of trajectories whose tool and parameter names are masked (default {_DEFAULT.mask_share})",
     )
     g.add_argument(
+        "--irrelevant",
+        type=float,
+        default=_DEFAULT.irrelevant_share,
+        metavar="SHARE",
+        help="share of the trajectories that call a tool which also get an irrelevant twin: the same request beside "
+        f"only unrelated tools, whose planner step gives up (default {_DEFAULT.irrelevant_share}; needs bfcl-eval)",
+    )
+    g.add_argument(
         "--augment-seed", type=int, default=_DEFAULT.seed, metavar="S", help="seed of the variation (default 0)"
     )
 
@@ -50,4 +58,8 @@ def augment_options(args: argparse.Namespace) -> AugmentOptions:
         raise UserError(f"--distractors: expected a count of 0 or more, got {args.distractors}")
     if not 0.0 <= args.mask <= 1.0:
         raise UserError(f"--mask: expected a share from 0 to 1, got {args.mask}")
-    return AugmentOptions(distractors=args.distractors, mask_share=args.mask, seed=args.augment_seed)
+    if not 0.0 <= args.irrelevant <= 1.0:
+        raise UserError(f"--irrelevant: expected a share from 0 to 1, got {args.irrelevant}")
+    return AugmentOptions(
+        distractors=args.distractors, mask_share=args.mask, irrelevant_share=args.irrelevant, seed=args.augment_seed
+    )

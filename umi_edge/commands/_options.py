@@ -201,7 +201,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
 
 # -- tools, workspace and approval ------------------------------------------------------------------------------
 def add_tool_options(p: argparse.ArgumentParser, *, only: bool = True, sandbox: bool = True) -> None:
-    """``--tools FILE`` and ``--mcp COMMAND`` (repeatable), ``--only-tools NAMES``, ``--unsafe-no-sandbox``."""
+    """``--tools FILE`` and ``--mcp COMMAND`` (repeatable), ``--mcp-network``, ``--only-tools NAMES``,
+    ``--unsafe-no-sandbox``."""
     p.add_argument(
         "--tools",
         type=Path,
@@ -215,7 +216,12 @@ def add_tool_options(p: argparse.ArgumentParser, *, only: bool = True, sandbox: 
         action="append",
         default=[],
         metavar="COMMAND",
-        help='start a stdio MCP server ("COMMAND ARGS", repeatable); its tools join the registry',
+        help='start a stdio MCP server ("COMMAND ARGS", repeatable) inside the sandbox; its tools join the registry',
+    )
+    p.add_argument(
+        "--mcp-network",
+        action="store_true",
+        help="let the --mcp servers use the network (default: none; they run in the sandbox without it)",
     )
     if only:
         p.add_argument(
@@ -247,9 +253,12 @@ def tool_registry(args: argparse.Namespace, *, entry_points: bool = True) -> Too
         allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False),
     )
     if getattr(args, "mcp", None):
-        from umi_edge.tools.mcp import add_mcp_tools
+        from umi_edge.tools.mcp import McpSandbox, add_mcp_tools
 
-        add_mcp_tools(registry, args.mcp, cwd=getattr(args, "workspace", None))
+        confine = McpSandbox(
+            network=getattr(args, "mcp_network", False), allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False)
+        )
+        add_mcp_tools(registry, args.mcp, cwd=getattr(args, "workspace", None), sandbox=confine)
     return registry
 
 

@@ -13,12 +13,12 @@ import json
 import math
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from umi_edge.atomic import atomic_dir
-from umi_edge.augment import augment
+from umi_edge.augment import variants
 from umi_edge.commands._augment_options import add_augment_options, augment_options
 from umi_edge.errors import UserError
 from umi_edge.formats.bfcl import LIVE_CATEGORIES as BFCL_LIVE
@@ -149,7 +149,9 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
     trajs, kind = import_records(records)
     with atomic_dir(out) as tmp:
         counts = write_data_dir(
-            tmp, trajs, lambda t: role_samples(augment(as_trajectory(t).to_dict(), opts), style=args.style)
+            tmp,
+            trajs,
+            lambda t: _merged(role_samples(v, style=args.style) for v in variants(as_trajectory(t).to_dict(), opts)),
         )
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
     summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
@@ -177,6 +179,15 @@ def write_data_dir(
         for fh in files.values():
             fh.close()
     return counts
+
+
+def _merged(parts: Iterable[dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
+    """The per-role samples of a trajectory's variants (:func:`umi_edge.augment.variants`), role by role."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        for role, recs in part.items():
+            out.setdefault(role, []).extend(recs)
+    return out
 
 
 # ---------------------------------------------------------------- import-bfcl
@@ -210,7 +221,7 @@ def cmd_import_bfcl(args: argparse.Namespace) -> int:
         raise UserError(f"{', '.join(categories)}: no entry to import")
 
     def samples(rec: Any) -> dict[str, list[dict[str, Any]]]:
-        return record_samples(augment(rec, opts), style=args.style)
+        return _merged(record_samples(v, style=args.style) for v in variants(rec, opts))
 
     with atomic_dir(out) as tmp:
         counts = write_data_dir(tmp, parts["train"], samples)

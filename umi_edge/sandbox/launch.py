@@ -9,6 +9,10 @@ The tool's module (and ``pyseccomp``) is imported before the restrictions: it is
 the untrusted part is what it does with the model's arguments.  Later imports must come from readable places
 (the interpreter's installation and site-packages, umi_edge, the tool's own file).
 
+**Long-lived servers** (``--mcp``, :func:`umi_edge.sandbox.spawn.launcher_command`): ``--spec JSON`` on the command
+line instead of stdin, so that stdin and stdout stay the exec'd program's own (the MCP stdio transport); with
+``"result_fd": null`` nothing is reported but a refusal or a failure, as one line on stderr.
+
 Spec: ``{"workspace", "tmp", "limits", "layers": {name: "require"|"try"|"off"}, "read_paths", "write_paths",
 "result_fd", "target": {"kind": "function", "module", "qualname", "file", "arguments", "inject_workspace"} |
 {"kind": "exec", "argv"} | {"kind": "probe"}}``.
@@ -26,7 +30,13 @@ from typing import Any
 from umi_edge.sandbox.layers import Layer
 
 
-def _emit(fd: int, obj: dict[str, Any]) -> None:
+def _emit(fd: int | None, obj: dict[str, Any]) -> None:
+    if fd is None:  # a server on stdio: only what stops it is said, on stderr
+        why = obj.get("refused") or obj.get("error")
+        if why:
+            sys.stderr.write(f"umi-edge sandbox: {why}\n")
+            sys.stderr.flush()
+        return
     data = (json.dumps(obj, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     while data:
         n = os.write(fd, data)
@@ -76,7 +86,9 @@ def _apply_layers(spec: dict[str, Any], pyseccomp: Any) -> tuple[dict[str, Any],
     steps = {
         Layer.NETNS: L.enter_network_namespace,
         Layer.CAPABILITIES: lambda: f"dropped {L.drop_capabilities()} capabilities",
-        Layer.LANDLOCK: lambda: L.apply_landlock(spec.get("read_paths", []), spec.get("write_paths", [])),
+        Layer.LANDLOCK: lambda: L.apply_landlock(
+            spec.get("read_paths", []), spec.get("write_paths", []), network=bool(spec.get("network"))
+        ),
         Layer.SECCOMP: lambda: L.apply_seccomp(pyseccomp),
     }
     limits = Limits(**spec.get("limits", {}))
@@ -106,12 +118,15 @@ def _preset_libraries(known: dict[str, str]) -> None:
 
 
 def main() -> int:
-    raw = sys.stdin.buffer.read()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    spec = json.loads(raw)
-    fd = int(spec["result_fd"])
+    if sys.argv[1:2] == ["--spec"] and len(sys.argv) == 3:
+        spec = json.loads(sys.argv[2])  # stdin stays the program's (a stdio server)
+    else:
+        raw = sys.stdin.buffer.read()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        spec = json.loads(raw)
+    fd = None if spec.get("result_fd") is None else int(spec["result_fd"])
     from umi_edge.sandbox.layers import die_with_parent
 
     if spec.get("parent_pid") and not die_with_parent(int(spec["parent_pid"])):

@@ -207,8 +207,9 @@ def _fs_rights(abi: int) -> tuple[int, int, int]:
     return handled, int(read), int(file_only)
 
 
-def apply_landlock(read_paths: Iterable[str], write_paths: Iterable[str]) -> dict[str, Any]:
-    """Restrict this process: read/exec only under ``read_paths``, everything only under ``write_paths``."""
+def apply_landlock(read_paths: Iterable[str], write_paths: Iterable[str], *, network: bool = False) -> dict[str, Any]:
+    """Restrict this process: read/exec only under ``read_paths``, everything only under ``write_paths``; TCP bind
+    and connect denied (ABI ≥ 4) unless ``network``."""
     abi = landlock_abi()
     if abi < 1:
         raise LayerError("Landlock is not available (kernel < 5.13, or not enabled in the LSM list)")
@@ -221,7 +222,7 @@ def apply_landlock(read_paths: Iterable[str], write_paths: Iterable[str]) -> dic
     handled, read, file_only = _fs_rights(abi)
     attr = _RulesetAttr(handled, 0, 0)
     size = ctypes.sizeof(ctypes.c_uint64)
-    if abi >= 4:
+    if abi >= 4 and not network:
         attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP
         size = 2 * ctypes.sizeof(ctypes.c_uint64)
     if abi >= 6:
@@ -259,7 +260,7 @@ def apply_landlock(read_paths: Iterable[str], write_paths: Iterable[str]) -> dic
         _check(libc.syscall(SYSCALL_RESTRICT_SELF, fd, 0), "landlock_restrict_self")
     finally:
         os.close(fd)
-    return {"abi": abi, "net": abi >= 4, "scoped": abi >= 6, "rules": len(allowed)}
+    return {"abi": abi, "net": abi >= 4 and not network, "scoped": abi >= 6, "rules": len(allowed)}
 
 
 # ---- seccomp ---------------------------------------------------------------------------------------------------

@@ -151,6 +151,36 @@ def run_launcher(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def launcher_command(
+    argv: Sequence[str],
+    workspace: Path,
+    tmp: str,
+    *,
+    limits: Limits,
+    layers: Mapping[Layer, LayerMode],
+    extra_read: Sequence[str] = (),
+    network: bool = False,
+) -> tuple[list[str], dict[str, str]]:
+    """``(command, environment)`` that runs the program ``argv`` (``argv[0]`` absolute) inside the launcher, for a
+    long-lived server that another library starts (the MCP SDK): the spec goes on the command line, stdin and stdout
+    stay the program's, nothing is reported but a refusal (``result_fd`` null). ``network`` leaves TCP to Landlock's
+    rules out (the caller turns the network-namespace layer off too). ``tmp`` is the private tmp the caller owns."""
+    spec = {
+        "workspace": str(workspace),
+        "tmp": tmp,
+        "limits": limits.to_dict(),
+        "layers": dict(layers),
+        "read_paths": read_paths(extra_read),
+        "write_paths": [str(workspace), tmp],
+        "result_fd": None,
+        "parent_pid": os.getpid(),
+        "network": network,
+        "target": {"kind": "exec", "argv": list(argv)},
+        "libraries": _libraries(),
+    }
+    return [*_LAUNCHER, "--spec", json.dumps(spec)], scrubbed_env(tmp)
+
+
 def _spawn(
     target: dict[str, Any],
     ws: Path,

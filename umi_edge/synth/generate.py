@@ -16,8 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from umi_edge.augment import EARLIER_TURNS, OFF, AugmentOptions
-from umi_edge.augment import augment as vary
+from umi_edge.augment import EARLIER_TURNS, OFF, AugmentOptions, variants
 from umi_edge.errors import UserError
 from umi_edge.eval.matching import matches
 from umi_edge.formats.prompts import Style, model_prompt
@@ -135,7 +134,8 @@ def role_records(
     trajectories: Sequence[dict[str, Any]], style: Style = "toolbench", augment: AugmentOptions = OFF
 ) -> dict[str, list[dict[str, Any]]]:
     """Per-role samples of every trajectory (``umi_edge.formats.samples.role_samples``), each trajectory varied by
-    ``augment`` first (:mod:`umi_edge.augment`; the earlier questions drawn from the finished trajectories here)."""
+    ``augment`` first (:mod:`umi_edge.augment`; the earlier questions drawn from the finished trajectories here), plus
+    the samples of its irrelevant twin when one is drawn."""
     finished = [
         (rec["instruction"], rec["conversations"][-1]["value"])
         for rec in trajectories
@@ -143,10 +143,10 @@ def role_records(
     ]
     out: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
     for rec in trajectories:
-        varied = vary(rec, augment, finished)
-        skip = varied.get(EARLIER_TURNS, 0)
-        for role, recs in role_samples(varied, style=style).items():
-            out[role].extend(r for r in recs if len(r["history"]) >= skip)
+        for varied in variants(rec, augment, finished):
+            skip = varied.get(EARLIER_TURNS, 0)
+            for role, recs in role_samples(varied, style=style).items():
+                out[role].extend(r for r in recs if len(r["history"]) >= skip)
     return out
 
 

@@ -9,9 +9,14 @@ its tools join the registry (issue 18).
 - A call returns the tool's structured content, else its text; an MCP error result, a timeout or a server that
   died becomes an error observation (``ToolError``), and the agent goes on. A server that fails to start is
   reported on stderr and left out.
-- **Where it runs:** the SDK starts the server as a child process of umi-edge, in the workspace, with the SDK's
-  minimal environment; it runs outside umi-edge's tool sandbox (the sandbox launcher takes its spec on stdin,
-  which the MCP stdio transport needs for itself). Trust an MCP server as you trust a ``--tools`` file.
+- **Where it runs:** inside umi-edge's sandbox launcher (:func:`umi_edge.sandbox.spawn.launcher_command`), started
+  by the SDK as a child process in the workspace, with the scrubbed environment and a private tmp. Landlock lets it
+  write only there and read only the workspace, the interpreter, the system directories and the files its command
+  line names; capabilities are dropped; rlimits cap memory and open files (not CPU seconds: it lives as long as
+  the session). **No network** (a network namespace without interfaces, and Landlock's TCP rules) unless
+  ``--mcp-network``. The seccomp layer is off for servers: it forbids new threads, which the SDK's stdio server
+  uses to read stdin. Where no isolation layer works the server is left out, unless ``--unsafe-no-sandbox``;
+  with ``sandbox=None`` (the Python API only) it runs as a plain child process.
 
 The SDK is async; one background thread holds each server's event loop and session, and calls from the agent's
 worker threads are handed to it with ``asyncio.run_coroutine_threadsafe``. Hand-written: only that bridge.
@@ -21,33 +26,84 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from umi_edge.errors import UserError
+from umi_edge.sandbox.layers import Layer
+from umi_edge.sandbox.limits import Limits
 from umi_edge.tools.registry import Tool, ToolRegistry
 from umi_edge.tools.result import ToolError
 
 START_TIMEOUT = 30.0
 """Seconds a server has to start and list its tools."""
 CALL_TIMEOUT = 30.0
+SERVER_LIMITS = Limits(cpu_seconds=24 * 3600, memory_mb=4096, file_size_mb=64, open_files=256)
+"""rlimits of a sandboxed server (a long-lived process: a day of CPU time, room for the SDK's threads)."""
+
+
+@dataclass(frozen=True)
+class McpSandbox:
+    """How MCP servers are confined (see the module doc)."""
+
+    network: bool = False
+    allow_unsandboxed: bool = False
+
+    def command(self, argv: list[str], workspace: Path, tmp: str) -> tuple[list[str], dict[str, str]]:
+        """The launcher command and environment that run ``argv`` confined; SandboxRefused or FileNotFoundError."""
+        from umi_edge.sandbox.runner import plan_layers
+        from umi_edge.sandbox.spawn import launcher_command
+        from umi_edge.sandbox.status import sandbox_status
+
+        exe = shutil.which(argv[0])
+        if exe is None:
+            raise FileNotFoundError(f"{argv[0]}: command not found")
+        exe = os.path.abspath(exe)
+        layers = plan_layers(sandbox_status(), self.allow_unsandboxed)
+        layers[Layer.SECCOMP] = "off"  # it forbids threads, which the SDK's stdio server reads stdin with
+        if self.network:
+            layers[Layer.NETNS] = "off"
+        named = [a for a in argv[1:] if not a.startswith("-") and os.path.exists(a)]
+        extra = [exe, os.path.dirname(exe), *(os.path.abspath(a) for a in named)]
+        return launcher_command(
+            [exe, *argv[1:]],
+            workspace,
+            tmp,
+            limits=SERVER_LIMITS,
+            layers=layers,
+            extra_read=extra,
+            network=self.network,
+        )
 
 
 class McpServer:
     """One stdio MCP server and its session, on a background event loop."""
 
-    def __init__(self, command_line: str, *, cwd: str | Path | None = None, timeout: float = START_TIMEOUT) -> None:
+    def __init__(
+        self,
+        command_line: str,
+        *,
+        cwd: str | Path | None = None,
+        timeout: float = START_TIMEOUT,
+        sandbox: McpSandbox | None = None,
+    ) -> None:
         argv = shlex.split(command_line)
         if not argv:
             raise UserError("--mcp: expected a command line, got an empty string")
         self.command_line = command_line
         self.argv = argv
         self.cwd = cwd
+        self.sandbox = sandbox
+        self._tmp: str | None = None
         self.name = Path(argv[0]).name
         self.tools: list[Any] = []
         self.error: str | None = None
@@ -68,8 +124,14 @@ class McpServer:
         from mcp.client.stdio import stdio_client
 
         self._stop = asyncio.Event()
-        params = StdioServerParameters(command=self.argv[0], args=self.argv[1:], cwd=self.cwd)
         try:
+            if self.sandbox is None:
+                params = StdioServerParameters(command=self.argv[0], args=self.argv[1:], cwd=self.cwd)
+            else:
+                workspace = Path(self.cwd or os.getcwd()).resolve()
+                self._tmp = tempfile.mkdtemp(prefix="umi-mcp-")
+                cmd, env = self.sandbox.command(self.argv, workspace, self._tmp)
+                params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env, cwd=workspace)
             async with stdio_client(params, errlog=sys.stderr) as (read, write):
                 async with ClientSession(read, write) as session:
                     init = await session.initialize()
@@ -118,6 +180,8 @@ class McpServer:
                 pass
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def _tool(server: McpServer, spec: Any, name: str) -> Tool:
@@ -139,12 +203,17 @@ def _tool(server: McpServer, spec: Any, name: str) -> Tool:
 
 
 def add_mcp_tools(
-    registry: ToolRegistry, command_lines: Iterable[str], *, cwd: str | Path | None = None
+    registry: ToolRegistry,
+    command_lines: Iterable[str],
+    *,
+    cwd: str | Path | None = None,
+    sandbox: McpSandbox | None = None,
 ) -> list[McpServer]:
-    """Start every server and add its tools to ``registry`` (prefixed on a clash); returns the running servers."""
+    """Start every server (confined by ``sandbox``, see the module doc) and add its tools to ``registry`` (prefixed
+    on a clash); returns the running servers."""
     servers = []
     for line in command_lines:
-        server = McpServer(line, cwd=cwd)
+        server = McpServer(line, cwd=cwd, sandbox=sandbox)
         if server.error:
             print(f"umi-edge: warning: MCP server {line!r} left out: {server.error}", file=sys.stderr)
             continue

@@ -27,6 +27,7 @@ import copy
 import json
 import math
 import shutil
+import tempfile
 import sys
 import time
 from dataclasses import dataclass, field
@@ -185,6 +186,10 @@ def _stage_model(p: Prepared, run_dir: Path, stage: str, base_model: Any) -> Any
     if cfg.init_from:
         source = init_source(cfg.init_from, stage)
         if source.is_file():  # a bundle's LoRA GGUF: written once as a PEFT adapter in RUN/init/<stage>
+            if not is_main():  # under torchrun the other ranks read it back in a private tmp: only rank 0 writes RUN
+                with tempfile.TemporaryDirectory(prefix="umi-init-") as tmp:
+                    from_bundle.write_peft_adapter(source, p.spec, base_model, Path(tmp) / stage, cfg.lora.dropout)
+                    return PeftModel.from_pretrained(model, str(Path(tmp) / stage), is_trainable=True)
             adapter_dir = run_dir / INIT / stage
             if not (adapter_dir / "adapter_config.json").is_file():
                 log(f"{stage}: continuing {source} (LoRA GGUF → PEFT adapter in {adapter_dir})")
@@ -403,7 +408,8 @@ def check_run_dir(run_dir: Path, *, resume: bool, force: bool) -> None:
 
 def start(cfg: TrainConfig, run_dir: Path, *, resume: bool = False, force: bool = False) -> dict[str, Any]:
     """Validate, then train: the whole of ``umi-edge train`` after option parsing."""
-    check_run_dir(run_dir, resume=resume, force=force)
+    if is_main():  # under torchrun rank 0 may already have written RUN when another rank gets here
+        check_run_dir(run_dir, resume=resume, force=force)
     resuming = resume and (run_dir / CONFIG_FILE).is_file()
     if resuming:
         cfg = cfgmod.load_saved(run_dir / CONFIG_FILE)
@@ -413,10 +419,10 @@ def start(cfg: TrainConfig, run_dir: Path, *, resume: bool = False, force: bool 
         cfg.base = cfg.base if p.spec.alias else str(p.spec.path)
         cfg.data = [cfgmod.DataSource(str(Path(d.path).resolve()), d.weight) for d in cfg.data]
         cfg.init_from = str(Path(cfg.init_from).resolve()) if cfg.init_from else ""
-    if force and run_dir.exists() and not resuming:
+    if force and run_dir.exists() and not resuming and is_main():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resuming:
+    if not resuming and is_main():  # only rank 0 writes (the others train the same configuration)
         cfgmod.save(cfg, run_dir / CONFIG_FILE, resolved_info(p))
     rep = run(p, run_dir, resume=resuming)
     log(f"done: {', '.join(cfg.stages)} in {run_dir}")

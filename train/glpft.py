@@ -27,8 +27,8 @@ import copy
 import json
 import math
 import shutil
-import tempfile
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -243,22 +243,29 @@ def only_tools(args: argparse.Namespace) -> list[str]:
 
 
 def tool_registry(args: argparse.Namespace, *, entry_points: bool = True) -> ToolRegistry:
-    """Built-in tools, entry-point tools, ``--tools`` files, narrowed by ``--only-tools``, then MCP servers' tools."""
+    """Built-in tools, entry-point tools, ``--tools`` files and MCP servers' tools, narrowed by ``--only-tools``
+    (which may name MCP tools too)."""
     from umi_edge.tools.loading import default_registry
 
+    mcp = getattr(args, "mcp", None)
     registry = default_registry(
         args.tools,
-        only=only_tools(args),
+        only=None if mcp else only_tools(args),
         entry_points=entry_points,
         allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False),
     )
-    if getattr(args, "mcp", None):
+    if mcp:
         from umi_edge.tools.mcp import McpSandbox, add_mcp_tools
 
         confine = McpSandbox(
             network=getattr(args, "mcp_network", False), allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False)
         )
         add_mcp_tools(registry, args.mcp, cwd=getattr(args, "workspace", None), sandbox=confine)
+        if only_tools(args):
+            try:
+                registry = registry.subset(only_tools(args))
+            except KeyError as exc:
+                raise UserError(f"--only-tools: {exc.args[0]}") from None
     return registry
 
 

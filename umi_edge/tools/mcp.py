@@ -72,8 +72,8 @@ class McpSandbox:
         layers[Layer.SECCOMP] = "off"  # it forbids threads, which the SDK's stdio server reads stdin with
         if self.network:
             layers[Layer.NETNS] = "off"
-        named = [a for a in argv[1:] if not a.startswith("-") and os.path.exists(a)]
-        extra = [exe, os.path.dirname(exe), *(os.path.abspath(a) for a in named)]
+        named = [a for a in argv[1:] if os.path.isabs(a) and os.path.exists(a)]
+        extra = [exe, os.path.dirname(exe), *named]
         return launcher_command(
             [exe, *argv[1:]],
             workspace,
@@ -83,6 +83,11 @@ class McpSandbox:
             extra_read=extra,
             network=self.network,
         )
+
+
+def _absolute(arg: str) -> str:
+    """``arg`` as an absolute path when it names an existing file or folder here, else as it is."""
+    return os.path.abspath(arg) if not arg.startswith("-") and os.path.exists(arg) else arg
 
 
 class McpServer:
@@ -100,7 +105,8 @@ class McpServer:
         if not argv:
             raise UserError("--mcp: expected a command line, got an empty string")
         self.command_line = command_line
-        self.argv = argv
+        # the server starts in the workspace: a file its command line names is taken from where umi-edge runs
+        self.argv = [argv[0], *(_absolute(a) for a in argv[1:])]
         self.cwd = cwd
         self.sandbox = sandbox
         self._tmp: str | None = None

@@ -18,21 +18,28 @@ weather = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     },
 }
+
+
+def get_weather(city: str) -> str:
+    """The client's own tool (a fixed reading, for the example)."""
+    return json.dumps({"city": city, "temperature_c": 14, "sky": "light rain"})
+
+
 print("models:", [m.id for m in client.models.list().data])
 messages: list = [{"role": "user", "content": "What is the weather in Paris?"}]
 print("user:", messages[0]["content"])
-r = client.chat.completions.create(model="umi-edge", tools=[weather], messages=messages)
-msg = r.choices[0].message
-print(f"assistant ({r.choices[0].finish_reason}): {msg.content}")
-for call in msg.tool_calls or []:
-    print(f"  tool_call {call.function.name}({call.function.arguments})")
-if msg.tool_calls:
-    messages.append(msg.model_dump(exclude_none=True))
-    observation = json.dumps({"city": "Paris", "temperature_c": 14, "sky": "light rain"})
-    messages.append({"role": "tool", "tool_call_id": msg.tool_calls[0].id, "content": observation})
-    print("tool:", observation)
+for _ in range(4):  # the client runs each tool call and sends the result back, until the answer comes
     r = client.chat.completions.create(model="umi-edge", tools=[weather], messages=messages)
-    print(f"assistant ({r.choices[0].finish_reason}): {r.choices[0].message.content}")
+    msg, finish = r.choices[0].message, r.choices[0].finish_reason
+    print(f"assistant ({finish}): {msg.content}")
+    if finish != "tool_calls" or not msg.tool_calls:
+        break
+    messages.append(msg.model_dump(exclude_none=True))
+    for call in msg.tool_calls:
+        print(f"  tool_call {call.function.name}({call.function.arguments})")
+        observation = get_weather(**json.loads(call.function.arguments))
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": observation})
+        print("  tool:", observation)
 agent = client.chat.completions.create(
     model="umi-edge-agent", messages=[{"role": "user", "content": "What is 15% of 360?"}]
 )

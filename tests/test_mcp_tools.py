@@ -188,3 +188,19 @@ def test_a_server_runs_inside_the_sandbox(tmp_path: Path, monkeypatch: pytest.Mo
         for s in servers:
             s.close()
         listener.close()
+
+
+def test_chat_offers_the_mcp_tools(server_file: Path, tmp_path: Path) -> None:
+    """`umi-edge chat --mcp`: the chat backend's registry holds the server's tools (narrowed by --only-tools)."""
+    from umi_edge.cli import build_parser
+    from umi_edge.tui.backend import Backend, ChatOptions
+
+    args = build_parser().parse_args(
+        ["chat", "--mcp", f"{sys.executable} {server_file}", "--only-tools", "tank_refill_cost,read_file"]
+    )
+    assert args.mcp == [f"{sys.executable} {server_file}"] and not args.mcp_network
+    backend = Backend(ChatOptions(mcp=args.mcp, only_tools=["tank_refill_cost", "read_file"], workspace=tmp_path))
+    assert backend.registry is not None, backend._registry_error
+    assert backend.registry.names() == ["tank_refill_cost", "read_file"]
+    res = backend.registry.call("tank_refill_cost", {"litres": 10, "price_per_litre": 2}, workspace=tmp_path)
+    assert not res.is_error and "20" in res.content

@@ -245,28 +245,17 @@ def only_tools(args: argparse.Namespace) -> list[str]:
 def tool_registry(args: argparse.Namespace, *, entry_points: bool = True) -> ToolRegistry:
     """Built-in tools, entry-point tools, ``--tools`` files and MCP servers' tools, narrowed by ``--only-tools``
     (which may name MCP tools too)."""
-    from umi_edge.tools.loading import default_registry
+    from umi_edge.tools.loading import full_registry
 
-    mcp = getattr(args, "mcp", None)
-    registry = default_registry(
+    return full_registry(
         args.tools,
-        only=None if mcp else only_tools(args),
+        only=only_tools(args),
+        mcp=getattr(args, "mcp", None) or (),
+        mcp_network=getattr(args, "mcp_network", False),
+        workspace=getattr(args, "workspace", None),
         entry_points=entry_points,
         allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False),
     )
-    if mcp:
-        from umi_edge.tools.mcp import McpSandbox, add_mcp_tools
-
-        confine = McpSandbox(
-            network=getattr(args, "mcp_network", False), allow_unsandboxed=getattr(args, "unsafe_no_sandbox", False)
-        )
-        add_mcp_tools(registry, args.mcp, cwd=getattr(args, "workspace", None), sandbox=confine)
-        if only_tools(args):
-            try:
-                registry = registry.subset(only_tools(args))
-            except KeyError as exc:
-                raise UserError(f"--only-tools: {exc.args[0]}") from None
-    return registry
 
 
 def add_workspace_options(p: argparse.ArgumentParser) -> None:

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         workspace=workspace,
         tools_files=list(args.tools),
         only_tools=opt.only_tools(args),
+        mcp=list(args.mcp),
+        mcp_network=args.mcp_network,
         resume=args.resume,
         sessions_dir=args.sessions,
         allow_unsandboxed=args.unsafe_no_sandbox,

@@ -290,3 +290,34 @@ def default_registry(
         except KeyError as exc:
             raise UserError(f"--only-tools: {exc.args[0]}") from None
     return reg
+
+
+def full_registry(
+    tools_files: Iterable[str | Path] = (),
+    *,
+    only: Iterable[str] | None = None,
+    mcp: Iterable[str] = (),
+    mcp_network: bool = False,
+    workspace: str | Path | None = None,
+    entry_points: bool = True,
+    allow_unsandboxed: bool = False,
+) -> ToolRegistry:
+    """:func:`default_registry` plus the tools of the ``mcp`` servers (started in ``workspace``, confined by the
+    sandbox: :mod:`umi_edge.tools.mcp`), then narrowed by ``only`` (which may name MCP tools too). The one place
+    ``chat``, ``run``, ``eval tasks`` and ``serve`` build their tools."""
+    servers = [m for m in mcp if m]
+    names = [n.strip() for n in only or () if n.strip()]
+    reg = default_registry(
+        tools_files, only=None if servers else names, entry_points=entry_points, allow_unsandboxed=allow_unsandboxed
+    )
+    if servers:
+        from umi_edge.tools.mcp import McpSandbox, add_mcp_tools
+
+        confine = McpSandbox(network=mcp_network, allow_unsandboxed=allow_unsandboxed)
+        add_mcp_tools(reg, servers, cwd=workspace, sandbox=confine)
+        if names:
+            try:
+                reg = reg.subset(names)
+            except KeyError as exc:
+                raise UserError(f"--only-tools: {exc.args[0]}") from None
+    return reg

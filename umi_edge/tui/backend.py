@@ -47,6 +47,9 @@ class ChatOptions:
     tools_files: list[Path] = field(default_factory=list)
     only_tools: list[str] = field(default_factory=list)
     """Offer only these tools to the model (a smaller prompt); empty = all."""
+    mcp: list[str] = field(default_factory=list)
+    """``--mcp`` command lines: stdio MCP servers whose tools join the registry."""
+    mcp_network: bool = False
     allow_unsandboxed: bool = False
     """Let code tools run with only rlimits and the timeout when no isolation layer works."""
     resume: str | None = None
@@ -77,13 +80,17 @@ class Backend:
 
     # -- loading ----------------------------------------------------------------------------------------------
     def _load_registry(self) -> None:
-        """Built-in tools plus ``--tools`` files; a failure is remembered and explained, never raised here."""
+        """Built-in tools, ``--tools`` files and ``--mcp`` servers' tools; a failure is remembered and explained,
+        never raised here."""
         try:
-            from umi_edge.tools.loading import default_registry
+            from umi_edge.tools.loading import full_registry
 
-            self.registry = default_registry(
+            self.registry = full_registry(
                 self.options.tools_files,
                 only=self.options.only_tools,
+                mcp=self.options.mcp,
+                mcp_network=self.options.mcp_network,
+                workspace=self.options.workspace,
                 allow_unsandboxed=self.options.allow_unsandboxed,
             )
         except Exception as exc:  # noqa: BLE001 - shown in the conversation; the app stays usable

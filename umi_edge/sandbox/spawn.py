@@ -165,20 +165,36 @@ def launcher_command(
     long-lived server that another library starts (the MCP SDK): the spec goes on the command line, stdin and stdout
     stay the program's, nothing is reported but a refusal (``result_fd`` null). ``network`` leaves TCP to Landlock's
     rules out (the caller turns the network-namespace layer off too). ``tmp`` is the private tmp the caller owns."""
-    spec = {
-        "workspace": str(workspace),
+    target = {"kind": "exec", "argv": list(argv)}
+    spec = _spec(target, workspace, tmp, limits, layers, extra_read, result_fd=None, network=network)
+    return [*_LAUNCHER, "--spec", json.dumps(spec)], scrubbed_env(tmp)
+
+
+def _spec(
+    target: dict[str, Any],
+    ws: Path,
+    tmp: str,
+    limits: Limits,
+    layers: Mapping[Layer, LayerMode],
+    extra_read: Sequence[str],
+    *,
+    result_fd: int | None,
+    network: bool = False,
+) -> dict[str, Any]:
+    """The launcher's spec (see :mod:`umi_edge.sandbox.launch`)."""
+    return {
+        "workspace": str(ws),
         "tmp": tmp,
         "limits": limits.to_dict(),
         "layers": dict(layers),
         "read_paths": read_paths(extra_read),
-        "write_paths": [str(workspace), tmp],
-        "result_fd": None,
+        "write_paths": [str(ws), tmp],
+        "result_fd": result_fd,
         "parent_pid": os.getpid(),
         "network": network,
-        "target": {"kind": "exec", "argv": list(argv)},
+        "target": target,
         "libraries": _libraries(),
     }
-    return [*_LAUNCHER, "--spec", json.dumps(spec)], scrubbed_env(tmp)
 
 
 def _spawn(
@@ -192,18 +208,7 @@ def _spawn(
 ) -> SandboxResult:
     start = time.monotonic()
     rfd, wfd = os.pipe()
-    spec = {
-        "workspace": str(ws),
-        "tmp": tmp,
-        "limits": limits.to_dict(),
-        "layers": dict(layers),
-        "read_paths": read_paths(extra_read),
-        "write_paths": [str(ws), tmp],
-        "result_fd": wfd,
-        "parent_pid": os.getpid(),
-        "target": target,
-        "libraries": _libraries(),
-    }
+    spec = _spec(target, ws, tmp, limits, layers, extra_read, result_fd=wfd)
     try:
         proc = subprocess.Popen(
             _LAUNCHER,

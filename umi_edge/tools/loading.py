@@ -283,13 +283,18 @@ def default_registry(
         extra.extend(load_tools_file(path))
     for t in extra:
         reg.add(t, replace=True)
+    return _narrowed(reg, only)
+
+
+def _narrowed(reg: ToolRegistry, only: Iterable[str] | None) -> ToolRegistry:
+    """``reg`` with just the ``only`` names (``--only-tools``; all when empty); an unknown name is a UserError."""
     names = [n.strip() for n in only or () if n.strip()]
-    if names:
-        try:
-            reg = reg.subset(names)
-        except KeyError as exc:
-            raise UserError(f"--only-tools: {exc.args[0]}") from None
-    return reg
+    if not names:
+        return reg
+    try:
+        return reg.subset(names)
+    except KeyError as exc:
+        raise UserError(f"--only-tools: {exc.args[0]}") from None
 
 
 def full_registry(
@@ -306,18 +311,10 @@ def full_registry(
     sandbox: :mod:`umi_edge.tools.mcp`), then narrowed by ``only`` (which may name MCP tools too). The one place
     ``chat``, ``run``, ``eval tasks`` and ``serve`` build their tools."""
     servers = [m for m in mcp if m]
-    names = [n.strip() for n in only or () if n.strip()]
-    reg = default_registry(
-        tools_files, only=None if servers else names, entry_points=entry_points, allow_unsandboxed=allow_unsandboxed
-    )
+    reg = default_registry(tools_files, entry_points=entry_points, allow_unsandboxed=allow_unsandboxed)
     if servers:
         from umi_edge.tools.mcp import McpSandbox, add_mcp_tools
 
         confine = McpSandbox(network=mcp_network, allow_unsandboxed=allow_unsandboxed)
         add_mcp_tools(reg, servers, cwd=workspace, sandbox=confine)
-        if names:
-            try:
-                reg = reg.subset(names)
-            except KeyError as exc:
-                raise UserError(f"--only-tools: {exc.args[0]}") from None
-    return reg
+    return _narrowed(reg, only)

@@ -95,6 +95,8 @@ def test_observations_equal_re_executing_the_calls(synth_runs, split):
     registry = builtin_registry()
     replayed = 0
     for traj in _read_jsonl(d / "trajectories.jsonl"):
+        if traj["family"] == "formula":  # its tools are the task's own (tests/test_synth_formulas.py replays them)
+            continue
         task = tasks[traj["instruction"]]
         assert task["id"] == traj["id"] or traj["alternative"]
         assert [t["Name"] for t in traj["tools"]] == task["tools"]
@@ -121,7 +123,8 @@ def test_caller_targets_parse_and_validate(synth_runs, split):
         call = parse_call(rec["target"])
         assert rec["target"] == f"Action: {call.name}\nAction Input: {json.dumps(call.arguments)}"
         assert call.name in [t["Name"] for t in rec["tools"]]
-        assert registry.validate(call.name, call.arguments) is None
+        if call.name in registry:  # a formula task's own tools are checked in tests/test_synth_formulas.py
+            assert registry.validate(call.name, call.arguments) is None
 
 
 def test_planner_targets_end_with_exactly_one_marker(synth_runs):
@@ -142,7 +145,7 @@ def test_planner_targets_end_with_exactly_one_marker(synth_runs):
 def test_task_file_validates_and_answers_come_from_the_tools(synth_runs, split):
     d, tasks_file = synth_runs[split]
     tasks = {t.query: t for t in load_tasks(tasks_file)}  # the eval's own validation
-    trajs = _read_jsonl(d / "trajectories.jsonl")
+    trajs = [t for t in _read_jsonl(d / "trajectories.jsonl") if t["family"] != "formula"]  # not exported as tasks
     assert len(tasks) == len([t for t in trajs if not t["alternative"]])
     for traj in trajs:
         task = tasks[traj["instruction"]]

@@ -69,7 +69,8 @@ def register(data_subparsers: argparse._SubParsersAction) -> None:
         "--tools",
         metavar="NAMES",
         help="comma-separated built-in tools that may be used or offered (default: all); "
-        "families needing other tools are skipped",
+        "families needing other tools are skipped, and so is formula (it brings its own tools) unless --families "
+        "names it",
     )
     p.add_argument("--families", metavar="NAMES", help="comma-separated families to generate (default: all, see above)")
     p.add_argument(
@@ -154,9 +155,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
         write_json(tmp / REPORT_FILE, rep)
     if args.tasks_out is not None:
         pairs = zip(episodes, ids, strict=True)
-        n_tasks = write_jsonl(args.tasks_out, (ep.task(ident).to_json() for ep, ident in pairs if not ep.alternative))
+        n_tasks = write_jsonl(
+            args.tasks_out,
+            (ep.task(ident).to_json() for ep, ident in pairs if not ep.alternative and not ep.recipe.extra_tools),
+        )
     counts = ", ".join(f"{r} {len(samples[r])}" for r in ROLES)
     print(f"synthesized {len(episodes)} {args.split} trajectories (seed {args.seed}) into {out}: {counts}")
     if args.tasks_out is not None:
-        print(f"wrote {n_tasks} executable tasks to {args.tasks_out}")
+        brought = sum(bool(ep.recipe.extra_tools) for ep in episodes)
+        left = f" (left out {brought} formula episodes: their tools are not registered)" if brought else ""
+        print(f"wrote {n_tasks} executable tasks to {args.tasks_out}{left}")
     return 0

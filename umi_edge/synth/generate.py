@@ -76,6 +76,8 @@ def synthesize(
     registry = registry or builtin_registry()
     available = [t for t in registry.names() if tools is None or t in tools]
     fams = select_families(available, families)
+    if tools is not None and families is None:  # only the chosen built-ins: no family that brings its own tools
+        fams = [f for f in fams if not f.brings_tools] or fams
     weights = [f.weight for f in fams]
     seen: set[tuple[Any, ...]] = set()
     episodes: list[Episode] = []

@@ -41,7 +41,12 @@ class Episode:
 
 
 def run_task(task: Recipe, registry: ToolRegistry) -> Episode:
-    """Execute ``task.solve`` against ``registry`` in a temporary workspace built from the task's fixture."""
+    """Execute ``task.solve`` against ``registry`` (plus the task's own tools) in a temporary workspace built from the
+    task's fixture."""
+    if task.extra_tools:
+        registry = ToolRegistry(
+            [*registry.tools(), *task.extra_tools], limits=registry.limits, allow_unsandboxed=registry.allow_unsandboxed
+        )
     docs = registry.subset(task.tools).alpha_umi_docs()
     turns: list[dict[str, str]] = [{"from": "user", "value": task.query}]
     calls = 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from umi_edge.formats.taskfile import Match
 from umi_edge.tools import ToolResult
+from umi_edge.tools.registry import Tool
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,6 @@ class Recipe:
     """The answer computed in Python by the generator, checked against what the tools produced (None: no check)."""
     alternative: Callable[[], Script] | None = None
     """A second valid solution with a different action sequence; the generator emits both trajectories."""
+    extra_tools: list[Tool] = field(default_factory=list)
+    """Tools the task brings itself (not built-ins; the ``formula`` family): offered and run like the others, but
+    not exported to ``--tasks-out``, whose tasks name registered tools only."""

@@ -27,6 +27,9 @@ class Family:
     weight: float
     make: Maker
     description: str = ""
+    brings_tools: bool = False
+    """Its tasks bring tools of their own (not built-ins): left out when ``--tools`` limits the built-ins, unless
+    ``--families`` names it."""
 
 
 def offer(rng: random.Random, needed: Sequence[str], available: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from edge_bundles import merged_bundle
 
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.repeats import MAX_REPEATED_FAILURES, call_key, check_repeat
+from umi_edge.agent.repeats import MAX_REPEATED_FAILURES, answered_before, call_key, check_repeat
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats import parse_call
 from umi_edge.tools.registry import ToolRegistry, tool
@@ -92,4 +92,52 @@ def test_agent_never_runs_a_failed_call_twice(tmp_path: Path) -> None:
     assert agent.status == "gave_up" and events[-1].status == "gave_up" and events[-1].step == 3
     assert [t["from"] for t in agent.conversation].count("observation") == 3
     # the events survive the transcript round trip
+    assert ev.from_dict(ev.to_dict(repeats[0])) == repeats[0]
+
+
+def _ran(step: int, args: dict, effect: str = "read", error: bool = False) -> list[ev.Event]:
+    call = ev.ToolCall(step, "calculator", args, raw="", effect=effect)
+    return [call, ev.Observation(step, "calculator", '{"error": "x"}' if error else '{"result": 1}', error)]
+
+
+def test_a_read_call_that_already_succeeded_is_answered() -> None:
+    again = ev.ToolCall(3, "calculator", {"expression": "1+1"}, raw="", effect="read")
+    assert answered_before(_ran(1, {"expression": "1+1"}), again) == 1
+    assert answered_before([*_ran(1, {"expression": "1+1"}), *_ran(2, {"expression": "2"})], again) == 1
+    assert answered_before(_ran(1, {"expression": "1+2"}), again) is None  # other arguments
+    assert answered_before(_ran(1, {"expression": "1+1"}, error=True), again) is None  # failed: check_repeat's case
+    # a write or exec call in between may change what a read returns
+    assert answered_before([*_ran(1, {"expression": "1+1"}), *_ran(2, {"p": "a"}, effect="write")], again) is None
+    assert answered_before([*_ran(1, {"expression": "1+1"}), *_ran(2, {"c": "x"}, effect="exec")], again) is None
+    write = ev.ToolCall(3, "calculator", {"expression": "1+1"}, raw="", effect="write")
+    assert answered_before(_ran(1, {"expression": "1+1"}, effect="write"), write) is None  # writes always run
+
+
+@tool(effect="read")
+def todays_total() -> dict:
+    """Today's sales total."""
+    RAN.append({})
+    return {"total": 4312}
+
+
+def test_agent_answers_a_repeated_lookup_from_the_first_observation(tmp_path: Path) -> None:
+    """The untrained planner keeps asking for the caller, which can only write ``todays_total {}``: the call runs
+    once; its repeat is not run and the summarizer answers at step 2 (RepeatedCall with ``succeeded``)."""
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    RAN.clear()
+    with engine:
+        config = AgentConfig(max_steps=6, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
+        agent = Agent(engine, ToolRegistry([todays_total]), workspace=tmp_path, config=config)
+        events = [e for e in agent.run("What are today's sales?") if not isinstance(e, ev.TokenDelta)]
+    assert len(RAN) == 1
+    assert [(c.step, c.name) for c in events if isinstance(c, ev.ToolCall)] == [
+        (1, "todays_total"),
+        (2, "todays_total"),
+    ]
+    repeats = [e for e in events if isinstance(e, ev.RepeatedCall)]
+    assert [(r.step, r.first_step, r.succeeded, r.gives_up) for r in repeats] == [(2, 1, True, False)]
+    assert agent.status == "finished" and isinstance(events[-2], ev.FinalAnswer) and events[-1].step == 2
+    froms = [t["from"] for t in agent.conversation]
+    assert froms == ["user", "assistant", "caller", "observation", "assistant", "conclusion"]
+    assert agent.conversation[4]["value"].endswith("Next: conclusion.")
     assert ev.from_dict(ev.to_dict(repeats[0])) == repeats[0]

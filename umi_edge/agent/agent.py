@@ -8,7 +8,9 @@ Cancellable between tokens with :meth:`Agent.cancel` (from any thread).  The las
 
 A call identical to one that already failed in the run (same tool, same arguments as JSON) is never run again:
 the planner gets an error observation instead (event RepeatedCall), and the ``MAX_REPEATED_FAILURES``-th such
-repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  This is enforced here at run time, not trained.
+repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  A read call identical to one that succeeded
+(no write or exec call since) is not run again either: the run goes to the summarizer, which answers from the
+earlier observation (RepeatedCall with ``succeeded``).  Both are enforced here at run time, not trained.
 """
 
 from __future__ import annotations
@@ -30,19 +32,28 @@ from umi_edge.agent.events import (
     FinalAnswer,
     GaveUp,
     Observation,
+    RepeatedCall,
     RunFinished,
     RunStatus,
     TokenDelta,
     ToolCall,
     to_dict,
 )
-from umi_edge.agent.repeats import RepeatVerdict, check_repeat, give_up_reason, repeat_observation, repeated_event
+from umi_edge.agent.repeats import (
+    RepeatVerdict,
+    answered_before,
+    check_repeat,
+    give_up_reason,
+    repeat_observation,
+    repeated_event,
+)
 from umi_edge.agent.selection import doc_roles, offer_tools
 from umi_edge.agent.state import RunState
 from umi_edge.agent.timings import Timings
 from umi_edge.agent.transcript import TranscriptRecorder
 from umi_edge.engine import ContextOverflow, Engine, Generation
 from umi_edge.errors import UserError
+from umi_edge.formats.parse import render_plan
 from umi_edge.tools.registry import ToolRegistry
 
 
@@ -149,18 +160,26 @@ class Agent:
                 yield GaveUp(step, plan.thought or "the planner gave up")
                 raise _Stop("gave_up")
             if plan.label == "finish":
-                gen = yield from summarizer.summarize(state, step)
-                yield from self._check(gen, step)
-                answer = gen.text.strip()
-                state.add_turn("conclusion", answer)
-                yield FinalAnswer(step, answer)
-                raise _Stop("finished", answer)
+                yield from self._conclude(state, step)
             tc, gen = yield from caller.call(state, step, plan.text)
             yield from self._check(gen, step)
+            first = answered_before(self.events, tc) if self.config.answer_repeated_reads else None
+            if first is not None:  # the same lookup again: its answer is already in the history
+                yield RepeatedCall(step, tc.name, tc.arguments, first, 0, succeeded=True)
+                state.turns[-1] = {"from": "assistant", "value": render_plan(plan.thought or "", "finish")}
+                yield from self._conclude(state, step)
             state.add_turn("caller", caller.history_text(tc))
             obs, verdict = yield from self._act(state, tc)
             state.add_turn("observation", obs.content)
             yield from self._stop_on_repeats(tc, verdict)
+
+    def _conclude(self, state: RunState, step: int) -> Iterator[Event]:
+        gen = yield from summarizer.summarize(state, step)
+        yield from self._check(gen, step)
+        answer = gen.text.strip()
+        state.add_turn("conclusion", answer)
+        yield FinalAnswer(step, answer)
+        raise _Stop("finished", answer)
 
     def _single(self, state: RunState) -> Iterator[Event]:
         for step in range(1, self.config.max_steps + 1):

@@ -25,7 +25,9 @@ class AgentConfig:
     docs (with the prompt's instructions) may take (:mod:`umi_edge.agent.selection`).
     ``grounded_answers``: the summarizer may only write numbers the request or an observation holds
     (:mod:`umi_edge.agent.grounding`). ``history``: what the roles see of a session's earlier questions
-    (:mod:`umi_edge.agent.earlier`).
+    (:mod:`umi_edge.agent.earlier`). ``answer_repeated_reads``: a read call identical to one that already succeeded
+    (no write or exec since) is not run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it
+    off for tools whose reads change over time (polling a job's status).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -36,6 +38,7 @@ class AgentConfig:
     top_k: int | None = None
     docs_share: float = DEFAULT_DOCS_SHARE
     grounded_answers: bool = True
+    answer_repeated_reads: bool = True
     history: HistoryMode = "compact"
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -61,7 +61,10 @@ class Observation:
 @dataclass(frozen=True)
 class RepeatedCall:
     """The call is identical to one that failed at ``first_step`` of this run, so it was not run (an error
-    Observation says so); ``repeats``: such repeats in the run so far; ``gives_up``: this one ends the run."""
+    Observation says so); ``repeats``: such repeats in the run so far; ``gives_up``: this one ends the run.
+
+    ``succeeded``: instead, the identical read call succeeded at ``first_step`` and no write or exec call ran since,
+    so running it again cannot tell anything new: it was not run, and the run goes to the summarizer."""
 
     step: int
     name: str
@@ -69,6 +72,7 @@ class RepeatedCall:
     first_step: int
     repeats: int
     gives_up: bool = False
+    succeeded: bool = False
 
 
 @dataclass(frozen=True)

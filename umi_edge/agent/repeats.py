@@ -7,6 +7,10 @@ one that failed is not run: the planner sees an error observation saying so (:fu
 agent emits :class:`~umi_edge.agent.events.RepeatedCall`; the ``MAX_REPEATED_FAILURES``-th such repeat in a run
 ends it as given up.  Invalid calls (never run) and denied ones (the user may allow them next time) are not
 failures here.  :func:`check_repeat` decides from the run's events alone (a pure function).
+
+A read call identical to one that *succeeded*, with no write or exec call run since, cannot tell anything new (small
+planners loop on such calls, re-running the same lookup until the step limit): :func:`answered_before` finds the
+earlier step, and the agent goes to the summarizer instead of running the call again.
 """
 
 from __future__ import annotations
@@ -67,6 +71,27 @@ def check_repeat(events: Iterable[Event], call: ToolCall) -> RepeatVerdict:
         return RepeatVerdict()
     first = failed.get(call_key(call.name, call.arguments))
     return RepeatVerdict() if first is None else RepeatVerdict(first, repeats + 1)
+
+
+def answered_before(events: Iterable[Event], call: ToolCall) -> int | None:
+    """The step of an identical read call that succeeded in this run with no write or exec call run after it, or
+    None (``call`` itself may be the last of ``events``; a call answered by a RepeatedCall was not run)."""
+    if not call.valid or call.effect != "read":
+        return None
+    done: dict[str, int] = {}
+    last: ToolCall | None = None
+    for ev in events:
+        if isinstance(ev, ToolCall):
+            last = ev
+        elif isinstance(ev, RepeatedCall):
+            last = None
+        elif isinstance(ev, Observation) and last is not None:
+            if last.valid and not ev.denied and last.effect != "read":
+                done.clear()  # a write or exec call may have changed what a read returns
+            elif last.valid and not ev.is_error:
+                done.setdefault(call_key(last.name, last.arguments), last.step)
+            last = None
+    return done.get(call_key(call.name, call.arguments))
 
 
 def repeated_event(call: ToolCall, verdict: RepeatVerdict) -> RepeatedCall:

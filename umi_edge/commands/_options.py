@@ -133,8 +133,8 @@ def add_single(p: argparse.ArgumentParser) -> None:
 
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
-    """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers --history
-    --single``: how the agent loop runs."""
+    """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
+    --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -160,6 +160,12 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let the summarizer write numbers that neither the request nor any observation holds (default: its "
         "grammar allows only those)",
+    )
+    p.add_argument(
+        "--rerun-repeated-reads",
+        action="store_true",
+        help="run a read call again even when the identical call already succeeded with no write since (default: "
+        "it is not run again and the summarizer answers; use this for tools whose results change over time)",
     )
     p.add_argument(
         "--history",
@@ -193,6 +199,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.approve_policy = args.approve
     if getattr(args, "ungrounded_answers", False):
         config.grounded_answers = False
+    if getattr(args, "rerun_repeated_reads", False):
+        config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:
         config.history = args.history
     config.max_new_tokens = max_new_tokens(args.max_tokens, config.max_new_tokens)

@@ -131,6 +131,8 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.out(e.content)
         elif isinstance(e, ev.ToolsSelected):
             con.print(f"[dim]tools offered: {e.k} of {e.total} ({e.reason}): {', '.join(e.names)}[/]")
+        elif isinstance(e, ev.RepeatedCall) and e.succeeded:
+            con.print(f"\n[dim]not run again: the same {e.name} call already answered at step {e.first_step}[/]")
         elif isinstance(e, ev.RepeatedCall):
             con.print(f"\n[bold red]not run again[/]: the same {e.name} call already failed at step {e.first_step}")
         elif isinstance(e, ev.HistoryShortened):

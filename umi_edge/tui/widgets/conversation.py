@@ -130,6 +130,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Error: {message}", "error")
             case ToolsSelected(k=k, total=total, reason=reason):
                 self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
+            case RepeatedCall(name=name, first_step=first, succeeded=True):
+                self.add_notice(f"Not run again: the same {name} call already answered at step {first}", "dim")
             case RepeatedCall(name=name, first_step=first):
                 self.add_notice(f"Not run again: the same {name} call already failed at step {first}", "error")
             case HistoryShortened(role=role, rule=rule, tokens_before=before, tokens_after=after):

@@ -1,17 +1,21 @@
-"""Round 6 bundle: round 6's planner with the shipped (round-4) caller and summarizer, read back from models/.
+"""A planner-only run made whole: the run's planner with the shipped (round-4) caller and summarizer, read back
+from models/ (rounds 6 and 8).
 
 Run from the repository root after `umi-edge train ... --config examples/train-default-bundle-round6.toml`, then
-`umi-edge convert runs/r6-bundle -o bundles/round6 --quant keep --derive-base q8_0`.
+`umi-edge convert runs/r6-bundle -o bundles/round6 --quant keep --derive-base q8_0`; for round 8,
+`python benchmarks/round6_bundle.py runs/round8 runs/r8-bundle`.
 """
 
 import shutil
+import sys
 from pathlib import Path
 
 from umi_edge.train import config as cfgmod
 from umi_edge.train import from_bundle, glpft
 from umi_edge.train.model import load_model
 
-src, dst = Path("runs/default-round6"), Path("runs/r6-bundle")
+args = sys.argv[1:3] if len(sys.argv) == 3 else ["runs/default-round6", "runs/r6-bundle"]
+src, dst = Path(args[0]), Path(args[1])
 shutil.rmtree(dst, ignore_errors=True)
 dst.mkdir(parents=True)
 for f in src.iterdir():

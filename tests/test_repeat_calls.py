@@ -13,7 +13,7 @@ from umi_edge.agent import events as ev
 from umi_edge.agent.repeats import MAX_REPEATED_FAILURES, answered_before, call_key, check_repeat
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats import parse_call
-from umi_edge.tools.registry import ToolRegistry, tool
+from umi_edge.tools.registry import Tool, ToolRegistry, tool
 
 CALC = {"expression": "1/0"}
 
@@ -61,6 +61,18 @@ def test_repeats_count_over_the_run_and_the_limit_gives_up() -> None:
 RAN: list[dict] = []
 
 
+def _run_untrained(tmp_path: Path, only: Tool, query: str) -> tuple[Agent, list[ev.Event]]:
+    """The untrained merged SmolLM2 bundle with ``only`` as its one tool: the planner's 8 tokens write no marker (so
+    the caller is asked every step) and the caller's grammar allows only ``only`` with no arguments."""
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    RAN.clear()
+    with engine:
+        config = AgentConfig(max_steps=6, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
+        agent = Agent(engine, ToolRegistry([only]), workspace=tmp_path, config=config)
+        events = [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta)]
+    return agent, events
+
+
 @tool(effect="read")
 def fetch_report() -> dict:
     """Fetch today's sales report."""
@@ -71,12 +83,7 @@ def fetch_report() -> dict:
 def test_agent_never_runs_a_failed_call_twice(tmp_path: Path) -> None:
     """The constrained caller can only write ``fetch_report {}``: the first call fails for real, the next two are
     not run (error observations, RepeatedCall events), and the second repeat ends the run as given up."""
-    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
-    RAN.clear()
-    with engine:
-        config = AgentConfig(max_steps=6, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
-        agent = Agent(engine, ToolRegistry([fetch_report]), workspace=tmp_path, config=config)
-        events = [e for e in agent.run("Get me today's sales report.") if not isinstance(e, ev.TokenDelta)]
+    agent, events = _run_untrained(tmp_path, fetch_report, "Get me today's sales report.")
     assert [e.label for e in events if isinstance(e, ev.PlanDecided)] == ["call"] * (MAX_REPEATED_FAILURES + 1)
     calls = [e for e in events if isinstance(e, ev.ToolCall)]
     assert [(c.name, c.arguments, c.valid) for c in calls] == [("fetch_report", {}, True)] * len(calls)
@@ -123,12 +130,7 @@ def todays_total() -> dict:
 def test_agent_answers_a_repeated_lookup_from_the_first_observation(tmp_path: Path) -> None:
     """The untrained planner keeps asking for the caller, which can only write ``todays_total {}``: the call runs
     once; its repeat is not run and the summarizer answers at step 2 (RepeatedCall with ``succeeded``)."""
-    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
-    RAN.clear()
-    with engine:
-        config = AgentConfig(max_steps=6, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
-        agent = Agent(engine, ToolRegistry([todays_total]), workspace=tmp_path, config=config)
-        events = [e for e in agent.run("What are today's sales?") if not isinstance(e, ev.TokenDelta)]
+    agent, events = _run_untrained(tmp_path, todays_total, "What are today's sales?")
     assert len(RAN) == 1
     assert [(c.step, c.name) for c in events if isinstance(c, ev.ToolCall)] == [
         (1, "todays_total"),

@@ -16,7 +16,7 @@ earlier step, and the agent goes to the summarizer instead of running the call a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,25 +48,33 @@ class RepeatVerdict:
         return self.blocked and self.repeats >= MAX_REPEATED_FAILURES
 
 
+def _ran(events: Iterable[Event]) -> Iterator[tuple[ToolCall, Observation]]:
+    """Each valid call of ``events`` that reached the tool step, with the Observation that follows it (a call
+    answered by a RepeatedCall was not run; an unpaired last call is still being decided)."""
+    last: ToolCall | None = None
+    for ev in events:
+        if isinstance(ev, ToolCall):
+            last = ev
+        elif isinstance(ev, RepeatedCall):
+            last = None
+        elif isinstance(ev, Observation) and last is not None:
+            if last.valid:
+                yield last, ev
+            last = None
+
+
 def check_repeat(events: Iterable[Event], call: ToolCall) -> RepeatVerdict:
     """Whether ``call`` repeats a call that failed earlier in the run whose events (so far) are ``events``.
 
     ``call`` itself may already be among ``events`` (the agent records it before acting); each ToolCall pairs with
     the Observation that follows it, and a call answered by a RepeatedCall was not run.
     """
+    events = list(events)
     failed: dict[str, int] = {}
-    repeats = 0
-    last: ToolCall | None = None
-    for ev in events:
-        if isinstance(ev, ToolCall):
-            last = ev
-        elif isinstance(ev, RepeatedCall):
-            repeats += 1
-            last = None
-        elif isinstance(ev, Observation) and last is not None:
-            if last.valid and ev.is_error and not ev.denied:
-                failed.setdefault(call_key(last.name, last.arguments), last.step)
-            last = None
+    for ran, obs in _ran(events):
+        if obs.is_error and not obs.denied:
+            failed.setdefault(call_key(ran.name, ran.arguments), ran.step)
+    repeats = sum(isinstance(ev, RepeatedCall) and not ev.succeeded for ev in events)
     if not call.valid:
         return RepeatVerdict()
     first = failed.get(call_key(call.name, call.arguments))
@@ -79,18 +87,12 @@ def answered_before(events: Iterable[Event], call: ToolCall) -> int | None:
     if not call.valid or call.effect != "read":
         return None
     done: dict[str, int] = {}
-    last: ToolCall | None = None
-    for ev in events:
-        if isinstance(ev, ToolCall):
-            last = ev
-        elif isinstance(ev, RepeatedCall):
-            last = None
-        elif isinstance(ev, Observation) and last is not None:
-            if last.valid and not ev.denied and last.effect != "read":
+    for ran, obs in _ran(events):
+        if ran.effect != "read":
+            if not obs.denied:
                 done.clear()  # a write or exec call may have changed what a read returns
-            elif last.valid and not ev.is_error:
-                done.setdefault(call_key(last.name, last.arguments), last.step)
-            last = None
+        elif not obs.is_error:
+            done.setdefault(call_key(ran.name, ran.arguments), ran.step)
     return done.get(call_key(call.name, call.arguments))
 
 

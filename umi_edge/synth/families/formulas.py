@@ -701,13 +701,14 @@ def formula_tool(f: Formula, name: str, doc: str, pnames: dict[str, str]) -> Too
     return Tool(name, doc, {"type": "object", "properties": props, "required": list(props)}, func=run)
 
 
-def _draw_tool(rng: random.Random, f: Formula, taken: set[str]) -> Tool:
+def _draw_tool(rng: random.Random, f: Formula, taken: set[str]) -> tuple[Tool, dict[str, str]]:
+    """A tool for ``f`` with a drawn name (not in ``taken``), parameter names and doc; and its slot -> name map."""
     name = rng.choice([n for n in f.names if n not in taken] or list(f.names))
     pnames: dict[str, str] = {}
     for p in f.params:
         choices = [n for n in p.names if n not in pnames.values()]
         pnames[p.slot] = rng.choice(choices)
-    return formula_tool(f, name, rng.choice(f.docs), pnames)
+    return formula_tool(f, name, rng.choice(f.docs), pnames), pnames
 
 
 def make_formula(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
@@ -718,11 +719,11 @@ def make_formula(rng: random.Random, split: Split, available: Sequence[str]) -> 
     tid, ask = P.template(rng, f.asks, split)
     slots = {k: fmt_num(v) for k, v in values.items()}
     query = ask.format(**slots)
-    main = _draw_tool(rng, f, set())
+    main, slot_names = _draw_tool(rng, f, set())
     others = rng.sample([g for g in FORMULAS if g.key != f.key], rng.randint(1, 3))
     extra = [main] if kind != "none" else []
     for g in others:
-        extra.append(_draw_tool(rng, g, {t.name for t in extra}))
+        extra.append(_draw_tool(rng, g, {t.name for t in extra})[0])
     if kind == "none" and rng.random() < 0.5 and available:  # sometimes a built-in beside the unrelated formulas
         builtins = [rng.choice(list(available))]
     else:
@@ -730,8 +731,6 @@ def make_formula(rng: random.Random, split: Split, available: Sequence[str]) -> 
     rng.shuffle(extra)
     tools = [t.name for t in extra] + builtins
     what = f.what
-    pnames = list(main.parameters["properties"])
-    slot_names = dict(zip([p.slot for p in f.params], pnames, strict=True))
     call_args = {slot_names[k]: v for k, v in values.items()}
     slot2 = rng.choice(f.params) if kind == "two" else None
     if slot2 is not None:

@@ -83,6 +83,12 @@ def test_compact_record_of_earlier_questions() -> None:
     now = [{"from": "user", "value": "What is the weather in Paris?"}]
     assert prompt_turns(turns + now, len(turns), "full") == turns + now
     assert prompt_turns(turns + now, len(turns), "compact") == compact(turns) + now
+    assert prompt_turns(turns + now, len(turns), "none", "planner") == now
+    for role in ("planner", "backbone"):  # the roles that plan see the compact record in "planner" mode
+        assert prompt_turns(turns + now, len(turns), "planner", role) == compact(turns) + now
+    for role in ("caller", "summarizer"):
+        assert prompt_turns(turns + now, len(turns), "planner", role) == now
+        assert prompt_turns(turns + now, len(turns), "compact", role) == compact(turns) + now
 
 
 def test_second_question_prompts_hold_the_compact_record(engine: Engine, tmp_path: Path) -> None:
@@ -99,7 +105,7 @@ def test_second_question_prompts_hold_the_compact_record(engine: Engine, tmp_pat
     docs = reg.alpha_umi_docs()
     query = {"from": "user", "value": "What is the weather in Paris?"}
     tokens = {}
-    for mode, expect in (("compact", compact(history)), ("full", history)):
+    for mode, expect in (("compact", compact(history)), ("full", history), ("planner", compact(history)), ("none", [])):
         cfg = AgentConfig(max_steps=1, max_new_tokens=fast, history=mode)
         agent = Agent(engine, reg, workspace=tmp_path, config=cfg)
         list(agent.run(query["value"], history=history))
@@ -109,4 +115,4 @@ def test_second_question_prompts_hold_the_compact_record(engine: Engine, tmp_pat
         want = model_prompt(build_input("planner", doc=render_doc(docs), history=text, tool_names=tool_names(docs)))
         assert timing.prompt_tokens == engine.count_tokens("planner", want), mode
         tokens[mode] = timing.prompt_tokens
-    assert tokens["compact"] < tokens["full"]
+    assert tokens["none"] < tokens["compact"] == tokens["planner"] < tokens["full"]

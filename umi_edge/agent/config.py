@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from umi_edge.agent.approval import DEFAULT_POLICY
-from umi_edge.agent.earlier import HistoryMode
+from umi_edge.agent.earlier import DEFAULT_HISTORY, HistoryMode
 
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
@@ -39,7 +39,7 @@ class AgentConfig:
     docs_share: float = DEFAULT_DOCS_SHARE
     grounded_answers: bool = True
     answer_repeated_reads: bool = True
-    history: HistoryMode = "compact"
+    history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}
     )

@@ -25,7 +25,7 @@ def generate(
     engine, model_role = state.engine, state.engine_role(role)
     room = state.config.new_tokens(role)
     budget = max(1, engine.context_size(model_role) - room)
-    fitted = fit_prompt(state.prompt_turns, render, lambda p: engine.count_tokens(model_role, p), budget, role)
+    fitted = fit_prompt(state.prompt_turns(role), render, lambda p: engine.count_tokens(model_role, p), budget, role)
     if fitted.rule is not None:
         yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)
     stream = engine.generate(

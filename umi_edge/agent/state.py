@@ -29,10 +29,9 @@ class RunState:
     """How many leading ``turns`` belong to earlier questions of the session."""
     grammar_warned: bool = False
 
-    @property
-    def prompt_turns(self) -> list[dict[str, str]]:
-        """The turns the roles' prompts show (earlier questions per ``config.history``, see ``earlier``)."""
-        return prompt_turns(self.turns, self.earlier, self.config.history)
+    def prompt_turns(self, role: str) -> list[dict[str, str]]:
+        """The turns ``role``'s prompt shows (earlier questions per ``config.history``, see ``earlier``)."""
+        return prompt_turns(self.turns, self.earlier, self.config.history, role)
 
     @property
     def style(self) -> Style:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
-from umi_edge.agent.earlier import HISTORY_MODES
+from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
 
 if TYPE_CHECKING:
@@ -171,8 +171,9 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         "--history",
         choices=HISTORY_MODES,
         default=None,
-        help="what the roles see of earlier questions in a session: compact (request and answer; default) or full "
-        "(every thought, call and observation)",
+        help="what the roles see of earlier questions in a session: compact (each one's request and answer), planner "
+        "(that compact record, for the planner only), full (every thought, call and observation) or none "
+        f"(default: {DEFAULT_HISTORY})",
     )
     add_single(p)
 

@@ -10,6 +10,25 @@ import re
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
 """A written number: optional sign, thousands separators, decimals, exponent."""
+NUMBER_WORDS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+]  # fmt: skip
+"""Small whole numbers as words (index = value): the synthetic phrasing writes them, the grounded calls read them."""
+_WORD_VALUES = {
+    **{w: float(i) for i, w in enumerate(NUMBER_WORDS)},
+    **{w: float(10 * i) for i, w in enumerate(("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), 3)},
+    "dozen": 12.0, "hundred": 100.0, "thousand": 1000.0, "million": 1e6, "half": 0.5, "quarter": 0.25,
+    "twice": 2.0, "double": 2.0, "triple": 3.0, "once": 1.0, "a couple": 2.0, "pair": 2.0,
+}  # fmt: skip
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_WORD = re.compile(
+    rf"\b(?:({_TENS})[- ]({_UNITS})|("
+    + "|".join(sorted(_WORD_VALUES, key=len, reverse=True))
+    + r"))\b(?: and a (half|quarter))?",
+    re.I,
+)
 MAX_PLACES = 3
 """Roundings a grounded answer may write: an observed value rounded to 0 … MAX_PLACES decimals."""
 
@@ -27,6 +46,17 @@ def numbers_in(text: str) -> list[float]:
             out.append(float(s.replace(",", "")))
         except ValueError:
             continue
+    return out
+
+
+def word_numbers(text: str) -> list[float]:
+    """The values of the number words of ``text`` (``"three"`` → 3, ``"forty-two"`` → 42, ``"two and a half"`` →
+    2.5, ``"dozen"`` → 12); no longer compounds such as "three hundred and five" (each word counts alone)."""
+    out: list[float] = []
+    for m in _WORD.finditer(text):
+        tens, units, word, frac = m.groups()
+        x = _WORD_VALUES[tens.lower()] + _WORD_VALUES[units.lower()] if tens else _WORD_VALUES[word.lower()]
+        out.append(x + _WORD_VALUES[frac.lower()] if frac else x)
     return out
 
 

@@ -10,7 +10,9 @@ A call identical to one that already failed in the run (same tool, same argument
 the planner gets an error observation instead (event RepeatedCall), and the ``MAX_REPEATED_FAILURES``-th such
 repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  A read call identical to one that succeeded
 (no write or exec call since) is not run again either: the run goes to the summarizer, which answers from the
-earlier observation (RepeatedCall with ``succeeded``).  Both are enforced here at run time, not trained.
+earlier observation (RepeatedCall with ``succeeded``).  A call whose arguments hold a number that neither the
+request, an observation nor the tool's doc holds is not run: the run gives up (:mod:`umi_edge.agent.grounding`).
+All three are enforced here at run time, not trained.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ class Agent:
                 yield from self._conclude(state, step)
             tc, gen = yield from caller.call(state, step, plan.text)
             yield from self._check(gen, step)
+            yield from self._stop_on_made_up(tc)
             first = answered_before(self.events, tc) if self.config.answer_repeated_reads else None
             if first is not None:  # the same lookup again: its answer is already in the history
                 yield RepeatedCall(step, tc.name, tc.arguments, first, 0, succeeded=True)
@@ -194,6 +197,7 @@ class Agent:
                 raise _Stop("finished", turn.answer)
             tc = parse_and_check(state, step, turn.call_text)
             yield tc
+            yield from self._stop_on_made_up(tc)
             obs, verdict = yield from self._act(state, tc)
             state.add_turn("observation", obs.content)
             yield from self._stop_on_repeats(tc, verdict)
@@ -208,6 +212,12 @@ class Agent:
             obs = act(state, tc)
         yield obs
         return obs, verdict
+
+    def _stop_on_made_up(self, tc: ToolCall) -> Iterator[Event]:
+        if tc.ungrounded:
+            held = "neither the request nor any observation holds"
+            yield GaveUp(tc.step, f"the call to {tc.name} holds {', '.join(tc.ungrounded)}, which {held}")
+            raise _Stop("gave_up")
 
     def _stop_on_repeats(self, tc: ToolCall, verdict: RepeatVerdict) -> Iterator[Event]:
         if verdict.give_up:

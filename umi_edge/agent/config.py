@@ -24,10 +24,11 @@ class AgentConfig:
     carry, ranked for the request (None: all that fit); ``docs_share``: the most of each role's context the tool
     docs (with the prompt's instructions) may take (:mod:`umi_edge.agent.selection`).
     ``grounded_answers``: the summarizer may only write numbers the request or an observation holds
-    (:mod:`umi_edge.agent.grounding`). ``history``: what the roles see of a session's earlier questions
-    (:mod:`umi_edge.agent.earlier`). ``answer_repeated_reads``: a read call identical to one that already succeeded
-    (no write or exec since) is not run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it
-    off for tools whose reads change over time (polling a job's status).
+    (:mod:`umi_edge.agent.grounding`). ``grounded_calls``: a call with a number that neither the request, an
+    observation nor the tool's doc holds is not run, and the run gives up (same module). ``history``: what the
+    roles see of a session's earlier questions (:mod:`umi_edge.agent.earlier`). ``answer_repeated_reads``: a read
+    call identical to one that already succeeded (no write or exec since) is not run again; the summarizer answers
+    (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change over time (polling a job's status).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -38,6 +39,7 @@ class AgentConfig:
     top_k: int | None = None
     docs_share: float = DEFAULT_DOCS_SHARE
     grounded_answers: bool = True
+    grounded_calls: bool = True
     answer_repeated_reads: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(

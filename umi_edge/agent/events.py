@@ -44,6 +44,9 @@ class ToolCall:
     valid: bool = True
     problem: str | None = None
     effect: str | None = None  # the tool's effect (read / write / exec) when the tool exists
+    ungrounded: list[str] = field(default_factory=list)
+    """Numbers of the arguments that neither the request, an observation nor the tool's doc holds (the call is not
+    run when ``grounded_calls`` is on: :mod:`umi_edge.agent.grounding`)."""
 
 
 @dataclass(frozen=True)

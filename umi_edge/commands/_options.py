@@ -134,7 +134,7 @@ def add_single(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --ungrounded-calls --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -160,6 +160,12 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let the summarizer write numbers that neither the request nor any observation holds (default: its "
         "grammar allows only those)",
+    )
+    p.add_argument(
+        "--ungrounded-calls",
+        action="store_true",
+        help="run calls whose arguments hold numbers that neither the request, an observation nor the tool's doc "
+        "holds (default: such a call is not run and the agent gives up)",
     )
     p.add_argument(
         "--rerun-repeated-reads",
@@ -200,6 +206,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.approve_policy = args.approve
     if getattr(args, "ungrounded_answers", False):
         config.grounded_answers = False
+    if getattr(args, "ungrounded_calls", False):
+        config.grounded_calls = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

@@ -186,6 +186,8 @@ def run_entry(
             plan = ev.label
             if ev.label != "call":
                 break  # gives up or concludes: no more calls (the summarizer's answer is not scored)
+        elif isinstance(ev, ToolCall) and ev.ungrounded:
+            break  # a made-up value: the agent does not make the call and gives up
         elif isinstance(ev, ToolCall):
             try:
                 call = parse_call(ev.raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 
+from umi_edge.numbers import NUMBER_WORDS
 from umi_edge.synth.pools import Split
 
 POLITE = [
@@ -32,10 +33,6 @@ HELDOUT_POLITE = [
     "{Q} Much appreciated.",
     "Quick one: {Q}",
 ]
-NUMBER_WORDS = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-]  # fmt: skip
 SYNONYMS = {
     "calculate": ["work out", "figure out", "compute"],
     "compute": ["work out", "calculate"],

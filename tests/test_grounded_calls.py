@@ -1,0 +1,94 @@
+"""A call whose arguments hold a number that no source holds is not run: the check itself, and real runs (SmolLM2 on
+real llama.cpp, the caller under the registry's grammar, a real tool)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edge_bundles import merged_bundle
+
+from umi_edge.agent import Agent, AgentConfig
+from umi_edge.agent import events as ev
+from umi_edge.agent.grounding import ungrounded_numbers
+from umi_edge.engine import Engine, EngineOptions
+from umi_edge.numbers import word_numbers
+from umi_edge.tools.registry import ToolRegistry, tool
+
+
+def _user(text: str) -> dict[str, str]:
+    return {"from": "user", "value": text}
+
+
+def test_made_up_numbers_are_found() -> None:
+    france = [_user("What is the capital of France?")]
+    assert ungrounded_numbers({"wall_area_m2": 100, "coats": 2}, france) == ["100", "2"]
+    assert ungrounded_numbers({"a": 7, "b": [7, {"c": 7.5}]}, france) == ["7", "7.5"]  # nested, each once
+    assert ungrounded_numbers({"city": "Paris", "metric": True, "n": 1, "m": 0}, france) == []  # strings, bools, 0, 1
+
+
+def test_numbers_the_sources_hold_are_grounded() -> None:
+    turns = [
+        _user("I have a cactus in a 1.5 litre pot. Tip 15% on a bill of 1,240.50 for two and a half people."),
+        {"from": "assistant", "value": "Use 99. Next: caller."},  # a thought is not a source
+        {"from": "observation", "value": '{"result": 3.14159, "room": "C385"}'},
+    ]
+    args = {"pot": 1.5, "tip": 0.15, "pct": 15, "bill": 1240.5, "people": 2.5, "pi": 3.14, "room": 385}
+    assert ungrounded_numbers(args, turns) == []
+    assert ungrounded_numbers({"x": 99, "y": 3.2}, turns) == ["99", "3.2"]
+    doc = {"description": "Paint tins", "parameters": {"properties": {"coats": {"type": "integer", "default": 2}}}}
+    assert ungrounded_numbers({"coats": 2}, [_user("Paint my wall")], doc) == []  # the tool's own default
+
+
+def test_number_words() -> None:
+    assert word_numbers("Three cats, a dozen eggs, two and a half years, a hundred") == [3, 12, 2.5, 100]
+    assert word_numbers("forty-two rows, twenty one days, ninety-nine and a half") == [42, 21, 99.5]
+    assert word_numbers("someone often tends to wonder") == []  # words inside words are not numbers
+
+
+RAN: list[int] = []
+
+
+@tool(effect="read")
+def seat_count(rows: int) -> dict:
+    """How many seats a hall with this many rows has."""
+    RAN.append(rows)
+    return {"seats": rows * 20}
+
+
+def _run(tmp_path: Path, grounded: bool, query: str) -> tuple[Agent, list[ev.Event]]:
+    """The untrained merged SmolLM2 bundle with ``seat_count`` as its one tool: the planner's 8 tokens write no
+    marker, so the caller is asked at step 1, and its grammar lets it write only ``seat_count`` with an integer."""
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    RAN.clear()
+    with engine:
+        config = AgentConfig(max_steps=1, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
+        config.grounded_calls = grounded
+        agent = Agent(engine, ToolRegistry([seat_count]), workspace=tmp_path, config=config)
+        events = [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta)]
+    return agent, events
+
+
+def test_a_made_up_call_is_not_run_and_the_run_gives_up(tmp_path: Path) -> None:
+    query = "What is the capital of France?"
+    agent, events = _run(tmp_path, True, query)
+    call = next(e for e in events if isinstance(e, ev.ToolCall))
+    rows = call.arguments["rows"]
+    assert rows not in (0, 1), "the untrained caller wrote an always-allowed number; pick another query"
+    assert call.valid and call.ungrounded == [json.dumps(rows)]
+    assert RAN == [] and not any(isinstance(e, ev.Observation) for e in events)
+    gave_up = [e for e in events if isinstance(e, ev.GaveUp)]
+    assert len(gave_up) == 1 and f"seat_count holds {rows}" in gave_up[0].reason
+    assert agent.status == "gave_up" and events[-1].status == "gave_up"
+    assert ev.from_dict(ev.to_dict(call)) == call  # the field survives the transcript round trip
+
+    # with the check off, the made-up call runs
+    agent, events = _run(tmp_path, False, query)
+    assert RAN == [rows] and agent.status != "gave_up"
+
+
+def test_a_number_the_request_spells_out_is_grounded(tmp_path: Path) -> None:
+    agent, events = _run(tmp_path, True, "How many seats are in a hall with forty-two rows?")
+    call = next(e for e in events if isinstance(e, ev.ToolCall))
+    assert call.arguments == {"rows": 42} and call.ungrounded == []
+    assert RAN == [42] and not any(isinstance(e, ev.GaveUp) for e in events)

@@ -235,6 +235,7 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
         assert s["accuracy"] == pytest.approx(100 * s["right"])
     assert out["categories"]["irrelevance"]["refused"] == out["categories"]["irrelevance"]["accuracy"]
     assert out["observation_between_calls"] == {"status": "ok"} and out["parallel_max_calls"] == 2
+    assert out["grounded_calls"] is True
     assert [e["id"] for e in out["entries"]] == ["simple_python_0", "parallel_0", "irrelevance_0"]
     for rec in out["entries"]:
         e = _entry(rec["category"], rec["id"])
@@ -242,7 +243,9 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
         assert rec["agent_error"] is None  # the grammar over the entry's names (parallel_0: spotify.play) was accepted
         assert all(set(c) <= names for c in rec["calls"])  # only offered names, dotted ones as they are
         assert len(rec["calls"]) <= (2 if rec["category"] == "parallel" else 1)
+        if rec["made_up"] is not None:  # a call with made-up numbers was stopped: it is not scored as made
+            assert rec["made_up"] not in rec["calls"] and rec["category"] == "parallel" or not rec["calls"]
         assert rec["valid"] == score(rec["category"], e.entry["function"], rec["calls"], e.answer)["valid"]
     md = bfcl_markdown(out, label="tiny")
     assert "| category | entries | right | accuracy |" in md and "| simple_python | 1 |" in md
-    assert "refused" in md and "`{'status': 'ok'}`" in md
+    assert "refused" in md and "`{'status': 'ok'}`" in md and "grounded calls: on" in md

@@ -132,6 +132,16 @@ def add_single(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_ungrounded_calls(p: argparse.ArgumentParser) -> None:
+    """``--ungrounded-calls`` (the agent options, and ``eval bfcl``, which has no other agent option)."""
+    p.add_argument(
+        "--ungrounded-calls",
+        action="store_true",
+        help="run calls whose arguments hold numbers that neither the request, an observation nor the tool's doc "
+        "holds (default: such a call is not run and the agent gives up)",
+    )
+
+
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
     --ungrounded-calls --rerun-repeated-reads --history --single``: how the agent loop runs."""
@@ -161,12 +171,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         help="let the summarizer write numbers that neither the request nor any observation holds (default: its "
         "grammar allows only those)",
     )
-    p.add_argument(
-        "--ungrounded-calls",
-        action="store_true",
-        help="run calls whose arguments hold numbers that neither the request, an observation nor the tool's doc "
-        "holds (default: such a call is not run and the agent gives up)",
-    )
+    add_ungrounded_calls(p)
     p.add_argument(
         "--rerun-repeated-reads",
         action="store_true",

@@ -126,6 +126,7 @@ def register(subparsers: Any) -> None:
     bf.add_argument("categories", metavar="CATEGORY", nargs="+", help="BFCL categories, e.g. simple_python multiple")
     _common(bf)
     opt.add_max_tokens(bf)
+    opt.add_ungrounded_calls(bf)
     bf.set_defaults(func=run_bfcl_command)
 
     cp = sub.add_parser(

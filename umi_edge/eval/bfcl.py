@@ -9,6 +9,8 @@ grammar of the offered tools) gets the entry's question with the entry's functio
 - parallel categories: successive calls. BFCL gives no observations, so each call is answered with
   :data:`OK_OBSERVATION` (``{"status": "ok"}``: evaluation only, never training data) and the planner goes on, until
   it concludes or gives up, or :data:`PARALLEL_MAX_CALLS` calls are made.
+- grounded calls (on unless ``--ungrounded-calls``): a call whose arguments hold a number that neither the question
+  nor the function's doc holds is not made (:mod:`umi_edge.agent.grounding`); it is kept in the entry's ``made_up``.
 - irrelevance categories: right when no call is made (the planner gives up or concludes), as BFCL's relevance
   runner scores it; live_relevance: right when some call is made (BFCL ships no ground truth for it).
 
@@ -151,6 +153,8 @@ class EntryResult:
     error_type: str | None
     seconds: float
     agent_error: str | None = None
+    made_up: dict[str, Any] | None = None
+    """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +166,7 @@ class EntryResult:
             "error": self.error,
             "error_type": self.error_type,
             "agent_error": self.agent_error,
+            "made_up": self.made_up,
             "seconds": round(self.seconds, 3),
         }
 
@@ -180,6 +185,7 @@ def run_entry(
     calls: list[dict[str, Any]] = []
     plan: str | None = None
     agent_error: str | None = None
+    made_up: dict[str, Any] | None = None
     t0 = time.perf_counter()
     for ev in agent.run(query):
         if isinstance(ev, PlanDecided):
@@ -187,6 +193,7 @@ def run_entry(
             if ev.label != "call":
                 break  # gives up or concludes: no more calls (the summarizer's answer is not scored)
         elif isinstance(ev, ToolCall) and ev.ungrounded:
+            made_up = {ev.name: ev.arguments}
             break  # a made-up value: the agent does not make the call and gives up
         elif isinstance(ev, ToolCall):
             try:
@@ -202,7 +209,9 @@ def run_entry(
     seconds = time.perf_counter() - t0
     s = score(entry.category, functions, calls, entry.answer)
     error = "; ".join(str(e) for e in s["error"]) or None
-    return EntryResult(entry.id, entry.category, s["valid"], calls, plan, error, s["error_type"], seconds, agent_error)
+    return EntryResult(
+        entry.id, entry.category, s["valid"], calls, plan, error, s["error_type"], seconds, agent_error, made_up
+    )
 
 
 @dataclass
@@ -214,6 +223,7 @@ class BfclRun:
     interrupted: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
     max_calls: int = PARALLEL_MAX_CALLS
+    grounded_calls: bool = True
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -226,6 +236,7 @@ class BfclRun:
             "skipped": self.skipped[category],
             "agent_errors": sum(r.agent_error is not None for r in rs),
             "no_call": sum(not r.calls for r in rs),
+            "made_up_calls_stopped": sum(r.made_up is not None for r in rs),
             "error_types": dict(Counter(r.error_type for r in rs if r.error_type).most_common()),
         }
         if out["kind"] == "irrelevance":
@@ -242,6 +253,7 @@ class BfclRun:
             "categories": {c: self.category_summary(c) for c in self.categories},
             "observation_between_calls": OK_OBSERVATION,
             "parallel_max_calls": self.max_calls,
+            "grounded_calls": self.grounded_calls,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -299,6 +311,7 @@ def run_bfcl(
         interrupted=interrupted,
         engine=engine.describe(),
         max_calls=max_calls,
+        grounded_calls=config.grounded_calls,
     )
 
 
@@ -311,6 +324,12 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         f"`{summary.get('engine', {}).get('bundle', '?')}`; wall time {summary['wall_seconds']:.1f} s",
         f"- parallel categories: after each call the planner sees `{summary['observation_between_calls']}` "
         f"(BFCL has no observations), at most {summary['parallel_max_calls']} calls",
+        "- grounded calls: "
+        + (
+            "on (a call holding a number that neither the question nor the doc holds is not made)"
+            if summary.get("grounded_calls", True)
+            else "off (`--ungrounded-calls`)"
+        ),
     ]
     if summary.get("interrupted"):
         lines.append("- **interrupted**: the figures cover the entries done before Ctrl-C")

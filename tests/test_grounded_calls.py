@@ -10,7 +10,7 @@ from edge_bundles import merged_bundle
 
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.grounding import ungrounded_numbers
+from umi_edge.agent.grounding import made_up_numbers
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.numbers import word_numbers
 from umi_edge.tools.registry import ToolRegistry, tool
@@ -22,9 +22,9 @@ def _user(text: str) -> dict[str, str]:
 
 def test_made_up_numbers_are_found() -> None:
     france = [_user("What is the capital of France?")]
-    assert ungrounded_numbers({"wall_area_m2": 100, "coats": 2}, france) == ["100", "2"]
-    assert ungrounded_numbers({"a": 7, "b": [7, {"c": 7.5}]}, france) == ["7", "7.5"]  # nested, each once
-    assert ungrounded_numbers({"city": "Paris", "metric": True, "n": 1, "m": 0}, france) == []  # strings, bools, 0, 1
+    assert made_up_numbers({"wall_area_m2": 100, "coats": 2}, france) == ["100", "2"]
+    assert made_up_numbers({"a": 7, "b": [7, {"c": 7.5}]}, france) == ["7", "7.5"]  # nested, each once
+    assert made_up_numbers({"city": "Paris", "metric": True, "n": 1, "m": 0}, france) == []  # strings, bools, 0, 1
 
 
 def test_numbers_the_sources_hold_are_grounded() -> None:
@@ -34,10 +34,10 @@ def test_numbers_the_sources_hold_are_grounded() -> None:
         {"from": "observation", "value": '{"result": 3.14159, "room": "C385"}'},
     ]
     args = {"pot": 1.5, "tip": 0.15, "pct": 15, "bill": 1240.5, "people": 2.5, "pi": 3.14, "room": 385}
-    assert ungrounded_numbers(args, turns) == []
-    assert ungrounded_numbers({"x": 99, "y": 3.2}, turns) == ["99", "3.2"]
+    assert made_up_numbers(args, turns) == []
+    assert made_up_numbers({"x": 99, "y": 3.2}, turns) == ["99", "3.2"]
     doc = {"description": "Paint tins", "parameters": {"properties": {"coats": {"type": "integer", "default": 2}}}}
-    assert ungrounded_numbers({"coats": 2}, [_user("Paint my wall")], doc) == []  # the tool's own default
+    assert made_up_numbers({"coats": 2}, [_user("Paint my wall")], doc) == []  # the tool's own default
 
 
 def test_number_words() -> None:

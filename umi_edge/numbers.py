@@ -6,7 +6,9 @@ Shared by the answer checks of ``eval`` (:mod:`umi_edge.eval.matching`) and the 
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
 """A written number: optional sign, thousands separators, decimals, exponent."""
@@ -58,6 +60,16 @@ def word_numbers(text: str) -> list[float]:
         x = _WORD_VALUES[tens.lower()] + _WORD_VALUES[units.lower()] if tens else _WORD_VALUES[word.lower()]
         out.append(x + _WORD_VALUES[frac.lower()] if frac else x)
     return out
+
+
+def rounds_to(x: float, places: int, held: Iterable[float], rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> bool:
+    """Some value of ``held`` is ``x``, or rounds to ``x`` at ``places`` decimals (``3.14`` from ``3.14159``): how a
+    stated number is checked against the numbers its sources hold."""
+    return any(
+        math.isclose(x, y, rel_tol=rel_tol, abs_tol=abs_tol)
+        or math.isclose(x, round(y, places), rel_tol=rel_tol, abs_tol=abs_tol)
+        for y in held
+    )
 
 
 def decimals(text: str) -> int:

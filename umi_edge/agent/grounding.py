@@ -11,7 +11,7 @@ and saves.
 **Calls.** With ``grounded_calls`` on, a call whose arguments hold a JSON number that neither the request, an
 observation nor the called tool's own doc (defaults, ranges) holds is not run: the caller made the value up, which
 is what a small caller does when no offered tool fits ("What is the capital of France?" →
-``paint_tins_needed(wall_area_m2=100, coats=2)``). The run ends as given up (:func:`ungrounded_numbers`). A value
+``paint_tins_needed(wall_area_m2=100, coats=2)``). The run ends as given up (:func:`made_up_numbers`). A value
 counts as held when it equals a held number rounded to the value's own decimals, or that number as a percent
 (15 ↔ 0.15), or a number word of the request (``"two and a half"``). Only numbers are checked: strings and
 expressions (``calculator``) are free, since a call may rightly rephrase the request's words. 0 and 1 are always
@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from umi_edge.numbers import decimals, number_texts, numbers_in, spellings, word_numbers
+from umi_edge.numbers import decimals, number_texts, numbers_in, rounds_to, spellings, word_numbers
 
 MAX_SPELLINGS = 2000
 """Above this many allowed spellings (an observation full of numbers) the answer is left unconstrained."""
@@ -83,17 +83,12 @@ def held_values(turns: Iterable[Mapping[str, str]], doc: str = "") -> set[float]
 
 
 def _is_held(x: float, held: set[float]) -> bool:
-    if x in ALWAYS_HELD:
-        return True
-    places = decimals(json.dumps(x))
-    for v in held:
-        for w in (v, v / 100, v * 100):
-            if abs(round(w, places) - x) <= 1e-9 * max(1.0, abs(x)):
-                return True
-    return False
+    """``x`` is always allowed, or a held number (or that number as a percent) is or rounds to it."""
+    percents = {w for v in held for w in (v / 100, v * 100)}
+    return x in ALWAYS_HELD or rounds_to(x, decimals(json.dumps(x)), held | percents)
 
 
-def ungrounded_numbers(
+def made_up_numbers(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
 ) -> list[str]:
     """The numbers of ``arguments`` that no source holds (as JSON texts, in order, without repeats); ``doc``: the

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from umi_edge.formats.taskfile import Match
-from umi_edge.numbers import NUMBER, decimals, numbers_in
+from umi_edge.numbers import NUMBER, decimals, numbers_in, rounds_to
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
@@ -39,12 +39,7 @@ def ungrounded_numbers(answer: str, sources: Sequence[str]) -> list[float]:
             x = float(text.replace(",", ""))
         except ValueError:
             continue
-        places = decimals(text)
-        if not any(
-            math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-            or math.isclose(x, round(y, places), rel_tol=REL_TOL, abs_tol=ABS_TOL)
-            for y in held
-        ):
+        if not rounds_to(x, decimals(text), held, REL_TOL, ABS_TOL):
             out.append(x)
     return out
 

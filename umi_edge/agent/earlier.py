@@ -19,7 +19,7 @@ from umi_edge.formats.parse import PLAN_MARKERS
 
 HistoryMode = Literal["compact", "planner", "full", "none"]
 HISTORY_MODES: tuple[str, ...] = ("compact", "planner", "full", "none")
-DEFAULT_HISTORY: HistoryMode = "compact"
+DEFAULT_HISTORY: HistoryMode = "none"
 PLANNING_ROLES = ("planner", "backbone")
 """The roles that see the compact record in ``"planner"`` mode (the backbone plans in a single-LLM run)."""
 GAVE_UP = "give up."

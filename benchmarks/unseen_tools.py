@@ -50,19 +50,23 @@ CASES: list[tuple[str, str | None, dict[str, float], float | None]] = [
 ]  # fmt: skip
 
 
-def run_case(bundle: Path, query: str, threads: int) -> dict[str, Any]:
+def run_case(bundle: Path, query: str, threads: int, extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="umi-unseen-") as ws:
         t0 = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-m", "umi_edge", "run", query, "--json", "--threads", str(threads), "--bundle",
-             str(bundle), "--tools", str(TOOLS), "--only-tools", ONLY, "--workspace", ws, "--no-transcript"],
+             str(bundle), "--tools", str(TOOLS), "--only-tools", ONLY, "--workspace", ws, "--no-transcript", *extra],
             capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         seconds = time.perf_counter() - t0
     if out.returncode not in (0, 1):
         raise SystemExit(f"umi-edge run failed ({out.returncode}): {out.stderr[-1000:]}")
     doc = json.loads(out.stdout)
-    calls = [{"name": e["name"], "arguments": e["arguments"]} for e in doc["events"] if e["type"] == "ToolCall"]
+    calls = [  # the calls made: one holding made-up numbers is not run (grounded calls)
+        {"name": e["name"], "arguments": e["arguments"]}
+        for e in doc["events"]
+        if e["type"] == "ToolCall" and not e.get("ungrounded")
+    ]
     return {"status": doc["status"], "answer": doc.get("answer"), "calls": calls, "seconds": round(seconds, 2)}
 
 
@@ -83,12 +87,18 @@ def main() -> None:
     ap.add_argument("--bundle", action="append", type=Path, required=True, help="bundle directory (repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("-o", "--output", type=Path, required=True, help="JSON file for the results")
+    ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up numbers too")
     args = ap.parse_args()
-    results: dict[str, Any] = {"tools": str(TOOLS.relative_to(REPO)), "bundles": {}}
+    extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
+    results: dict[str, Any] = {
+        "tools": str(TOOLS.relative_to(REPO)),
+        "grounded_calls": not args.ungrounded_calls,
+        "bundles": {},
+    }
     for bundle in args.bundle:
         rows = []
         for case in CASES:
-            got = run_case(bundle, case[0], args.threads)
+            got = run_case(bundle, case[0], args.threads, extra)
             rows.append({"query": case[0], "expected_tool": case[1], **got, **judge(case, got)})
             print(f"{bundle}: {'ok ' if rows[-1]['right'] else 'BAD'} {case[0][:60]} -> {got['calls'][:1]} "
                   f"{(got['answer'] or '')[:80]!r}", file=sys.stderr)  # fmt: skip

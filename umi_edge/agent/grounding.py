@@ -82,21 +82,16 @@ def held_values(turns: Iterable[Mapping[str, str]], doc: str = "") -> set[float]
     return out
 
 
-def _is_held(x: float, held: set[float]) -> bool:
-    """``x`` is always allowed, or a held number (or that number as a percent) is or rounds to it."""
-    percents = {w for v in held for w in (v / 100, v * 100)}
-    return x in ALWAYS_HELD or rounds_to(x, decimals(json.dumps(x)), held | percents)
-
-
 def made_up_numbers(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
 ) -> list[str]:
     """The numbers of ``arguments`` that no source holds (as JSON texts, in order, without repeats); ``doc``: the
     called tool's doc (its parameters schema and description)."""
     held = held_values(turns, json.dumps(doc, ensure_ascii=False) if doc else "")
+    held |= {w for v in held for w in (v / 100, v * 100)}  # each held number as a percent too (15 and 0.15)
     out: list[str] = []
-    for x in _call_numbers(dict(arguments)):
+    for x in _call_numbers(arguments):
         text = json.dumps(x)
-        if text not in out and not _is_held(float(x), held):
+        if text not in out and x not in ALWAYS_HELD and not rounds_to(float(x), decimals(text), held):
             out.append(text)
     return out

@@ -249,3 +249,24 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
     md = bfcl_markdown(out, label="tiny")
     assert "| category | entries | right | accuracy |" in md and "| simple_python | 1 |" in md
     assert "refused" in md and "`{'status': 'ok'}`" in md and "grounded calls: on" in md
+
+
+def test_eval_bfcl_validation_runs_held_out_live_entries_only(tmp_path: Path) -> None:
+    from umi_edge.agent.config import AgentConfig
+    from umi_edge.engine import Engine, EngineOptions
+    from umi_edge.eval.bfcl import bfcl_markdown, run_bfcl
+    from umi_edge.formats.bfcl import is_validation
+
+    with pytest.raises(UserError, match="--validation takes live categories only"):
+        run_bfcl(["simple_python"], None, validation=True)  # type: ignore[arg-type]  # refused before any model
+    bundle = merged_bundle(tmp_path / "b", context_length=2048)
+    config = AgentConfig(max_steps=1, tool_prior=5.0)
+    config.max_new_tokens = dict.fromkeys(config.max_new_tokens, 32)
+    with Engine.from_bundle(bundle, EngineOptions(threads=2)) as engine:
+        run = run_bfcl(["live_multiple"], engine, config=config, limit=2, validation=True)
+    out = run.to_json()
+    first = [e.id for e in bfcl_data.load("live_multiple") if is_validation(e.id)][:2]
+    assert [e["id"] for e in out["entries"]] == first  # the held-out ones, in file order
+    assert out["validation_only"] is True and out["tool_prior"] == 5.0
+    md = bfcl_markdown(out, label="tiny")
+    assert "live validation entries only" in md and "tool prior: weight 5" in md

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Literal
 
 from edge_bundles import merged_bundle
 
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.grounding import made_up_numbers
+from umi_edge.agent.grounding import made_up_numbers, made_up_strings, made_up_values
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.numbers import word_numbers
 from umi_edge.tools.registry import ToolRegistry, tool
@@ -38,6 +39,29 @@ def test_numbers_the_sources_hold_are_grounded() -> None:
     assert made_up_numbers({"x": 99, "y": 3.2}, turns) == ["99", "3.2"]
     doc = {"description": "Paint tins", "parameters": {"properties": {"coats": {"type": "integer", "default": 2}}}}
     assert made_up_numbers({"coats": 2}, [_user("Paint my wall")], doc) == []  # the tool's own default
+
+
+def test_made_up_strings_are_found() -> None:
+    australia = [_user("What is the capital of Australia?")]
+    assert made_up_strings({"ticker": "AAPL", "exchange": "NASDAQ"}, australia) == ['"AAPL"', '"NASDAQ"']
+    assert made_up_strings({"dates": ["2023-04-15", "2023-04-15"]}, australia) == ['"2023-04-15"']  # nested, once
+    assert made_up_strings({"city": "Australia", "flag": True, "n": 3}, australia) == []  # held, or not a string
+
+
+def test_strings_the_sources_hold_are_grounded() -> None:
+    turns = [
+        _user("Weather in San Francisco? Also 213 pounds in kilograms, a dictionary of two, 三个苹果"),
+        {"from": "observation", "value": '{"files": ["notes/report.txt"]}'},
+    ]
+    args = {"city": "San Francisco, CA", "to": "kg", "kind": "dict", "fruit": "苹果", "path": "notes/report.txt"}
+    assert made_up_strings(args, turns) == []
+    assert made_up_strings({"expr": "sqrt(2)"}, turns) == []  # "two" holds 2
+    schema = {"properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}}
+    assert made_up_strings({"unit": "fahrenheit"}, turns, schema) == []  # the parameter's own doc
+    assert made_up_strings({"other": "fahrenheit"}, turns, schema) == ['"fahrenheit"']  # not another's
+    long = "SELECT name FROM employees ORDER BY salary DESC LIMIT 1"
+    assert made_up_strings({"sql": long}, [_user("Who earns most?")]) == []  # long strings are free
+    assert made_up_values({"n": 7, "s": "zebra"}, [_user("hello")]) == ["7", '"zebra"']
 
 
 def test_number_words() -> None:
@@ -92,3 +116,41 @@ def test_a_number_the_request_spells_out_is_grounded(tmp_path: Path) -> None:
     call = next(e for e in events if isinstance(e, ev.ToolCall))
     assert call.arguments == {"rows": 42} and call.ungrounded == []
     assert RAN == [42] and not any(isinstance(e, ev.GaveUp) for e in events)
+
+
+@tool(effect="read")
+def share_price(ticker: str) -> dict:
+    """The latest price of a company's shares, by stock ticker symbol."""
+    RAN.append(1)
+    return {"price": 10}
+
+
+@tool(effect="read")
+def thermostat(unit: Literal["celsius", "fahrenheit"]) -> dict:
+    """The room temperature in the given unit."""
+    RAN.append(2)
+    return {"temperature": 21}
+
+
+def _string_run(tmp_path: Path, tools: list[Any], query: str) -> list[ev.Event]:
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    RAN.clear()
+    with engine:
+        config = AgentConfig(max_steps=1, max_new_tokens={"planner": 8, "caller": 32, "summarizer": 8})
+        agent = Agent(engine, ToolRegistry(tools), workspace=tmp_path, config=config)
+        return [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta)]
+
+
+def test_a_made_up_string_is_not_run(tmp_path: Path) -> None:
+    """The untrained caller copies the doc's placeholder ("string, required") as the ticker: no source holds it."""
+    events = _string_run(tmp_path, [share_price], "What is the capital of France?")
+    call = next(e for e in events if isinstance(e, ev.ToolCall))
+    assert call.valid and call.ungrounded and call.ungrounded == [json.dumps(call.arguments["ticker"])]
+    assert RAN == [] and any(isinstance(e, ev.GaveUp) for e in events)
+
+
+def test_a_string_of_the_parameters_doc_is_grounded(tmp_path: Path) -> None:
+    events = _string_run(tmp_path, [thermostat], "How warm is it in here?")
+    call = next(e for e in events if isinstance(e, ev.ToolCall))
+    assert call.arguments["unit"] in ("celsius", "fahrenheit") and call.ungrounded == []
+    assert RAN == [2] and not any(isinstance(e, ev.GaveUp) for e in events)

@@ -12,7 +12,7 @@ from typing import Any
 
 from umi_edge.agent.approval import decide
 from umi_edge.agent.events import Observation, ToolCall
-from umi_edge.agent.grounding import made_up_numbers
+from umi_edge.agent.grounding import made_up_values
 from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import CallParseError, parse_call
 
@@ -40,7 +40,7 @@ def parse_and_check(state: RunState, step: int, raw: str) -> ToolCall:
     made_up: list[str] = []
     if tool is not None and problem is None and state.config.grounded_calls:
         doc = {"description": tool.description, "parameters": tool.parameters}
-        made_up = made_up_numbers(call.arguments, state.turns, doc)
+        made_up = made_up_values(call.arguments, state.turns, doc)
     return ToolCall(
         step, call.name, call.arguments, raw, valid=problem is None, problem=problem, effect=effect, ungrounded=made_up
     )

@@ -10,8 +10,9 @@ A call identical to one that already failed in the run (same tool, same argument
 the planner gets an error observation instead (event RepeatedCall), and the ``MAX_REPEATED_FAILURES``-th such
 repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  A read call identical to one that succeeded
 (no write or exec call since) is not run again either: the run goes to the summarizer, which answers from the
-earlier observation (RepeatedCall with ``succeeded``).  A call whose arguments hold a number that neither the
-request, an observation nor the tool's doc holds is not run: the run gives up (:mod:`umi_edge.agent.grounding`).
+earlier observation (RepeatedCall with ``succeeded``).  A call whose arguments hold a number or short string that
+neither the request, an observation nor the tool's doc holds is not run: the run gives up
+(:mod:`umi_edge.agent.grounding`).
 All three are enforced here at run time, not trained.
 """
 
@@ -215,7 +216,7 @@ class Agent:
 
     def _stop_on_made_up(self, tc: ToolCall) -> Iterator[Event]:
         if tc.ungrounded:
-            held = "neither the request nor any observation holds"
+            held = "neither the request, an observation nor the tool's doc holds"
             yield GaveUp(tc.step, f"the call to {tc.name} holds {', '.join(tc.ungrounded)}, which {held}")
             raise _Stop("gave_up")
 

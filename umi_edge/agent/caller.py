@@ -6,19 +6,25 @@ from collections.abc import Generator
 
 from umi_edge.agent.acting import parse_and_check
 from umi_edge.agent.events import AgentError, Event, ToolCall
-from umi_edge.agent.generation import generate
+from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.state import RunState
+from umi_edge.agent.tool_prior import choose_tool
 from umi_edge.engine import Generation, GrammarError
 from umi_edge.formats.parse import render_call
 from umi_edge.formats.prompts import build_input, model_prompt
+from umi_edge.tools.registry import Tool
 
 
-def grammar_for(state: RunState, step: int, role: str = "caller") -> Generator[Event, None, str | None]:
-    """The validated Caller grammar, or None (unconstrained) when turned off or impossible (reported once)."""
+def grammar_for(
+    state: RunState, step: int, role: str = "caller", tools: list[Tool] | None = None
+) -> Generator[Event, None, str | None]:
+    """The validated Caller grammar (of ``tools``, default all offered), or None (unconstrained) when turned off or
+    impossible (reported once)."""
     if not state.config.constrain:
         return None
+    chosen = state.registry.tools() if tools is None else tools
     try:
-        return state.engine.tool_grammar(((t.name, t.parameters) for t in state.registry.tools()), role=role)
+        return state.engine.tool_grammar(((t.name, t.parameters) for t in chosen), role=role)
     except GrammarError as exc:
         if not state.grammar_warned:
             state.grammar_warned = True
@@ -29,14 +35,16 @@ def grammar_for(state: RunState, step: int, role: str = "caller") -> Generator[E
 def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[ToolCall, Generation]]:
     """Generate one caller turn for ``thought`` (the whole planner turn); returns the checked call."""
     doc, names, style = state.doc_text, state.names_text, state.style
-    grammar = yield from grammar_for(state, step)
 
     def render(history: str) -> str:
         return model_prompt(
             build_input("caller", doc=doc, history=history, tool_names=names, thought=thought, style=style)
         )
 
-    gen = yield from generate(state, "caller", step, render, grammar=grammar)
+    prompt = yield from fit(state, "caller", step, render)
+    tool = yield from choose_tool(state, step, prompt, thought)
+    grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
+    gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
     tc = parse_and_check(state, step, gen.text.strip())
     yield tc
     return tc, gen

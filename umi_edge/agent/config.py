@@ -10,6 +10,8 @@ from umi_edge.agent.earlier import DEFAULT_HISTORY, HistoryMode
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
+DEFAULT_TOOL_PRIOR = 0.0
+"""Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
 
 
 @dataclass
@@ -24,11 +26,14 @@ class AgentConfig:
     carry, ranked for the request (None: all that fit); ``docs_share``: the most of each role's context the tool
     docs (with the prompt's instructions) may take (:mod:`umi_edge.agent.selection`).
     ``grounded_answers``: the summarizer may only write numbers the request or an observation holds
-    (:mod:`umi_edge.agent.grounding`). ``grounded_calls``: a call with a number that neither the request, an
-    observation nor the tool's doc holds is not run, and the run gives up (same module). ``history``: what the
-    roles see of a session's earlier questions (:mod:`umi_edge.agent.earlier`). ``answer_repeated_reads``: a read
-    call identical to one that already succeeded (no write or exec since) is not run again; the summarizer answers
-    (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change over time (polling a job's status).
+    (:mod:`umi_edge.agent.grounding`). ``grounded_calls``: a call with a number or a short string that neither the
+    request, an observation nor the tool's doc holds is not run, and the run gives up (same module).
+    ``history``: what the roles see of a session's earlier questions (:mod:`umi_edge.agent.earlier`).
+    ``answer_repeated_reads``: a read call identical to one that already succeeded (no write or exec since) is not
+    run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change
+    over time (polling a job's status).
+    ``tool_prior``: the weight of the tools' BM25 relevance when the caller's tool is chosen (0: the caller alone
+    chooses; :mod:`umi_edge.agent.tool_prior`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -41,6 +46,7 @@ class AgentConfig:
     grounded_answers: bool = True
     grounded_calls: bool = True
     answer_repeated_reads: bool = True
+    tool_prior: float = DEFAULT_TOOL_PRIOR
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -8,7 +8,7 @@ with :func:`to_dict`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from umi_edge.formats.parse import PlanLabel
 from umi_edge.formats.prompts import Role
@@ -110,6 +110,21 @@ class HistoryShortened:
 
 
 @dataclass(frozen=True)
+class ToolChosen:
+    """The caller's tool, chosen before its arguments by the tool prior (``--tool-prior``,
+    :mod:`umi_edge.agent.tool_prior`): ``name`` has the best sum of the caller's log-probability of the name
+    (``logprobs``) and ``weight`` times its lexical relevance (``lexical``, BM25 over the best score, 0 to 1);
+    ``model_choice`` is the name the caller alone scores best."""
+
+    step: int
+    name: str
+    model_choice: str
+    weight: float
+    logprobs: dict[str, float]
+    lexical: dict[str, float]
+
+
+@dataclass(frozen=True)
 class ToolsSelected:
     """The prompts carry ``k`` of the ``total`` registered tools, ``names`` (ranked for the request, best first).
 
@@ -173,6 +188,7 @@ Event = (
     | AgentError
     | HistoryShortened
     | ToolsSelected
+    | ToolChosen
     | Timing
     | Cancelled
     | RunFinished
@@ -184,24 +200,7 @@ def to_dict(event: Event) -> dict[str, Any]:
     return {"type": type(event).__name__, **asdict(event)}
 
 
-EVENT_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        TokenDelta,
-        PlanDecided,
-        ToolCall,
-        Observation,
-        RepeatedCall,
-        FinalAnswer,
-        GaveUp,
-        AgentError,
-        HistoryShortened,
-        ToolsSelected,
-        Timing,
-        Cancelled,
-        RunFinished,
-    )
-}
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in get_args(Event)}
 
 
 def from_dict(data: dict[str, Any]) -> Event:

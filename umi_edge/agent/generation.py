@@ -12,6 +12,16 @@ from umi_edge.formats.history import stop_sequences
 from umi_edge.formats.prompts import Role
 
 
+def fit(state: RunState, role: Role, step: int, render: Callable[[str], str]) -> Generator[Event, None, str]:
+    """The prompt ``render(history)`` of the current conversation, shortened to leave ``role`` its output room."""
+    engine, model_role = state.engine, state.engine_role(role)
+    budget = max(1, engine.context_size(model_role) - state.config.new_tokens(role))
+    fitted = fit_prompt(state.prompt_turns(role), render, lambda p: engine.count_tokens(model_role, p), budget, role)
+    if fitted.rule is not None:
+        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)
+    return fitted.prompt
+
+
 def generate(
     state: RunState,
     role: Role,
@@ -20,17 +30,18 @@ def generate(
     *,
     grammar: str | None = None,
     stop_after: Sequence[str] = (),
+    prompt: str | None = None,
 ) -> Generator[Event, None, Generation]:
-    """Run ``role`` on the prompt ``render(history)`` of the current conversation; return its Generation."""
+    """Run ``role`` on the prompt ``render(history)`` of the current conversation; return its Generation.
+
+    ``prompt``: the prompt :func:`fit` already made from ``render`` (it is not fitted again)."""
     engine, model_role = state.engine, state.engine_role(role)
     room = state.config.new_tokens(role)
-    budget = max(1, engine.context_size(model_role) - room)
-    fitted = fit_prompt(state.prompt_turns(role), render, lambda p: engine.count_tokens(model_role, p), budget, role)
-    if fitted.rule is not None:
-        yield HistoryShortened(step, role, fitted.rule, fitted.tokens_before, fitted.tokens)
+    if prompt is None:
+        prompt = yield from fit(state, role, step, render)
     stream = engine.generate(
         model_role,
-        fitted.prompt,
+        prompt,
         stop=stop_sequences(engine.manifest.chat_eos),
         stop_after=stop_after,
         grammar=grammar,

@@ -1,4 +1,4 @@
-"""Grounded answers and calls: the numbers the agent states must come from the request or an observation.
+"""Grounded answers and calls: the values the agent states must come from the request or an observation.
 
 **Answers.**
 With ``grounded_answers`` on, the summarizer decodes under a grammar (``Engine.text_grammar``) whose only
@@ -13,9 +13,16 @@ observation nor the called tool's own doc (defaults, ranges) holds is not run: t
 is what a small caller does when no offered tool fits ("What is the capital of France?" →
 ``paint_tins_needed(wall_area_m2=100, coats=2)``). The run ends as given up (:func:`made_up_numbers`). A value
 counts as held when it equals a held number rounded to the value's own decimals, or that number as a percent
-(15 ↔ 0.15), or a number word of the request (``"two and a half"``). Only numbers are checked: strings and
-expressions (``calculator``) are free, since a call may rightly rephrase the request's words. 0 and 1 are always
-allowed. Enforced at run time, not trained; models/README.md reports what it costs and saves.
+(15 ↔ 0.15), or a number word of the request (``"two and a half"``). 0 and 1 are always allowed.
+
+Short strings are checked too (:func:`made_up_strings`): a string value of at most :data:`MAX_CHECKED_WORDS` words none
+of which the request, an observation or the parameter's own doc (description, enum, default) holds is made up
+(``"AAPL"`` for "What is the capital of Australia?", a date ``"2023-04-15"`` that no one gave). A word is held when a
+source has a word with the same first four letters (``dict`` / ``dictionary``); a shorter word when a source has it, or
+a word it abbreviates (``kg`` / ``kilograms``); digits count as words (number words of the request too), and a word in a
+script without spaces (Chinese) is held when a source text contains it. Longer strings (code, queries, sentences) are
+free: a call may rightly rephrase the request's words. No library does this (it is a rule about our own sources), so it
+is written here. Enforced at run time, not trained; models/README.md reports what it costs and saves.
 """
 
 from __future__ import annotations
@@ -80,6 +87,96 @@ def held_values(turns: Iterable[Mapping[str, str]], doc: str = "") -> set[float]
                 out.update(word_numbers(t["value"]))
     out.update(numbers_in(doc))
     return out
+
+
+MAX_CHECKED_WORDS = 4
+"""Strings of more words than this (code, queries, sentences) are not checked."""
+_WORDS = re.compile(r"\w+")
+
+
+def _string_words(text: str) -> list[str]:
+    """The words a string check compares: lower-cased runs of letters or digits (``_`` splits), single letters
+    left out."""
+    return [w for m in _WORDS.finditer(text.lower()) for w in m.group(0).split("_") if len(w) > 1 or w.isdigit()]
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``short`` (2-3 letters) is an abbreviation of ``word``: same first letter, its letters in order (``kg`` /
+    ``kilograms``, ``min`` / ``minutes``, ``GiB`` / ``gibibytes``)."""
+    if not short.isalpha() or len(word) <= len(short) or word[0] != short[0]:
+        return False
+    rest = iter(word[1:])
+    return all(c in rest for c in short[1:])
+
+
+def _word_held(word: str, held: set[str], stems: set[str], texts: str) -> bool:
+    if not word.isascii():
+        return word in texts
+    if len(word) >= 4:
+        return word[:4] in stems
+    return word in held or any(_abbreviates(word, h) for h in held)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+DOC_FIELDS = ("description", "enum", "default", "examples")
+"""The fields of a parameter's schema whose words a string argument may use (not ``type``: ``"string"``)."""
+
+
+def _doc_words(spec: Any) -> set[str]:
+    """The words of a parameter schema's :data:`DOC_FIELDS`, also inside ``items`` and ``properties``."""
+    if not isinstance(spec, Mapping):
+        return set()
+    out = {w for f in DOC_FIELDS if f in spec for w in _string_words(json.dumps(spec[f], ensure_ascii=False))}
+    out |= _doc_words(spec.get("items"))
+    props = spec.get("properties")
+    if isinstance(props, Mapping):
+        for sub in props.values():
+            out |= _doc_words(sub)
+    return out
+
+
+def made_up_strings(
+    arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], parameters: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The short strings of ``arguments`` (as JSON texts, in order, without repeats) that share no word with the
+    request(s), the observations or their parameter's own doc (``parameters``: the tool's JSON schema)."""
+    texts = [t["value"] for t in turns if t["from"] in SOURCES]
+    words = {w for t in texts for w in _string_words(t)}
+    words |= {str(int(x)) for t in turns if t["from"] == "user" for x in word_numbers(t["value"]) if x == int(x)}
+    joined = "\n".join(texts).lower()
+    props = (parameters or {}).get("properties", {})
+    out: list[str] = []
+    for name, value in arguments.items():
+        held = words | _doc_words(props.get(name) if isinstance(props, Mapping) else None)
+        stems = {w[:4] for w in held if len(w) >= 4}
+        for text in _strings(value):
+            ws = _string_words(text)
+            if not ws or len(ws) > MAX_CHECKED_WORDS:
+                continue
+            if not any(_word_held(w, held, stems, joined) for w in ws):
+                js = json.dumps(text, ensure_ascii=False)
+                if js not in out:
+                    out.append(js)
+    return out
+
+
+def made_up_values(
+    arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
+) -> list[str]:
+    """:func:`made_up_numbers` then :func:`made_up_strings` of a call (``doc``: the tool's description and
+    parameters schema)."""
+    turns = list(turns)
+    return made_up_numbers(arguments, turns, doc) + made_up_strings(arguments, turns, (doc or {}).get("parameters"))
 
 
 def made_up_numbers(

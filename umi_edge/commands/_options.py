@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
+from umi_edge.agent.config import DEFAULT_TOOL_PRIOR
 from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
 
@@ -137,14 +138,26 @@ def add_ungrounded_calls(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ungrounded-calls",
         action="store_true",
-        help="run calls whose arguments hold numbers that neither the request, an observation nor the tool's doc "
-        "holds (default: such a call is not run and the agent gives up)",
+        help="run calls whose arguments hold numbers or short strings that neither the request, an observation nor "
+        "the tool's doc holds (default: such a call is not run and the agent gives up)",
+    )
+
+
+def add_tool_prior(p: argparse.ArgumentParser) -> None:
+    """``--tool-prior W`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--tool-prior",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="choose the caller's tool by its log-probability plus W times the tool's BM25 relevance to the request "
+        f"and thought, scaled to at most W (default {DEFAULT_TOOL_PRIOR:g}; 0: the caller alone chooses)",
     )
 
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --ungrounded-calls --tool-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -172,6 +185,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         "grammar allows only those)",
     )
     add_ungrounded_calls(p)
+    add_tool_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
         action="store_true",
@@ -213,6 +227,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.grounded_answers = False
     if getattr(args, "ungrounded_calls", False):
         config.grounded_calls = False
+    if getattr(args, "tool_prior", None) is not None:
+        config.tool_prior = args.tool_prior
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

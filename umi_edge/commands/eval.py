@@ -127,6 +127,12 @@ def register(subparsers: Any) -> None:
     _common(bf)
     opt.add_max_tokens(bf)
     opt.add_ungrounded_calls(bf)
+    opt.add_tool_prior(bf)
+    bf.add_argument(
+        "--validation",
+        action="store_true",
+        help="live categories only: just the entries `data import-bfcl` holds out for validation (the ones to tune on)",
+    )
     bf.set_defaults(func=run_bfcl_command)
 
     cp = sub.add_parser(
@@ -300,7 +306,7 @@ def run_tasks_command(args: argparse.Namespace) -> int:
 def run_bfcl_command(args: argparse.Namespace) -> int:
     from umi_edge.eval.bfcl import bfcl_markdown, check_categories, run_bfcl
 
-    check_categories(args.categories)  # before any model loads
+    check_categories(args.categories, live_only=args.validation)  # before any model loads
     with _engine(args) as engine:
         run = run_bfcl(
             args.categories,
@@ -308,6 +314,7 @@ def run_bfcl_command(args: argparse.Namespace) -> int:
             config=opt.agent_config(args),
             limit=args.limit,
             progress=False if args.no_progress else None,
+            validation=args.validation,
         )
     summary = run.to_json()
     label = args.label or f"{Path(summary['engine'].get('bundle', 'bundle')).name} (multi-LLM)"

@@ -135,6 +135,10 @@ class Engine:
             max_tokens=max_tokens,
         )
 
+    def continuation_logprobs(self, role: str, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """Log-probability of each continuation after ``prompt`` under ``role`` (see ``RoleContext``)."""
+        return self.role(role).continuation_logprobs(prompt, continuations)
+
     def complete(self, role: str, prompt: str, **kw: Any) -> Generation:
         """Run :meth:`generate` to the end and return the :class:`Generation`."""
         gen = self.generate(role, prompt, **kw)

@@ -223,6 +223,46 @@ class RoleContext:
             grammar_rejections=constrained.rejected if constrained is not None else 0,
         )
 
+    def continuation_logprobs(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """The log-probability of each of ``continuations`` right after ``prompt`` (the sum over its tokens).
+
+        The prompt is evaluated once (with prefix reuse); each continuation is then decoded in one batch with the
+        logits of every position, and cut from the KV cache again. A continuation is tokenized together with the
+        prompt, and only the tokens after the prompt's are scored.
+        """
+        import numpy as np
+
+        ptoks = self.tokenize(prompt)
+        n_vocab = self.model.n_vocab()
+
+        def logsoftmax(i: int) -> Any:
+            row = np.ctypeslib.as_array(self.ctx.get_logits_ith(i), shape=(n_vocab,)).astype(np.float64)
+            m = row.max()
+            return row - m - np.log(np.exp(row - m).sum())
+
+        out: list[float] = []
+        for text in continuations:
+            full = self.tokenize(prompt + text)
+            keep = max(1, common_prefix(ptoks, full))
+            cont = full[keep:]
+            if not cont:
+                out.append(0.0)
+                continue
+            self.ingest(full[:keep])
+            first = logsoftmax(-1)[cont[0]]
+            total = float(first)
+            if len(cont) > 1:
+                if len(self.tokens) + len(cont) - 1 >= self.n_ctx:
+                    raise ContextOverflow(self.role, len(self.tokens) + len(cont), self.n_ctx)
+                n_past = len(self.tokens)
+                self.batch.set_batch(cont[:-1], n_past=n_past, logits_all=True)
+                self.ctx.decode(self.batch)
+                for j in range(1, len(cont)):
+                    total += float(logsoftmax(j - 1)[cont[j]])
+                self.ctx.kv_cache_seq_rm(0, n_past, -1)
+            out.append(total)
+        return out
+
     def logits(self, prompt: str) -> list[float]:
         """Next-token logits after ``prompt`` (for tests and diagnostics)."""
         toks = self.tokenize(prompt)

@@ -9,8 +9,11 @@ grammar of the offered tools) gets the entry's question with the entry's functio
 - parallel categories: successive calls. BFCL gives no observations, so each call is answered with
   :data:`OK_OBSERVATION` (``{"status": "ok"}``: evaluation only, never training data) and the planner goes on, until
   it concludes or gives up, or :data:`PARALLEL_MAX_CALLS` calls are made.
-- grounded calls (on unless ``--ungrounded-calls``): a call whose arguments hold a number that neither the question
-  nor the function's doc holds is not made (:mod:`umi_edge.agent.grounding`); it is kept in the entry's ``made_up``.
+- grounded calls (on unless ``--ungrounded-calls``): a call whose arguments hold a number or a short string that
+  neither the question nor the function's doc holds is not made (:mod:`umi_edge.agent.grounding`); it is kept in
+  the entry's ``made_up``.
+- tool prior (``--tool-prior W``): the caller's function chosen with the functions' BM25 relevance
+  (:mod:`umi_edge.agent.tool_prior`).
 - irrelevance categories: right when no call is made (the planner gives up or concludes), as BFCL's relevance
   runner scores it; live_relevance: right when some call is made (BFCL ships no ground truth for it).
 
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from umi_edge.errors import UserError
 from umi_edge.eval.progress import progress_bar
-from umi_edge.formats.bfcl import IRRELEVANCE, RELEVANCE, entry_query, to_json_schema
+from umi_edge.formats.bfcl import IRRELEVANCE, LIVE_CATEGORIES, RELEVANCE, entry_query, is_validation, to_json_schema
 
 if TYPE_CHECKING:
     from umi_edge.agent.config import AgentConfig
@@ -96,13 +99,17 @@ def kind(category: str) -> str:
     return "ast"
 
 
-def check_categories(categories: Sequence[str]) -> list[str]:
-    """The categories if ``eval bfcl`` can score each; otherwise a UserError naming the first that it cannot."""
+def check_categories(categories: Sequence[str], *, live_only: bool = False) -> list[str]:
+    """The categories if ``eval bfcl`` can score each; otherwise a UserError naming the first that it cannot.
+
+    ``live_only`` (``--validation``): only live categories have a validation part."""
     from umi_edge.bfcl_data import category_mapping
 
     m = category_mapping()
     scorable = [c for c in (*m.NON_LIVE_CATEGORY, *m.LIVE_CATEGORY) if c not in UNSUPPORTED]
     for c in categories:
+        if live_only and c not in LIVE_CATEGORIES:
+            raise UserError(f"{c}: --validation takes live categories only ({', '.join(LIVE_CATEGORIES)})")
         if c in UNSUPPORTED:
             raise UserError(
                 f"{c}: not supported: its arguments are Java/JavaScript source text (scorable: {', '.join(scorable)})"
@@ -224,6 +231,9 @@ class BfclRun:
     engine: dict[str, Any] = field(default_factory=dict)
     max_calls: int = PARALLEL_MAX_CALLS
     grounded_calls: bool = True
+    validation: bool = False
+    """Only the held-out live entries were run."""
+    tool_prior: float = 0.0
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -254,6 +264,8 @@ class BfclRun:
             "observation_between_calls": OK_OBSERVATION,
             "parallel_max_calls": self.max_calls,
             "grounded_calls": self.grounded_calls,
+            "validation_only": self.validation,
+            "tool_prior": self.tool_prior,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -269,20 +281,25 @@ def run_bfcl(
     limit: int | None = None,
     progress: bool | None = None,
     max_calls: int = PARALLEL_MAX_CALLS,
+    validation: bool = False,
 ) -> BfclRun:
     """Evaluate ``engine`` on the first ``limit`` entries of each category; Ctrl-C keeps the entries done.
 
-    ``max_calls``: most calls collected for a parallel entry."""
+    ``max_calls``: most calls collected for a parallel entry. ``validation``: only the live entries that
+    ``data import-bfcl`` holds out (:func:`umi_edge.formats.bfcl.is_validation`), the ones a runtime rule may be tuned
+    on; live categories only."""
     import dataclasses
 
     from umi_edge import bfcl_data
     from umi_edge.agent.config import AgentConfig
 
-    cats = check_categories(categories)
+    cats = check_categories(categories, live_only=validation)
     _checker()  # fail before any model runs when the checker cannot be imported
     chosen: list[tuple[Entry, str | None]] = []
     for c in cats:
         entries = bfcl_data.load(c)
+        if validation:
+            entries = [e for e in entries if is_validation(e.id)]
         for e in entries[:limit] if limit else entries:
             chosen.append((e, entry_query(e.entry)))
     config = dataclasses.replace(config or AgentConfig(), approve_policy="all", max_steps=max_calls + 1)
@@ -312,6 +329,8 @@ def run_bfcl(
         engine=engine.describe(),
         max_calls=max_calls,
         grounded_calls=config.grounded_calls,
+        validation=validation,
+        tool_prior=config.tool_prior,
     )
 
 
@@ -326,11 +345,15 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         f"(BFCL has no observations), at most {summary['parallel_max_calls']} calls",
         "- grounded calls: "
         + (
-            "on (a call holding a number that neither the question nor the doc holds is not made)"
+            "on (a call holding a number or short string that neither the question nor the doc holds is not made)"
             if summary.get("grounded_calls", True)
             else "off (`--ungrounded-calls`)"
         ),
     ]
+    if summary.get("tool_prior"):
+        lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
+    if summary.get("validation_only"):
+        lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):
         lines.append("- **interrupted**: the figures cover the entries done before Ctrl-C")
     lines += [

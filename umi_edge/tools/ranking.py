@@ -1,4 +1,7 @@
-"""Ranking tools for a request with BM25 (``rank_bm25.BM25Okapi``), so prompts can carry the top-k tools.
+"""Ranking tools for a request with BM25 (``rank_bm25.BM25Plus`` with ``delta=0``: Okapi BM25 with the BM25+ IDF
+``log((N + 1) / n)``), so prompts can carry the top-k tools and the caller's tool prior can weigh them.
+Okapi's own IDF is 0 for a word that half the documents hold, so among two tools (BFCL's ``multiple`` entries) a word
+of one of them would score nothing; the BM25+ IDF is positive for every word a tool holds.
 
 Each tool is one document: its name (snake_case and camelCase split into words, counted twice), its description,
 and its parameters' names and descriptions.  Words are lower-cased runs of letters and digits, with a few English
@@ -44,15 +47,20 @@ def tool_words(t: Tool) -> list[str]:
     return words(t.name) * NAME_WEIGHT + words(" ".join(parts))
 
 
+def tool_scores(tools: Sequence[Tool], query: str) -> list[float]:
+    """The BM25 score of each of ``tools`` for ``query`` (all 0 when the query has no ranking word)."""
+    from rank_bm25 import BM25Plus
+
+    q = words(query)
+    if not q or not tools:
+        return [0.0] * len(tools)
+    return [float(x) for x in BM25Plus([tool_words(t) or ["_"] for t in tools], delta=0.0).get_scores(q)]
+
+
 def rank_tools(tools: Sequence[Tool], query: str) -> list[Tool]:
     """``tools`` from most to least relevant to ``query``; equal scores keep their registry order."""
     if len(tools) < 2:
         return list(tools)
-    from rank_bm25 import BM25Okapi
-
-    q = words(query)
-    if not q:
-        return list(tools)
-    scores = BM25Okapi([tool_words(t) or ["_"] for t in tools]).get_scores(q)
-    order = sorted(range(len(tools)), key=lambda i: (-float(scores[i]), i))
+    scores = tool_scores(tools, query)
+    order = sorted(range(len(tools)), key=lambda i: (-scores[i], i))
     return [tools[i] for i in order]

@@ -27,6 +27,7 @@ from umi_edge.agent.events import (
     Timing,
     TokenDelta,
     ToolCall,
+    ToolChosen,
     ToolsSelected,
 )
 from umi_edge.tui.widgets.blocks import (
@@ -130,6 +131,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Error: {message}", "error")
             case ToolsSelected(k=k, total=total, reason=reason):
                 self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
+            case ToolChosen(name=name, model_choice=own) if name != own:
+                self.add_notice(f"Tool prior: {name} instead of the caller's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):
                 self.add_notice(f"Not run again: the same {name} call already answered at step {first}", "dim")
             case RepeatedCall(name=name, first_step=first):

@@ -87,12 +87,16 @@ def main() -> None:
     ap.add_argument("--bundle", action="append", type=Path, required=True, help="bundle directory (repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("-o", "--output", type=Path, required=True, help="JSON file for the results")
-    ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up numbers too")
+    ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up values too")
+    ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
     args = ap.parse_args()
     extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
+    if args.tool_prior is not None:
+        extra += ["--tool-prior", str(args.tool_prior)]
     results: dict[str, Any] = {
         "tools": str(TOOLS.relative_to(REPO)),
         "grounded_calls": not args.ungrounded_calls,
+        "tool_prior": args.tool_prior,
         "bundles": {},
     }
     for bundle in args.bundle:

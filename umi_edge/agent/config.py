@@ -10,7 +10,7 @@ from umi_edge.agent.earlier import DEFAULT_HISTORY, HistoryMode
 DEFAULT_MAX_STEPS = 12
 DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
-DEFAULT_TOOL_PRIOR = 0.0
+DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
 
 

@@ -9,7 +9,7 @@ adds at most ``w`` nats). The first call of a run is ranked for the request; a l
 alone, since the request's words point to the first step's tool ("Read the total from biscuit.txt and split it 3
 ways" names ``read_file`` when the thought asks for the division). The caller then writes the arguments under the
 grammar of the chosen tool alone. A caller that is sure of a tool (a trained one) keeps it; the prior decides
-between names the caller finds about equally likely. With ``w = 0`` the caller's grammar offers every tool and
+between names the caller finds about equally likely. With ``w = 0`` (``--tool-prior 0``) the caller's grammar offers every tool and
 greedy decoding picks the name, as before. The weight is chosen on BFCL's live validation split and the held-out
 synthetic tasks, never on a test set (models/README.md).
 """

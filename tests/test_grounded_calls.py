@@ -56,6 +56,7 @@ def test_strings_the_sources_hold_are_grounded() -> None:
     args = {"city": "San Francisco, CA", "to": "kg", "kind": "dict", "fruit": "苹果", "path": "notes/report.txt"}
     assert made_up_strings(args, turns) == []
     assert made_up_strings({"expr": "sqrt(2)"}, turns) == []  # "two" holds 2
+    assert made_up_strings({"expr": "1+1"}, [_user("Say hello.")]) == []  # 0 and 1, as for numbers
     schema = {"properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}}
     assert made_up_strings({"unit": "fahrenheit"}, turns, schema) == []  # the parameter's own doc
     assert made_up_strings({"other": "fahrenheit"}, turns, schema) == ['"fahrenheit"']  # not another's

@@ -19,10 +19,11 @@ Short strings are checked too (:func:`made_up_strings`): a string value of at mo
 of which the request, an observation or the parameter's own doc (description, enum, default) holds is made up
 (``"AAPL"`` for "What is the capital of Australia?", a date ``"2023-04-15"`` that no one gave). A word is held when a
 source has a word with the same first four letters (``dict`` / ``dictionary``); a shorter word when a source has it, or
-a word it abbreviates (``kg`` / ``kilograms``); digits count as words (number words of the request too), and a word in a
-script without spaces (Chinese) is held when a source text contains it. Longer strings (code, queries, sentences) are
-free: a call may rightly rephrase the request's words. No library does this (it is a rule about our own sources), so it
-is written here. Enforced at run time, not trained; models/README.md reports what it costs and saves.
+a word it abbreviates (``kg`` / ``kilograms``); digits count as words (number words of the request too; 0 and 1 are
+always held), and a word in a script without spaces (Chinese) is held when a source text contains it. Longer strings
+(code, queries, sentences) are free: a call may rightly rephrase the request's words. No library does this (it is a rule
+about our own sources), so it is written here. Enforced at run time, not trained; models/README.md reports what it costs
+and saves.
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ def made_up_strings(
     texts = [t["value"] for t in turns if t["from"] in SOURCES]
     words = {w for t in texts for w in _string_words(t)}
     words |= {str(int(x)) for t in turns if t["from"] == "user" for x in word_numbers(t["value"]) if x == int(x)}
+    words |= {str(int(x)) for x in ALWAYS_HELD}  # as for numbers: 0 and 1 are always allowed
     joined = "\n".join(texts).lower()
     props = (parameters or {}).get("properties", {})
     out: list[str] = []

@@ -1,17 +1,16 @@
 """The tool prior: the caller's tool chosen by its own likelihood plus the tool's lexical relevance.
 
-A small caller often names a tool that the request does not ask for ("add a Postgres server" →
-``get_current_weather``), while the tools' own words would have pointed to the right one. With a weight ``w > 0``
-(``--tool-prior W``) the caller's tool is chosen before its arguments: each offered name gets the caller's
-log-probability of writing ``Action: <name>`` after its prompt (:meth:`Engine.continuation_logprobs`), plus ``w``
-times the tool's BM25 score (:func:`umi_edge.tools.ranking.tool_scores`) divided by the best score (so the prior
-adds at most ``w`` nats). The first call of a run is ranked for the request; a later one for the planner's thought
-alone, since the request's words point to the first step's tool ("Read the total from biscuit.txt and split it 3
-ways" names ``read_file`` when the thought asks for the division). The caller then writes the arguments under the
-grammar of the chosen tool alone. A caller that is sure of a tool (a trained one) keeps it; the prior decides
-between names the caller finds about equally likely. With ``w = 0`` (``--tool-prior 0``) the caller's grammar offers every tool and
-greedy decoding picks the name, as before. The weight is chosen on BFCL's live validation split and the held-out
-synthetic tasks, never on a test set (models/README.md).
+A small caller often names a tool that the request does not ask for ("add a Postgres server" → ``get_current_weather``),
+while the tools' own words would have pointed to the right one. With a weight ``w > 0`` (``--tool-prior W``) the
+caller's tool is chosen before its arguments: each offered name gets the caller's log-probability of writing ``Action:
+<name>`` after its prompt (:meth:`Engine.continuation_logprobs`), plus ``w`` times the tool's BM25 score
+(:func:`umi_edge.tools.ranking.tool_scores`) divided by the best score (so the prior adds at most ``w`` nats). The first
+call of a run is ranked for the request; a later one for the planner's thought alone, since the request's words point to
+the first step's tool ("Read the total from biscuit.txt and split it 3 ways" names ``read_file`` when the thought asks
+for the division). The caller then writes the arguments under the grammar of the chosen tool alone. A caller that is
+sure of a tool (a trained one) keeps it; the prior decides between names the caller finds about equally likely. With
+``--tool-prior 0`` the caller's grammar offers every tool and greedy decoding picks the name, as before. The weight is
+chosen on BFCL's live validation split and the held-out synthetic tasks, never on a test set (models/README.md).
 """
 
 from __future__ import annotations

@@ -480,6 +480,22 @@ async def test_view_follows_new_output_unless_scrolled_up(env: dict[str, Path], 
 
 
 @sync
+async def test_a_tool_prior_override_is_a_notice(env: dict[str, Path], tmp_path: Path) -> None:
+    from umi_edge.agent.events import ToolChosen
+
+    app = make_app(tmp_path / "nowhere", env)
+    async with app.run_test(size=(100, 20)) as pilot:
+        conv = app.chat_screen.conversation
+        before = len(notices(app))
+        kept = ToolChosen(1, "calculator", "calculator", 6.0, {"calculator": -0.1}, {"calculator": 1.0})
+        await conv.apply(kept)  # the caller's own choice: nothing to say
+        await conv.apply(ToolChosen(1, "tide_times", "book_price", 6.0, {}, {}))
+        await pilot.pause()
+        added = notices(app)[before:]
+        assert added == ["Tool prior: tide_times instead of the caller's own book_price"]
+
+
+@sync
 async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env: dict[str, Path]) -> None:
     app = make_app(smol_bundle, env)
     async with app.run_test(size=SIZE) as pilot:

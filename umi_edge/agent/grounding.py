@@ -63,18 +63,21 @@ def allowed_numbers(turns: Iterable[Mapping[str, str]]) -> set[str] | None:
 ALWAYS_HELD = (0.0, 1.0)
 
 
-def _call_numbers(value: Any) -> Iterator[int | float]:
-    """The JSON numbers inside an argument value (booleans are not numbers)."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int | float):
-        yield value
-    elif isinstance(value, Mapping):
+def _leaves(value: Any) -> Iterator[Any]:
+    """The scalar values inside an argument value (through objects and arrays)."""
+    if isinstance(value, Mapping):
         for v in value.values():
-            yield from _call_numbers(v)
+            yield from _leaves(v)
     elif isinstance(value, list | tuple):
         for v in value:
-            yield from _call_numbers(v)
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _call_numbers(value: Any) -> Iterator[int | float]:
+    """The JSON numbers inside an argument value (booleans are not numbers)."""
+    return (v for v in _leaves(value) if isinstance(v, int | float) and not isinstance(v, bool))
 
 
 def held_values(turns: Iterable[Mapping[str, str]], doc: str = "") -> set[float]:
@@ -118,17 +121,6 @@ def _word_held(word: str, held: set[str], stems: set[str], texts: str) -> bool:
     return word in held or any(_abbreviates(word, h) for h in held)
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
-
-
 DOC_FIELDS = ("description", "enum", "default", "examples")
 """The fields of a parameter's schema whose words a string argument may use (not ``type``: ``"string"``)."""
 
@@ -161,7 +153,7 @@ def made_up_strings(
     for name, value in arguments.items():
         held = words | _doc_words(props.get(name) if isinstance(props, Mapping) else None)
         stems = {w[:4] for w in held if len(w) >= 4}
-        for text in _strings(value):
+        for text in (v for v in _leaves(value) if isinstance(v, str)):
             ws = _string_words(text)
             if not ws or len(ws) > MAX_CHECKED_WORDS:
                 continue

@@ -240,6 +240,7 @@ class RoleContext:
             m = row.max()
             return row - m - np.log(np.exp(row - m).sum())
 
+        firsts: dict[int, Any] = {}  # prompt tokens kept → the log-softmax after them (evaluated once)
         out: list[float] = []
         for text in continuations:
             full = self.tokenize(prompt + text)
@@ -248,9 +249,11 @@ class RoleContext:
             if not cont:
                 out.append(0.0)
                 continue
-            self.ingest(full[:keep])
-            first = logsoftmax(-1)[cont[0]]
-            total = float(first)
+            if len(self.tokens) != keep or keep not in firsts:  # the cache holds a prefix of the prompt: cut or extend
+                self.ingest(ptoks[:keep])
+            if keep not in firsts:
+                firsts[keep] = logsoftmax(-1)
+            total = float(firsts[keep][cont[0]])
             if len(cont) > 1:
                 if len(self.tokens) + len(cont) - 1 >= self.n_ctx:
                     raise ContextOverflow(self.role, len(self.tokens) + len(cont), self.n_ctx)

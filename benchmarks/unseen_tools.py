@@ -67,7 +67,10 @@ def run_case(bundle: Path, query: str, threads: int, extra: list[str]) -> dict[s
         for e in doc["events"]
         if e["type"] == "ToolCall" and not e.get("ungrounded")
     ]
-    return {"status": doc["status"], "answer": doc.get("answer"), "calls": calls, "seconds": round(seconds, 2)}
+    chosen = [{k: e[k] for k in ("number", "model_choice", "logprobs", "relevance")}
+              for e in doc["events"] if e["type"] == "AnswerNumberChosen"]  # fmt: skip
+    return {"status": doc["status"], "answer": doc.get("answer"), "calls": calls, "answer_prior": chosen,
+            "seconds": round(seconds, 2)}  # fmt: skip
 
 
 def judge(case: tuple[str, str | None, dict[str, float], float | None], got: dict[str, Any]) -> dict[str, bool]:
@@ -89,14 +92,18 @@ def main() -> None:
     ap.add_argument("-o", "--output", type=Path, required=True, help="JSON file for the results")
     ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up values too")
     ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
+    ap.add_argument("--answer-prior", type=float, default=None, metavar="W", help="umi-edge run's --answer-prior")
     args = ap.parse_args()
     extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
     if args.tool_prior is not None:
         extra += ["--tool-prior", str(args.tool_prior)]
+    if args.answer_prior is not None:
+        extra += ["--answer-prior", str(args.answer_prior)]
     results: dict[str, Any] = {
         "tools": str(TOOLS.relative_to(REPO)),
         "grounded_calls": not args.ungrounded_calls,
         "tool_prior": args.tool_prior,
+        "answer_prior": args.answer_prior,
         "bundles": {},
     }
     for bundle in args.bundle:

@@ -12,6 +12,8 @@ DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
 DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
+DEFAULT_ANSWER_PRIOR = 6.0
+"""Weight of a tool result's relevance for the answer's first number (:mod:`~umi_edge.agent.answer_prior`)."""
 
 
 @dataclass
@@ -33,7 +35,9 @@ class AgentConfig:
     run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change
     over time (polling a job's status).
     ``tool_prior``: the weight of the tools' BM25 relevance when the caller's tool is chosen (0: the caller alone
-    chooses; :mod:`umi_edge.agent.tool_prior`).
+    chooses; :mod:`umi_edge.agent.tool_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
+    an answer that states none of them has its first number chosen again (0: the summarizer's answer stands;
+    :mod:`umi_edge.agent.answer_prior`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -47,6 +51,7 @@ class AgentConfig:
     grounded_calls: bool = True
     answer_repeated_reads: bool = True
     tool_prior: float = DEFAULT_TOOL_PRIOR
+    answer_prior: float = DEFAULT_ANSWER_PRIOR
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -125,6 +125,22 @@ class ToolChosen:
 
 
 @dataclass(frozen=True)
+class AnswerNumberChosen:
+    """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
+    when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
+    best sum of the summarizer's log-probability (``logprobs``, by candidate) and ``weight`` times its relevance
+    (``relevance``: the result's numbers by their keys' BM25 score for the question, 0 to 1; 0 for the summarizer's
+    own number when it is not a result). ``model_choice`` is the number the summarizer wrote."""
+
+    step: int
+    number: str
+    model_choice: str
+    weight: float
+    logprobs: dict[str, float]
+    relevance: dict[str, float]
+
+
+@dataclass(frozen=True)
 class ToolsSelected:
     """The prompts carry ``k`` of the ``total`` registered tools, ``names`` (ranked for the request, best first).
 
@@ -189,6 +205,7 @@ Event = (
     | HistoryShortened
     | ToolsSelected
     | ToolChosen
+    | AnswerNumberChosen
     | Timing
     | Cancelled
     | RunFinished

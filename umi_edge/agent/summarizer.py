@@ -1,11 +1,13 @@
-"""The Summarizer: writes the final answer from the conversation history (numbers grounded, see ``grounding``)."""
+"""The Summarizer: writes the final answer from the conversation history (numbers grounded, see ``grounding``; the
+first number checked against the latest tool result, see ``answer_prior``)."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 
+from umi_edge.agent.answer_prior import restate_result
 from umi_edge.agent.events import Event
-from umi_edge.agent.generation import generate
+from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.grounding import allowed_numbers
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Generation
@@ -24,5 +26,6 @@ def summarize(state: RunState, step: int) -> Generator[Event, None, Generation]:
         allowed = allowed_numbers(state.turns)
         if allowed is not None:
             grammar = state.engine.text_grammar(allowed, role=state.engine_role("summarizer"))
-    gen = yield from generate(state, "summarizer", step, render, grammar=grammar)
-    return gen
+    prompt = yield from fit(state, "summarizer", step, render)
+    gen = yield from generate(state, "summarizer", step, render, grammar=grammar, prompt=prompt)
+    return (yield from restate_result(state, step, prompt, gen, render, grammar))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
-from umi_edge.agent.config import DEFAULT_TOOL_PRIOR
+from umi_edge.agent.config import DEFAULT_ANSWER_PRIOR, DEFAULT_TOOL_PRIOR
 from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
 
@@ -155,9 +155,23 @@ def add_tool_prior(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_answer_prior(p: argparse.ArgumentParser) -> None:
+    """``--answer-prior W`` (the agent options)."""
+    p.add_argument(
+        "--answer-prior",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="when the answer states none of the latest tool result's numbers that best match the question, choose "
+        "its first number by the summarizer's log-probability plus W times the result's relevance "
+        f"(default {DEFAULT_ANSWER_PRIOR:g}; 0: the summarizer's answer stands)",
+    )
+
+
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --ungrounded-calls --tool-prior --answer-prior --rerun-repeated-reads --history --single``: how the agent loop
+    runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -186,6 +200,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     )
     add_ungrounded_calls(p)
     add_tool_prior(p)
+    add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
         action="store_true",
@@ -229,6 +244,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.grounded_calls = False
     if getattr(args, "tool_prior", None) is not None:
         config.tool_prior = args.tool_prior
+    if getattr(args, "answer_prior", None) is not None:
+        config.answer_prior = args.answer_prior
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

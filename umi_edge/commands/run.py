@@ -133,6 +133,8 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.print(f"[dim]tools offered: {e.k} of {e.total} ({e.reason}): {', '.join(e.names)}[/]")
         elif isinstance(e, ev.ToolChosen) and e.name != e.model_choice:
             con.print(f"\n[dim]tool prior: {e.name} instead of the caller's own {e.model_choice}[/]")
+        elif isinstance(e, ev.AnswerNumberChosen) and e.number != e.model_choice:
+            con.print(f"\n[dim]answer prior: {e.number} instead of the summarizer's own {e.model_choice}[/]")
         elif isinstance(e, ev.RepeatedCall) and e.succeeded:
             con.print(f"\n[dim]not run again: the same {e.name} call already answered at step {e.first_step}[/]")
         elif isinstance(e, ev.RepeatedCall):

@@ -47,14 +47,19 @@ def tool_words(t: Tool) -> list[str]:
     return words(t.name) * NAME_WEIGHT + words(" ".join(parts))
 
 
-def tool_scores(tools: Sequence[Tool], query: str) -> list[float]:
-    """The BM25 score of each of ``tools`` for ``query`` (all 0 when the query has no ranking word)."""
+def scores(documents: Sequence[list[str]], query: str) -> list[float]:
+    """The BM25 score of each document (a list of :func:`words`) for ``query`` (all 0 when it has no ranking word)."""
     from rank_bm25 import BM25Plus
 
     q = words(query)
-    if not q or not tools:
-        return [0.0] * len(tools)
-    return [float(x) for x in BM25Plus([tool_words(t) or ["_"] for t in tools], delta=0.0).get_scores(q)]
+    if not q or not documents:
+        return [0.0] * len(documents)
+    return [float(x) for x in BM25Plus([d or ["_"] for d in documents], delta=0.0).get_scores(q)]
+
+
+def tool_scores(tools: Sequence[Tool], query: str) -> list[float]:
+    """The BM25 score of each of ``tools`` for ``query`` (all 0 when the query has no ranking word)."""
+    return scores([tool_words(t) for t in tools], query)
 
 
 def rank_tools(tools: Sequence[Tool], query: str) -> list[Tool]:

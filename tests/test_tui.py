@@ -496,6 +496,25 @@ async def test_a_tool_prior_override_is_a_notice(env: dict[str, Path], tmp_path:
 
 
 @sync
+async def test_argument_and_answer_prior_overrides_are_notices(env: dict[str, Path], tmp_path: Path) -> None:
+    from umi_edge.agent.events import AnswerNumberChosen, ArgumentChosen
+
+    app = make_app(tmp_path / "nowhere", env)
+    async with app.run_test(size=(100, 20)) as pilot:
+        conv = app.chat_screen.conversation
+        before = len(notices(app))
+        await conv.apply(ArgumentChosen(1, "distance_km", "95", "95", 6.0, {}, {}))  # kept: nothing to say
+        await conv.apply(ArgumentChosen(1, "distance_km", "95", "5.8", 6.0, {}, {}))
+        await conv.apply(AnswerNumberChosen(2, "4", "4", 6.0, {}, {}))
+        await conv.apply(AnswerNumberChosen(2, "22.1", "6.5", 6.0, {}, {}))
+        await pilot.pause()
+        assert notices(app)[before:] == [
+            "Argument prior: distance_km = 95 instead of the caller's own 5.8",
+            "Answer prior: 22.1 instead of the summarizer's own 6.5",
+        ]
+
+
+@sync
 async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env: dict[str, Path]) -> None:
     app = make_app(smol_bundle, env)
     async with app.run_test(size=SIZE) as pilot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
 """A written number: optional sign, thousands separators, decimals, exponent."""
@@ -60,6 +61,32 @@ def word_numbers(text: str) -> list[float]:
         x = _WORD_VALUES[tens.lower()] + _WORD_VALUES[units.lower()] if tens else _WORD_VALUES[word.lower()]
         out.append(x + _WORD_VALUES[frac.lower()] if frac else x)
     return out
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A number written in a text, in digits or words: as written, its value, and where it stands."""
+
+    text: str
+    value: float
+    start: int
+    end: int
+
+
+def mentions(text: str) -> list[Mention]:
+    """The numbers of ``text`` in digits (thousands separators removed) and in words (:func:`word_numbers`), in
+    order of position."""
+    out: list[Mention] = []
+    for m in NUMBER.finditer(text):
+        if any(c.isdigit() for c in m.group(0)):
+            try:
+                out.append(Mention(m.group(0), float(m.group(0).replace(",", "")), m.start(), m.end()))
+            except ValueError:
+                continue
+    for m in _WORD.finditer(text):
+        (value,) = word_numbers(m.group(0))
+        out.append(Mention(m.group(0), value, m.start(), m.end()))
+    return sorted(out, key=lambda x: x.start)
 
 
 def rounds_to(x: float, places: int, held: Iterable[float], rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> bool:

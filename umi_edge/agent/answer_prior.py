@@ -1,17 +1,17 @@
 """The answer prior: an answer's number chosen again by the summarizer's likelihood plus the tool result's relevance.
 
-A small summarizer often restates a number of the request instead of the result ("My car uses 6.5 litres per 100 km.
-How much fuel for 340 km?" → observation ``{"litres": 22.1}`` → "6.5 litres of fuel are needed."), or picks the wrong
-field of a result (``{"litres": 9.0, "tins": 4}`` for "How many tins …?" → "9.0 tins"). The grounded grammar cannot
-catch either: both numbers are held. With a weight ``w > 0`` (``--answer-prior W``), once the summarizer has written its
+A small summarizer often restates a number of the request instead of the result ("My car uses 6.5 litres per 100 km. How
+much fuel for 340 km?" → observation ``{"litres": 22.1}`` → "6.5 litres of fuel are needed."), or picks the wrong field
+of a result (``{"litres": 9.0, "tins": 4}`` for "How many tins …?" → "9.0 tins"). The grounded grammar cannot catch
+either: both numbers are held. With a weight ``w > 0`` (``--answer-prior W``), once the summarizer has written its
 answer, the numbers of the latest tool result (the JSON observation of the current question) are ranked for the question
 by BM25 over their keys (:func:`umi_edge.tools.ranking.scores`: ``tins`` for "How many tins"; all :data:`NEUTRAL` when
-no key matches). A number is chosen again when the answer states no number of the observation at all (its first
-number), or states only results whose keys the question does not name while another's it does (the first of those).
-Each candidate, the summarizer's own number and every result number, gets the summarizer's log-probability of writing
-it there (:meth:`Engine.continuation_logprobs`, with the character that follows) plus ``w`` times its relevance (0 for a
-number that is not a result). When another number wins, the summarizer writes the rest of the answer after it, under the
-same grammar. A free-text observation (a file, a listing) is left alone: its numbers have no keys to rank.
+no key matches). A number is chosen again when the answer states no number of the observation at all (its first number),
+or states only results whose keys the question does not name while another's it does (the first of those). Each
+candidate, the summarizer's own number and the best-ranked result numbers, gets the summarizer's log-probability of
+writing it there (:meth:`Engine.continuation_logprobs`, with the word that follows) plus ``w`` times its relevance (0
+for a number that is not a result). When another number wins, the summarizer writes the rest of the answer after it,
+under the same grammar. A free-text observation (a file, a listing) is left alone: its numbers have no keys to rank.
 
 Enforced at run time, not trained; the weight is chosen on held-out synthetic tasks and the unseen-tools benchmark,
 never on a test set (models/README.md). No library does this (it is a rule about our own events), so it is written here.
@@ -36,6 +36,8 @@ from umi_edge.tools.ranking import scores, words
 
 MAX_CANDIDATES = 16
 """At most this many result numbers (the best-ranked) are scored."""
+_FOLLOW = re.compile(r"\s*[^\s\d]*")
+"""What follows a number up to the end of the next word (scored with each candidate)."""
 
 
 @dataclass(frozen=True)
@@ -145,17 +147,18 @@ def restate_result(
     cut = len(text[: target.start()].rstrip())
     prefix, sep, own = text[:cut], text[cut : target.start()], target.group(0)
     after = text[target.end() : target.end() + 1]
-    candidates = {own: 0.0}
-    ranked = sorted(zip(found, rel, strict=True), key=lambda p: -p[1])[:MAX_CANDIDATES]
-    for r, x in ranked:
-        if rounds_to(_value(target), decimals(own), [r.value]):
-            candidates[own] = max(candidates[own], x)
-        else:
+    follow = _FOLLOW.match(text, target.end())
+    top = max(rel)
+    best = [(r, x) for r, x in zip(found, rel, strict=True) if x >= top][:MAX_CANDIDATES]
+    candidates = {own: max((x for r, x in best if rounds_to(_value(target), decimals(own), [r.value])), default=0.0)}
+    for r, x in best:  # the best-matching results only: the prior moves the number towards them, not elsewhere
+        if not rounds_to(_value(target), decimals(own), [r.value]):
             candidates.setdefault(r.text, x)
     names = list(candidates)
     role = state.engine_role("summarizer")
-    # each number is scored with what follows it ("1" must not win as a prefix of "11058")
-    logprobs = state.engine.continuation_logprobs(role, prompt + prefix, [sep + c + (after or ".") for c in names])
+    # each number is scored with the word that follows it ("1" must not win as a prefix of "11058")
+    tail = follow.group(0) if follow and follow.group(0) else "."
+    logprobs = state.engine.continuation_logprobs(role, prompt + prefix, [sep + c + tail for c in names])
     chosen = max(range(len(names)), key=lambda i: logprobs[i] + weight * candidates[names[i]])
     yield AnswerNumberChosen(
         step,

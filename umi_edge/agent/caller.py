@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from umi_edge.agent.acting import parse_and_check
+from umi_edge.agent.argument_prior import choose_numbers
 from umi_edge.agent.events import AgentError, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.state import RunState
@@ -45,7 +46,8 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     tool = yield from choose_tool(state, step, prompt, thought)
     grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
     gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
-    tc = parse_and_check(state, step, gen.text.strip())
+    text = yield from choose_numbers(state, step, prompt, gen.text)
+    tc = parse_and_check(state, step, text.strip())
     yield tc
     return tc, gen
 

@@ -12,6 +12,8 @@ DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
 DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
+DEFAULT_ARGUMENT_PRIOR = 6.0
+"""Weight of the request's words around a number for a number argument (:mod:`~umi_edge.agent.argument_prior`)."""
 DEFAULT_ANSWER_PRIOR = 6.0
 """Weight of a tool result's relevance for the answer's first number (:mod:`~umi_edge.agent.answer_prior`)."""
 
@@ -35,7 +37,9 @@ class AgentConfig:
     run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change
     over time (polling a job's status).
     ``tool_prior``: the weight of the tools' BM25 relevance when the caller's tool is chosen (0: the caller alone
-    chooses; :mod:`umi_edge.agent.tool_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
+    chooses; :mod:`umi_edge.agent.tool_prior`). ``argument_prior``: the weight of the request's words around its
+    numbers when a number argument that is not a best match is chosen again (0: the caller's value stands;
+    :mod:`umi_edge.agent.argument_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
     an answer that states none of them has its first number chosen again (0: the summarizer's answer stands;
     :mod:`umi_edge.agent.answer_prior`).
     """
@@ -51,6 +55,7 @@ class AgentConfig:
     grounded_calls: bool = True
     answer_repeated_reads: bool = True
     tool_prior: float = DEFAULT_TOOL_PRIOR
+    argument_prior: float = DEFAULT_ARGUMENT_PRIOR
     answer_prior: float = DEFAULT_ANSWER_PRIOR
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(

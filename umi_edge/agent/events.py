@@ -125,6 +125,23 @@ class ToolChosen:
 
 
 @dataclass(frozen=True)
+class ArgumentChosen:
+    """A number argument of the caller's call, chosen by the argument prior (``--argument-prior``,
+    :mod:`umi_edge.agent.argument_prior`) when it was not one of the request's numbers that best match the parameter:
+    ``value`` has the best sum of the caller's log-probability (``logprobs``, by candidate) and ``weight`` times its
+    relevance (``relevance``: the request's words around each number, BM25 for the parameter, 0 to 1).
+    ``model_choice`` is the value the caller wrote."""
+
+    step: int
+    parameter: str
+    value: str
+    model_choice: str
+    weight: float
+    logprobs: dict[str, float]
+    relevance: dict[str, float]
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -205,6 +222,7 @@ Event = (
     | HistoryShortened
     | ToolsSelected
     | ToolChosen
+    | ArgumentChosen
     | AnswerNumberChosen
     | Timing
     | Cancelled

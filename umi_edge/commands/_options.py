@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
-from umi_edge.agent.config import DEFAULT_ANSWER_PRIOR, DEFAULT_TOOL_PRIOR
+from umi_edge.agent.config import DEFAULT_ANSWER_PRIOR, DEFAULT_ARGUMENT_PRIOR, DEFAULT_TOOL_PRIOR
 from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
 
@@ -155,6 +155,19 @@ def add_tool_prior(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_argument_prior(p: argparse.ArgumentParser) -> None:
+    """``--argument-prior W`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--argument-prior",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="when a number argument is not one of the request's numbers whose neighbouring words best match the "
+        "parameter, choose it by the caller's log-probability plus W times that match "
+        f"(default {DEFAULT_ARGUMENT_PRIOR:g}; 0: the caller's value stands)",
+    )
+
+
 def add_answer_prior(p: argparse.ArgumentParser) -> None:
     """``--answer-prior W`` (the agent options)."""
     p.add_argument(
@@ -170,8 +183,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --answer-prior --rerun-repeated-reads --history --single``: how the agent loop
-    runs."""
+    --ungrounded-calls --tool-prior --argument-prior --answer-prior --rerun-repeated-reads --history --single``: how
+    the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -200,6 +213,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     )
     add_ungrounded_calls(p)
     add_tool_prior(p)
+    add_argument_prior(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -244,6 +258,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.grounded_calls = False
     if getattr(args, "tool_prior", None) is not None:
         config.tool_prior = args.tool_prior
+    if getattr(args, "argument_prior", None) is not None:
+        config.argument_prior = args.argument_prior
     if getattr(args, "answer_prior", None) is not None:
         config.answer_prior = args.answer_prior
     if getattr(args, "rerun_repeated_reads", False):

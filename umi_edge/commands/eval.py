@@ -128,6 +128,7 @@ def register(subparsers: Any) -> None:
     opt.add_max_tokens(bf)
     opt.add_ungrounded_calls(bf)
     opt.add_tool_prior(bf)
+    opt.add_argument_prior(bf)
     bf.add_argument(
         "--validation",
         action="store_true",

@@ -133,6 +133,10 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.print(f"[dim]tools offered: {e.k} of {e.total} ({e.reason}): {', '.join(e.names)}[/]")
         elif isinstance(e, ev.ToolChosen) and e.name != e.model_choice:
             con.print(f"\n[dim]tool prior: {e.name} instead of the caller's own {e.model_choice}[/]")
+        elif isinstance(e, ev.ArgumentChosen) and e.value != e.model_choice:
+            con.print(
+                f"\n[dim]argument prior: {e.parameter} = {e.value} instead of the caller's own {e.model_choice}[/]"
+            )
         elif isinstance(e, ev.AnswerNumberChosen) and e.number != e.model_choice:
             con.print(f"\n[dim]answer prior: {e.number} instead of the summarizer's own {e.model_choice}[/]")
         elif isinstance(e, ev.RepeatedCall) and e.succeeded:

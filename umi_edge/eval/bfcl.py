@@ -234,6 +234,7 @@ class BfclRun:
     validation: bool = False
     """Only the held-out live entries were run."""
     tool_prior: float = 0.0
+    argument_prior: float = 0.0
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -266,6 +267,7 @@ class BfclRun:
             "grounded_calls": self.grounded_calls,
             "validation_only": self.validation,
             "tool_prior": self.tool_prior,
+            "argument_prior": self.argument_prior,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -331,6 +333,7 @@ def run_bfcl(
         grounded_calls=config.grounded_calls,
         validation=validation,
         tool_prior=config.tool_prior,
+        argument_prior=config.argument_prior,
     )
 
 
@@ -352,6 +355,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
     ]
     if summary.get("tool_prior"):
         lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
+    if summary.get("argument_prior"):
+        lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from umi_edge.agent.events import (
     AgentError,
     AnswerNumberChosen,
+    ArgumentChosen,
     Cancelled,
     Event,
     FinalAnswer,
@@ -134,6 +135,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
             case ToolChosen(name=name, model_choice=own) if name != own:
                 self.add_notice(f"Tool prior: {name} instead of the caller's own {own}", "dim")
+            case ArgumentChosen(parameter=parameter, value=value, model_choice=own) if value != own:
+                self.add_notice(f"Argument prior: {parameter} = {value} instead of the caller's own {own}", "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:
                 self.add_notice(f"Answer prior: {number} instead of the summarizer's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):

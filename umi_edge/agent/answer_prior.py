@@ -90,7 +90,7 @@ NEUTRAL = 0.5
 def relevance(found: list[Result], question: str) -> list[float]:
     """Each result number's BM25 relevance (its key's words) to ``question``, over the best; all :data:`NEUTRAL`
     when no key scores."""
-    s = scores([words(r.key) for r in found], question)
+    s = scores([words(r.key) for r in found], question, length_norm=False)
     best = max(s, default=0.0)
     return [x / best if best > 0 else NEUTRAL for x in s]
 

@@ -50,7 +50,7 @@ def relevance(parameter: str, spec: Any, request: str) -> list[tuple[Mention, fl
         return []
     doc = str(spec.get("description", "")) if isinstance(spec, dict) else ""
     query = " ".join([parameter, parameter, doc])
-    s = scores([_context(request, m, found) for m in found], query)
+    s = scores([_context(request, m, found) for m in found], query, length_norm=False)
     best = max(s)
     if best <= 0:
         return []

@@ -47,14 +47,18 @@ def tool_words(t: Tool) -> list[str]:
     return words(t.name) * NAME_WEIGHT + words(" ".join(parts))
 
 
-def scores(documents: Sequence[list[str]], query: str) -> list[float]:
-    """The BM25 score of each document (a list of :func:`words`) for ``query`` (all 0 when it has no ranking word)."""
+def scores(documents: Sequence[list[str]], query: str, *, length_norm: bool = True) -> list[float]:
+    """The BM25 score of each document (a list of :func:`words`) for ``query`` (all 0 when it has no ranking word).
+
+    ``length_norm=False`` (BM25's ``b = 0``): a word counts the same in a short document as in a longer one, for
+    documents of a few words (the words around a number, a JSON key), where one more word is noise."""
     from rank_bm25 import BM25Plus
 
     q = words(query)
     if not q or not documents:
         return [0.0] * len(documents)
-    return [float(x) for x in BM25Plus([d or ["_"] for d in documents], delta=0.0).get_scores(q)]
+    bm25 = BM25Plus([d or ["_"] for d in documents], b=0.75 if length_norm else 0.0, delta=0.0)
+    return [float(x) for x in bm25.get_scores(q)]
 
 
 def tool_scores(tools: Sequence[Tool], query: str) -> list[float]:

@@ -10,8 +10,8 @@ no key matches). A number is chosen again when the answer states no number of th
 or states only results whose keys the question does not name while another's it does (the first of those). Each
 candidate, the summarizer's own number and the best-ranked result numbers, gets the summarizer's log-probability of
 writing it there (:meth:`Engine.continuation_logprobs`, with the word that follows) plus ``w`` times its relevance (0
-for a number that is not a result). When another number wins, the summarizer writes the rest of the answer after it,
-under the same grammar. A free-text observation (a file, a listing) is left alone: its numbers have no keys to rank.
+for a number that is not a result). When another number wins, it replaces the summarizer's; the rest of the answer is
+kept as written. A free-text observation (a file, a listing) is left alone: its numbers have no keys to rank.
 
 Enforced at run time, not trained; the weight is chosen on held-out synthetic tasks and the unseen-tools benchmark,
 never on a test set (models/README.md). No library does this (it is a rule about our own events), so it is written here.
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from umi_edge.agent.events import AnswerNumberChosen, Event
-from umi_edge.agent.generation import generate
 from umi_edge.agent.grounding import allowed_numbers
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Generation
@@ -146,7 +145,6 @@ def restate_result(
         return gen
     cut = len(text[: target.start()].rstrip())
     prefix, sep, own = text[:cut], text[cut : target.start()], target.group(0)
-    after = text[target.end() : target.end() + 1]
     follow = _FOLLOW.match(text, target.end())
     top = max(rel)
     best = [(r, x) for r, x in zip(found, rel, strict=True) if x >= top][:MAX_CANDIDATES]
@@ -170,8 +168,6 @@ def restate_result(
     )
     if names[chosen] == own:
         return gen
-    head = prefix + sep + names[chosen] + after  # the character after the number too: no digits glued on
-    if not after:
-        return dataclasses.replace(gen, text=head)
-    rest = yield from generate(state, "summarizer", step, render, grammar=grammar, prompt=prompt + head)
-    return dataclasses.replace(rest, text=head + rest.text)
+    # the rest of the answer is kept as written: written again after the new number, the small summarizer
+    # restates its own number ("The answer is 4 9.0 tins")
+    return dataclasses.replace(gen, text=prefix + sep + names[chosen] + text[target.end() :])

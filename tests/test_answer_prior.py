@@ -75,8 +75,7 @@ def _answer(engine: Engine, state: RunState, written: str) -> tuple[list[ev.Even
 
     prompt = _drain(fit(state, "summarizer", 2, render))[1]
     own = Generation("summarizer", written, "eos", 0, 0, 0, 0, 0.0, 0.0, 0, 0)
-    grammar = engine.text_grammar({"9.0", "9", "4", "45", "2"}, role="summarizer")
-    events, gen = _drain(restate_result(state, 2, prompt, own, render, grammar))
+    events, gen = _drain(restate_result(state, 2, prompt, own))
     return [e for e in events if not isinstance(e, ev.TokenDelta | ev.Timing)], gen.text
 
 

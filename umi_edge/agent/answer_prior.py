@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,9 +126,7 @@ def _target(text: str, found: list[Result], rel: list[float], observed: set[str]
     return stated[0][0]
 
 
-def restate_result(
-    state: RunState, step: int, prompt: str, gen: Generation, render: Callable[[str], str], grammar: str | None
-) -> Generator[Event, None, Generation]:
+def restate_result(state: RunState, step: int, prompt: str, gen: Generation) -> Generator[Event, None, Generation]:
     """``gen`` (the summarizer's answer to ``prompt``), or the answer whose number the prior chose again; yields
     :class:`AnswerNumberChosen` when it scored candidates."""
     weight = state.config.answer_prior

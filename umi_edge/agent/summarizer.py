@@ -28,4 +28,4 @@ def summarize(state: RunState, step: int) -> Generator[Event, None, Generation]:
             grammar = state.engine.text_grammar(allowed, role=state.engine_role("summarizer"))
     prompt = yield from fit(state, "summarizer", step, render)
     gen = yield from generate(state, "summarizer", step, render, grammar=grammar, prompt=prompt)
-    return (yield from restate_result(state, step, prompt, gen, render, grammar))
+    return (yield from restate_result(state, step, prompt, gen))

@@ -65,6 +65,40 @@ def test_strings_the_sources_hold_are_grounded() -> None:
     assert made_up_values({"n": 7, "s": "zebra"}, [_user("hello")]) == ["7", '"zebra"']
 
 
+def test_made_up_names_codes_and_urls_are_found() -> None:
+    """Name-like strings joined from the request's or the doc's words, codes whose digits no source holds, and URL
+    parts that no source holds are made up, even when every word of them is held."""
+    order = [_user("Where is my order? I ordered sizes S and M.")]
+    assert made_up_strings({"product_id": "order_id"}, order) == ['"order_id"']
+    assert made_up_strings({"command": "help.display"}, [_user("Show me the help display")]) == ['"help.display"']
+    assert made_up_strings({"email": "user@example.com"}, [_user("Update my user email")]) == ['"user@example.com"']
+    bus = [_user("Find a bus from Sacramento to Los Angeles for 3 people")]
+    assert made_up_strings({"departure_date": "2023-04-15"}, bus) == ['"2023-04-15"']
+    url = "https://www.google.com/maps/api/geocode/details/my_place.html"
+    assert made_up_strings({"url": url}, [_user("Where is the Google office in maps?")]) == [json.dumps(url)]
+
+
+def test_names_codes_and_urls_the_sources_hold_are_grounded() -> None:
+    turns = [
+        _user("Read docs/onyx.txt and the report_2020.csv file, then mail bob@corp.example on 3 December 2019"),
+        {"from": "observation", "value": '{"files": ["data/sales_q4.db"], "url": "https://api.example.com/v2/items"}'},
+    ]
+    args = {
+        "path": "docs/onyx.txt",
+        "csv": "Report_2020.csv",  # case aside, as written
+        "db": "data/sales_q4.db",  # an observation's
+        "to": "bob@corp.example",
+        "date": "2019-12-03",  # "3 December 2019": the month name holds 12
+        "url": "https://api.example.com/v2/items",
+        "version": "v2",
+    }
+    assert made_up_strings(args, turns) == []
+    schema = {"properties": {"mode": {"type": "string", "enum": ["fast_scan", "deep_scan"]}}}
+    assert made_up_strings({"mode": "deep_scan"}, [_user("Scan deeply")], schema) == []  # the parameter's doc
+    expr = {"expression": "1770 / 52 * 100"}  # an expression's constants are not values
+    assert made_up_strings(expr, [_user("What share of 1770 is 52?")]) == []
+
+
 def test_number_words() -> None:
     assert word_numbers("Three cats, a dozen eggs, two and a half years, a hundred") == [3, 12, 2.5, 100]
     assert word_numbers("forty-two rows, twenty one days, ninety-nine and a half") == [42, 21, 99.5]

@@ -21,9 +21,13 @@ of which the request, an observation or the parameter's own doc (description, en
 source has a word with the same first four letters (``dict`` / ``dictionary``); a shorter word when a source has it, or
 a word it abbreviates (``kg`` / ``kilograms``); digits count as words (number words of the request too; 0 and 1 are
 always held), and a word in a script without spaces (Chinese) is held when a source text contains it. Longer strings
-(code, queries, sentences) are free: a call may rightly rephrase the request's words. No library does this (it is a rule
-about our own sources), so it is written here. Enforced at run time, not trained; models/README.md reports what it costs
-and saves.
+(code, queries, sentences) are free: a call may rightly rephrase the request's words. Three shapes are checked as
+written, whatever their length, since a small caller builds them from held words: a name (``order_id``,
+``help.display``, ``user@example.com``, the tool's own name), which a source or the parameter's doc must hold as it
+is; a code without spaces or operators (``2023-04-15``), each of whose digit runs must be a source's number (a month
+name of the request holds its number); and a URL or path, each of whose name-like parts must be held as written.
+No library does this (it is a rule about our own sources), so it is written here. Enforced at run time, not trained;
+models/README.md reports what it costs and saves.
 """
 
 from __future__ import annotations
@@ -138,6 +142,34 @@ def _doc_words(spec: Any) -> set[str]:
     return out
 
 
+IDENTIFIER = re.compile(r"(?=[\w.@+-]*[^\W\d_])[\w+-]+(?:(?:_|\.(?=[^\W\d_])|@)[\w+-]+)+")
+"""A name-like string: words joined by ``_``, dots between letters, or an e-mail address (``order_id``,
+``help.display``, ``Support.db``, ``user@example.com``), not a number (``3.5``)."""
+_CODE = re.compile(r"[^\s*()^%=<>+]+")
+"""A string without spaces or operators (a date, a code, a version), whose digits are values: ``2023-04-15``,
+``jsonv2``; not an expression (``1770 / 52 * 100``), whose constants are not."""
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _made_up_code(text: str, sources: str, doc: str, digits: set[float]) -> bool:
+    """``text`` is a name-like string (:data:`IDENTIFIER`) that neither the sources nor the parameter's doc hold as
+    written (a small caller joins the request's or the doc's words into a name: ``order_id``, ``sum_of_squares``,
+    or copies the tool's name), or a code-like one (:data:`_CODE`) holding a digit run that is no source's number
+    (``2023-04-15`` for "book a bus", where the request gives no date)."""
+    t = text.strip().lower()
+    if t in sources or t in doc:
+        return False
+    if IDENTIFIER.fullmatch(t):
+        return True
+    if "/" in t and not any(c.isspace() for c in t):  # a URL or path: each name-like part as above
+        parts = [p for p in re.split(r"[/?&=#]+|^[a-z]+:", t) if IDENTIFIER.fullmatch(p)]
+        if any(p not in sources and p not in doc for p in parts):
+            return True
+    documented = set(re.findall(r"\d+", doc))
+    runs = re.findall(r"\d+", t)
+    return bool(_CODE.fullmatch(t)) and any(float(d) not in digits and d not in documented for d in runs)
+
+
 def made_up_strings(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], parameters: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -149,15 +181,21 @@ def made_up_strings(
     words |= {str(int(x)) for x in ALWAYS_HELD}  # as for numbers: 0 and 1 are always allowed
     joined = "\n".join(texts).lower()
     props = (parameters or {}).get("properties", {})
+    props = props if isinstance(props, Mapping) else {}
+    doc_texts = {n: json.dumps(props.get(n), ensure_ascii=False).lower() for n in arguments}
+    digits = held_values(turns) | set(ALWAYS_HELD)
+    digits |= {float(i) for i, m in enumerate(MONTHS, 1) if re.search(rf"\b{m}", joined)}  # "3 December" → 12
     out: list[str] = []
     for name, value in arguments.items():
-        held = words | _doc_words(props.get(name) if isinstance(props, Mapping) else None)
+        held = words | _doc_words(props.get(name))
         stems = {w[:4] for w in held if len(w) >= 4}
         for text in (v for v in _leaves(value) if isinstance(v, str)):
             ws = _string_words(text)
-            if not ws or len(ws) > MAX_CHECKED_WORDS:
+            if not ws:
                 continue
-            if not any(_word_held(w, held, stems, joined) for w in ws):
+            if _made_up_code(text, joined, doc_texts.get(name, ""), digits) or (
+                len(ws) <= MAX_CHECKED_WORDS and not any(_word_held(w, held, stems, joined) for w in ws)
+            ):
                 js = json.dumps(text, ensure_ascii=False)
                 if js not in out:
                     out.append(js)

@@ -6,6 +6,7 @@ from collections.abc import Generator
 
 from umi_edge.agent.acting import parse_and_check
 from umi_edge.agent.argument_prior import choose_numbers
+from umi_edge.agent.doc_formats import complete_formats
 from umi_edge.agent.events import AgentError, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.state import RunState
@@ -47,6 +48,7 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
     gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
     text = yield from choose_numbers(state, step, prompt, gen.text)
+    text = yield from complete_formats(state, step, prompt, text)
     tc = parse_and_check(state, step, text.strip())
     yield tc
     return tc, gen

@@ -142,6 +142,21 @@ class ArgumentChosen:
 
 
 @dataclass(frozen=True)
+class ArgumentCompleted:
+    """A string argument completed to the two-part format its parameter's doc gives (``'City, State'``), the caller
+    writing the second part (:mod:`umi_edge.agent.doc_formats`): ``value`` as completed, ``model_choice`` as the
+    caller first wrote it, ``logprob``: the second part's mean log-probability per token; ``accepted``: it was sure
+    enough to be kept (else the call keeps ``model_choice``)."""
+
+    step: int
+    parameter: str
+    value: str
+    model_choice: str
+    logprob: float
+    accepted: bool
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -223,6 +238,7 @@ Event = (
     | ToolsSelected
     | ToolChosen
     | ArgumentChosen
+    | ArgumentCompleted
     | AnswerNumberChosen
     | Timing
     | Cancelled

@@ -160,7 +160,10 @@ class Engine:
 
     def text_grammar(self, numbers: Iterable[str], role: str = "summarizer") -> str:
         """The validated grounded-text grammar allowing only ``numbers`` (see ``grounded_text_grammar``)."""
-        gbnf = grounded_text_grammar(numbers)
+        return self.grammar(grounded_text_grammar(numbers), role)
+
+    def grammar(self, gbnf: str, role: str) -> str:
+        """``gbnf``, validated against ``role``'s vocabulary (once per grammar)."""
         if gbnf not in self._grammars:
             validate_gbnf(self.role(role).model.vocab, gbnf)
             self._grammars[gbnf] = gbnf

@@ -162,6 +162,8 @@ class EntryResult:
     agent_error: str | None = None
     made_up: dict[str, Any] | None = None
     """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
+    adjusted: list[dict[str, Any]] = field(default_factory=list)
+    """The arguments the runtime changed after the caller wrote them (argument prior, doc formats), as events."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +176,7 @@ class EntryResult:
             "error_type": self.error_type,
             "agent_error": self.agent_error,
             "made_up": self.made_up,
+            "adjusted": self.adjusted,
             "seconds": round(self.seconds, 3),
         }
 
@@ -183,7 +186,7 @@ def run_entry(
 ) -> EntryResult:
     """Run the agent on one entry and score its calls."""
     from umi_edge.agent.agent import Agent
-    from umi_edge.agent.events import AgentError, PlanDecided, ToolCall
+    from umi_edge.agent.events import AgentError, ArgumentChosen, ArgumentCompleted, PlanDecided, ToolCall, to_dict
     from umi_edge.formats.parse import CallParseError, parse_call
 
     functions = entry.entry["function"]
@@ -193,9 +196,12 @@ def run_entry(
     plan: str | None = None
     agent_error: str | None = None
     made_up: dict[str, Any] | None = None
+    adjusted: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for ev in agent.run(query):
-        if isinstance(ev, PlanDecided):
+        if isinstance(ev, ArgumentCompleted) or isinstance(ev, ArgumentChosen) and ev.value != ev.model_choice:
+            adjusted.append(to_dict(ev))
+        elif isinstance(ev, PlanDecided):
             plan = ev.label
             if ev.label != "call":
                 break  # gives up or concludes: no more calls (the summarizer's answer is not scored)
@@ -217,7 +223,17 @@ def run_entry(
     s = score(entry.category, functions, calls, entry.answer)
     error = "; ".join(str(e) for e in s["error"]) or None
     return EntryResult(
-        entry.id, entry.category, s["valid"], calls, plan, error, s["error_type"], seconds, agent_error, made_up
+        entry.id,
+        entry.category,
+        s["valid"],
+        calls,
+        plan,
+        error,
+        s["error_type"],
+        seconds,
+        agent_error,
+        made_up,
+        adjusted,
     )
 
 
@@ -235,6 +251,7 @@ class BfclRun:
     """Only the held-out live entries were run."""
     tool_prior: float = 0.0
     argument_prior: float = 0.0
+    doc_formats: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -268,6 +285,7 @@ class BfclRun:
             "validation_only": self.validation,
             "tool_prior": self.tool_prior,
             "argument_prior": self.argument_prior,
+            "doc_formats": self.doc_formats,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -334,6 +352,7 @@ def run_bfcl(
         validation=validation,
         tool_prior=config.tool_prior,
         argument_prior=config.argument_prior,
+        doc_formats=config.doc_formats,
     )
 
 
@@ -357,6 +376,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
     if summary.get("argument_prior"):
         lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
+    if summary.get("doc_formats"):
+        lines.append("- doc formats: two-part string arguments completed by the caller (`--no-doc-formats`: off)")
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

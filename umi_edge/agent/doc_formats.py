@@ -1,0 +1,89 @@
+"""Doc formats: a string argument completed to the two-part format its parameter's doc gives.
+
+Tool docs often say how a value is written: "The city, in the format of 'City, State', such as 'Berkeley, CA'". A
+small caller copies the request's words ("Find a salon in Pinole" → ``city: "Pinole"``) and leaves the second part
+out. With ``doc_formats`` on (``--no-doc-formats`` turns it off), once the caller has written its call, each string
+argument whose parameter doc gives such a format (the word "format" and a quoted example of two comma-separated parts)
+but whose value has no comma is completed by the caller itself: it writes on after ``"Pinole, `` under a grammar of
+one to three capitalised words and the closing quote, greedy, as it would have written them. The rest of the call is
+kept. Only the doc is read, never a list of places, so the second part is the caller's own knowledge ("Pinole, CA").
+Enforced at run time, not trained; models/README.md reports what it changes on BFCL's live data. No library does this
+(it is a rule about tool docs and our own prompts), so it is written here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator
+from typing import Any
+
+from umi_edge.agent.events import ArgumentCompleted, Event
+from umi_edge.agent.state import RunState
+from umi_edge.formats.parse import CallParseError, parse_call
+
+_EXAMPLE = re.compile(r"""['"]([A-Z][^'",]*), ([A-Z][^'",]*)['"]""")
+"""A quoted example of two comma-separated parts: ``'City, State'``, ``'Berkeley, CA'``."""
+SECOND_PART = r"""root ::= [A-Z] [A-Za-z.]* (" " [A-Za-z] [A-Za-z.]*)? (" " [A-Za-z] [A-Za-z.]*)? "\""
+"""
+"""The grammar of what the caller writes after ``value, ``: one to three words, the first capitalised, then the
+closing quote."""
+MAX_TOKENS = 12
+MIN_LOGPROB = -1.5
+"""The least mean log-probability per token of the written second part for it to be kept: below it the caller is
+guessing ("Moscow, Carskaben"), and the value stays as written. Chosen on BFCL's live data (models/README.md)."""
+
+
+def two_part_format(spec: Any) -> bool:
+    """The parameter schema ``spec`` documents a two-part format: a string whose description quotes an example of
+    two comma-separated capitalised parts (``'City, State'``, ``'New York, NY'``), and is not a list."""
+    if not isinstance(spec, dict) or spec.get("type", "string") != "string" or "enum" in spec:
+        return False
+    doc = str(spec.get("description", ""))
+    return not re.search(r"separated|\blist\b", doc, re.I) and _EXAMPLE.search(doc) is not None
+
+
+def _placeholders(spec: Any) -> set[str]:
+    """The lower-cased parts of the doc's quoted two-part examples (``city``, ``state``, ``ny``): a second part equal
+    to a placeholder word is the format copied, not a value."""
+    doc = str(spec.get("description", "")) if isinstance(spec, dict) else ""
+    return {p.lower() for m in _EXAMPLE.finditer(doc) for p in m.groups() if p in ("City", "State", "Country")}
+
+
+def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Generator[Event, None, str]:
+    """``text`` (the caller's call after ``prompt``), with each string argument of a :func:`two_part_format`
+    parameter that lacks its second part completed by the caller; yields :class:`ArgumentCompleted` for each."""
+    if not state.config.doc_formats:
+        return text
+    try:
+        call = parse_call(text.strip())
+    except CallParseError:
+        return text
+    tool = state.registry.get(call.name)
+    if tool is None:
+        return text
+    props = tool.parameters.get("properties", {})
+    role = state.engine_role("caller")
+    start = text.find("Action Input:")
+    for name, value in call.arguments.items():
+        if not isinstance(value, str) or "," in value or not value.strip() or not two_part_format(props.get(name)):
+            continue
+        literal = re.compile(r'"' + re.escape(name) + r'"\s*:\s*' + re.escape(json.dumps(value, ensure_ascii=False)))
+        m = literal.search(text, start)
+        if m is None:
+            continue
+        head = text[: m.end() - 1]  # the value without its closing quote
+        gen = state.engine.complete(
+            role, prompt + head + ", ", grammar=state.engine.grammar(SECOND_PART, role), max_tokens=MAX_TOKENS
+        )
+        second = gen.text.strip()
+        if not second.endswith('"') or len(second) < 2 or second[:-1].lower() in _placeholders(props.get(name)):
+            continue  # cut off by the token budget, or the format's own word ("LA, City"): leave the value as written
+        scored = " " + second + text[m.end() : m.end() + 1]  # with the character after the value, as tokenized
+        logprob = state.engine.continuation_logprobs(role, prompt + head + ",", [scored])[0]
+        per_token = logprob / max(1, state.engine.count_tokens(role, scored))
+        accepted = per_token >= MIN_LOGPROB
+        yield ArgumentCompleted(step, name, f"{value}, {second[:-1]}", value, round(per_token, 3), accepted)
+        if accepted:
+            text = head + ", " + second + text[m.end() :]
+    return text

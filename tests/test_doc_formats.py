@@ -14,8 +14,9 @@ from edge_bundles import merged_bundle
 
 from umi_edge.agent import AgentConfig, doc_formats
 from umi_edge.agent import events as ev
-from umi_edge.agent.doc_formats import complete_formats, two_part_format
+from umi_edge.agent.doc_formats import complete_formats, misfits_format, two_part_format
 from umi_edge.agent.generation import fit
+from umi_edge.agent.grounding import made_up_strings
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
@@ -46,6 +47,18 @@ def test_a_two_part_format_is_read_from_the_doc() -> None:
     assert not two_part_format({"type": "string", "description": "The city name."})
     assert not two_part_format({"type": "string", "enum": ["Berkeley, CA"], "description": CITY})
     assert not two_part_format({"type": "integer", "description": CITY})
+
+
+def test_a_value_must_fit_the_documented_format() -> None:
+    spec = {"type": "string", "description": CITY}
+    for bad in ("twitter.com", "192.168.1.1", "api12345", "pin_key002", "City, Ireland", "34.05, -118.24"):
+        assert misfits_format(bad, spec, "tell me about it"), bad
+    assert misfits_format("Berkeley, CA", spec, "who are you?")  # the doc's own example, unasked
+    for good in ("Berkeley, CA", "san francisco", "3rd Street Cinema", "540 El Camino Real", "São Paulo, Brazil"):
+        assert not misfits_format(good, spec, "a salon near berkeley"), good
+    assert not misfits_format("twitter.com", {"type": "string", "description": "The domain."}, "")  # no format
+    assert made_up_strings({"city": "twitter.com"}, [{"from": "user", "value": "Salons on twitter.com?"}],
+                           SALON["parameters"]) == ['"twitter.com"']  # fmt: skip  # held, but no place
 
 
 @pytest.fixture(scope="module")

@@ -43,11 +43,29 @@ def two_part_format(spec: Any) -> bool:
     return not re.search(r"separated|\blist\b", doc, re.I) and _EXAMPLE.search(doc) is not None
 
 
-def _placeholders(spec: Any) -> set[str]:
-    """The lower-cased parts of the doc's quoted two-part examples (``city``, ``state``, ``ny``): a second part equal
-    to a placeholder word is the format copied, not a value."""
-    doc = str(spec.get("description", "")) if isinstance(spec, dict) else ""
-    return {p.lower() for m in _EXAMPLE.finditer(doc) for p in m.groups() if p in ("City", "State", "Country")}
+PLACEHOLDERS = ("city", "state", "country", "location", "place", "town")
+"""Words that name the format's parts, not a place: ``"City, Ireland"`` is the format copied."""
+
+
+def misfits_format(value: str, spec: Any, sources: str) -> bool:
+    """``value`` cannot be a value of the :func:`two_part_format` parameter ``spec``: it is one of the doc's own
+    examples that the sources (lower-cased request and observations) do not name ("San Francisco, CA" for "Who are
+    you?"), its first part is a placeholder word, or it is no place name: a domain, an IP address, a key or a path
+    (``twitter.com``, ``192.168.1.1``, ``api12345``; an ordinal such as ``3rd`` is fine)."""
+    if not two_part_format(spec):
+        return False
+    v = value.strip()
+    first = v.split(",")[0].strip()
+    examples = {m.group(0)[1:-1] for m in _EXAMPLE.finditer(str(spec.get("description", "")))}
+    if v in examples and first.lower() not in sources:
+        return True
+    if first.lower() in PLACEHOLDERS:
+        return True
+    mixed = any(
+        re.search(r"\d", t) and re.search(r"[^\W\d_]", t) and not re.fullmatch(r"\d+(?:st|nd|rd|th)", t, re.I)
+        for t in first.split()
+    )
+    return mixed or not re.search(r"[^\W\d_]{2}", first) or re.search(r"[^\W\d_]\.[^\W\d_]|[_@/]", first) is not None
 
 
 def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Generator[Event, None, str]:
@@ -77,7 +95,7 @@ def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Gene
             role, prompt + head + ", ", grammar=state.engine.grammar(SECOND_PART, role), max_tokens=MAX_TOKENS
         )
         second = gen.text.strip()
-        if not second.endswith('"') or len(second) < 2 or second[:-1].lower() in _placeholders(props.get(name)):
+        if not second.endswith('"') or len(second) < 2 or second[:-1].lower() in PLACEHOLDERS:
             continue  # cut off by the token budget, or the format's own word ("LA, City"): leave the value as written
         scored = " " + second + text[m.end() : m.end() + 1]  # with the character after the value, as tokenized
         logprob = state.engine.continuation_logprobs(role, prompt + head + ",", [scored])[0]

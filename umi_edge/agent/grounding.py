@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from umi_edge.agent.doc_formats import misfits_format
 from umi_edge.numbers import decimals, number_texts, numbers_in, rounds_to, spellings, word_numbers
 
 MAX_SPELLINGS = 2000
@@ -193,8 +194,10 @@ def made_up_strings(
             ws = _string_words(text)
             if not ws:
                 continue
-            if _made_up_code(text, joined, doc_texts.get(name, ""), digits) or (
-                len(ws) <= MAX_CHECKED_WORDS and not any(_word_held(w, held, stems, joined) for w in ws)
+            if (
+                _made_up_code(text, joined, doc_texts.get(name, ""), digits)
+                or (len(ws) <= MAX_CHECKED_WORDS and not any(_word_held(w, held, stems, joined) for w in ws))
+                or (text is value and misfits_format(text, props.get(name), joined))
             ):
                 js = json.dumps(text, ensure_ascii=False)
                 if js not in out:

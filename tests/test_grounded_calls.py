@@ -4,6 +4,7 @@ real llama.cpp, the caller under the registry's grammar, a real tool)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,8 +12,11 @@ from edge_bundles import merged_bundle
 
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.grounding import made_up_numbers, made_up_strings, made_up_values
+from umi_edge.agent.caller import drop_unasked
+from umi_edge.agent.grounding import made_up_numbers, made_up_strings, made_up_values, unasked_optionals
+from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
+from umi_edge.formats.parse import parse_call
 from umi_edge.numbers import word_numbers
 from umi_edge.tools.registry import ToolRegistry, tool
 
@@ -189,3 +193,35 @@ def test_a_string_of_the_parameters_doc_is_grounded(tmp_path: Path) -> None:
     call = next(e for e in events if isinstance(e, ev.ToolCall))
     assert call.arguments["unit"] in ("celsius", "fahrenheit") and call.ungrounded == []
     assert RAN == [2] and not any(isinstance(e, ev.GaveUp) for e in events)
+
+
+@tool(effect="read")
+def room_temperature(room: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> dict:
+    """The temperature of a room in the given unit."""
+    return {"temperature": 21}
+
+
+def test_an_optional_value_only_the_doc_holds_is_left_out(tmp_path: Path) -> None:
+    kitchen = [_user("How warm is the kitchen?")]
+    schema = room_temperature.parameters
+    fahrenheit = {"room": "kitchen", "unit": "fahrenheit"}
+    assert unasked_optionals(fahrenheit, kitchen, schema) == ["unit"]
+    assert unasked_optionals(fahrenheit, [_user("Kitchen, in Fahrenheit?")], schema) == []  # asked for
+    assert unasked_optionals({"room": "hall", "unit": "kelvin"}, kitchen, schema) == []  # made up: stopped instead
+    written = ' Action: room_temperature\nAction Input: {"room": "kitchen", "unit": "fahrenheit"}'
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    with engine:
+        state = RunState(engine, ToolRegistry([room_temperature]), AgentConfig(), tmp_path, threading.Event())
+        state.add_turn("user", kitchen[0]["value"])
+        flow = drop_unasked(state, 1, written)
+        events: list[ev.Event] = []
+        while True:
+            try:
+                events.append(next(flow))
+            except StopIteration as done:
+                text = done.value
+                break
+        assert events == [ev.ArgumentDropped(1, "unit", "fahrenheit")]
+        assert parse_call(text.strip()).arguments == {"room": "kitchen"}
+        state.config.grounded_calls = False  # the check is off: the call stands
+        assert list(drop_unasked(state, 1, written)) == []

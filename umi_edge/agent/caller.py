@@ -7,12 +7,13 @@ from collections.abc import Generator
 from umi_edge.agent.acting import parse_and_check
 from umi_edge.agent.argument_prior import choose_numbers
 from umi_edge.agent.doc_formats import complete_formats
-from umi_edge.agent.events import AgentError, Event, ToolCall
+from umi_edge.agent.events import AgentError, ArgumentDropped, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
+from umi_edge.agent.grounding import unasked_optionals
 from umi_edge.agent.state import RunState
 from umi_edge.agent.tool_prior import choose_tool
 from umi_edge.engine import Generation, GrammarError
-from umi_edge.formats.parse import render_call
+from umi_edge.formats.parse import CallParseError, parse_call, render_call
 from umi_edge.formats.prompts import build_input, model_prompt
 from umi_edge.tools.registry import Tool
 
@@ -49,9 +50,30 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
     text = yield from choose_numbers(state, step, prompt, gen.text)
     text = yield from complete_formats(state, step, prompt, text)
+    text = yield from drop_unasked(state, step, text)
     tc = parse_and_check(state, step, text.strip())
     yield tc
     return tc, gen
+
+
+def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None, str]:
+    """``text`` without the optional arguments only their doc holds (grounded calls; see ``unasked_optionals``),
+    written again by ``render_call``; yields :class:`ArgumentDropped` for each."""
+    if not state.config.grounded_calls:
+        return text
+    try:
+        parsed = parse_call(text.strip())
+    except CallParseError:
+        return text
+    tool = state.registry.get(parsed.name)
+    if tool is None:
+        return text
+    drop = unasked_optionals(parsed.arguments, state.turns, tool.parameters)
+    if not drop:
+        return text
+    for name in drop:
+        yield ArgumentDropped(step, name, str(parsed.arguments[name]))
+    return " " + render_call(parsed.name, {k: v for k, v in parsed.arguments.items() if k not in drop})
 
 
 def history_text(tc: ToolCall) -> str:

@@ -157,6 +157,16 @@ class ArgumentCompleted:
 
 
 @dataclass(frozen=True)
+class ArgumentDropped:
+    """An optional argument left out of the caller's call because only its doc, not the request or an observation,
+    holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
+
+    step: int
+    parameter: str
+    value: str
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -239,6 +249,7 @@ Event = (
     | ToolChosen
     | ArgumentChosen
     | ArgumentCompleted
+    | ArgumentDropped
     | AnswerNumberChosen
     | Timing
     | Cancelled

@@ -205,6 +205,24 @@ def made_up_strings(
     return out
 
 
+def unasked_optionals(
+    arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], parameters: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The optional parameters of ``arguments`` whose string value only the parameter's doc holds, not the request or
+    an observation (``unit: "celsius"`` from the doc's enum for "weather in Naples"): the caller filled in a choice the
+    user did not make, so the call leaves it out and the tool's default applies."""
+    turns = list(turns)
+    required = set((parameters or {}).get("required", []))
+    return [
+        k
+        for k, v in arguments.items()
+        if k not in required
+        and isinstance(v, str)
+        and made_up_strings({k: v}, turns)
+        and not made_up_strings({k: v}, turns, parameters)
+    ]
+
+
 def made_up_values(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
 ) -> list[str]:

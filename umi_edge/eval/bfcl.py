@@ -163,7 +163,8 @@ class EntryResult:
     made_up: dict[str, Any] | None = None
     """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
     adjusted: list[dict[str, Any]] = field(default_factory=list)
-    """The arguments the runtime changed after the caller wrote them (argument prior, doc formats), as events."""
+    """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, unasked optional
+    arguments left out), as events."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -186,7 +187,15 @@ def run_entry(
 ) -> EntryResult:
     """Run the agent on one entry and score its calls."""
     from umi_edge.agent.agent import Agent
-    from umi_edge.agent.events import AgentError, ArgumentChosen, ArgumentCompleted, PlanDecided, ToolCall, to_dict
+    from umi_edge.agent.events import (
+        AgentError,
+        ArgumentChosen,
+        ArgumentCompleted,
+        ArgumentDropped,
+        PlanDecided,
+        ToolCall,
+        to_dict,
+    )
     from umi_edge.formats.parse import CallParseError, parse_call
 
     functions = entry.entry["function"]
@@ -199,7 +208,11 @@ def run_entry(
     adjusted: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for ev in agent.run(query):
-        if isinstance(ev, ArgumentCompleted) or isinstance(ev, ArgumentChosen) and ev.value != ev.model_choice:
+        if (
+            isinstance(ev, ArgumentCompleted | ArgumentDropped)
+            or isinstance(ev, ArgumentChosen)
+            and ev.value != ev.model_choice
+        ):
             adjusted.append(to_dict(ev))
         elif isinstance(ev, PlanDecided):
             plan = ev.label

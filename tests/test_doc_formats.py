@@ -79,7 +79,11 @@ def _drain(flow: Generator[ev.Event, None, T]) -> tuple[list[ev.Event], T]:
 
 def _complete(engine: Engine, written: str, *, on: bool = True) -> tuple[list[ev.Event], str]:
     state = RunState(
-        engine, ToolRegistry(tools_from_spec([SALON])), AgentConfig(doc_formats=on), Path.cwd(), threading.Event()
+        engine,
+        ToolRegistry(tools_from_spec([SALON])),
+        AgentConfig(complete_arguments=on),
+        Path.cwd(),
+        threading.Event(),
     )
     state.add_turn("user", "Find me a hair salon in New York.")
     thought = "I will look for salons in New York.\nNext: caller."

@@ -11,6 +11,7 @@ from umi_edge.agent.events import AgentError, ArgumentDropped, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.grounding import unasked_optionals
 from umi_edge.agent.state import RunState
+from umi_edge.agent.stated_optionals import add_stated_optionals
 from umi_edge.agent.tool_prior import choose_tool
 from umi_edge.engine import Generation, GrammarError
 from umi_edge.formats.parse import CallParseError, parse_call, render_call
@@ -50,6 +51,7 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
     text = yield from choose_numbers(state, step, prompt, gen.text)
     text = yield from complete_formats(state, step, prompt, text)
+    text = yield from add_stated_optionals(state, step, prompt, text)
     text = yield from drop_unasked(state, step, text)
     tc = parse_and_check(state, step, text.strip())
     yield tc

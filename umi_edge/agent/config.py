@@ -41,8 +41,10 @@ class AgentConfig:
     numbers when a number argument that is not a best match is chosen again (0: the caller's value stands;
     :mod:`umi_edge.agent.argument_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
     an answer that states none of them has its first number chosen again (0: the summarizer's answer stands;
-    :mod:`umi_edge.agent.answer_prior`). ``doc_formats``: a string argument whose doc gives a two-part format
-    (``'City, State'``) and that lacks its second part is completed by the caller (:mod:`umi_edge.agent.doc_formats`).
+    :mod:`umi_edge.agent.answer_prior`). ``complete_arguments``: the caller completes its call from the doc and the
+    request: a string lacking the second part of a two-part format its doc gives (``'City, State'``,
+    :mod:`umi_edge.agent.doc_formats`), and optional arguments the request states but the call left out
+    (:mod:`umi_edge.agent.stated_optionals`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -58,7 +60,7 @@ class AgentConfig:
     tool_prior: float = DEFAULT_TOOL_PRIOR
     argument_prior: float = DEFAULT_ARGUMENT_PRIOR
     answer_prior: float = DEFAULT_ANSWER_PRIOR
-    doc_formats: bool = True
+    complete_arguments: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -2,13 +2,14 @@
 
 Tool docs often say how a value is written: "The city, in the format of 'City, State', such as 'Berkeley, CA'". A
 small caller copies the request's words ("Find a salon in Pinole" → ``city: "Pinole"``) and leaves the second part
-out. With ``doc_formats`` on (``--no-doc-formats`` turns it off), once the caller has written its call, each string
-argument whose parameter doc gives such a format (the word "format" and a quoted example of two comma-separated parts)
-but whose value has no comma is completed by the caller itself: it writes on after ``"Pinole, `` under a grammar of
-one to three capitalised words and the closing quote, greedy, as it would have written them. The rest of the call is
-kept. Only the doc is read, never a list of places, so the second part is the caller's own knowledge ("Pinole, CA").
-Enforced at run time, not trained; models/README.md reports what it changes on BFCL's live data. No library does this
-(it is a rule about tool docs and our own prompts), so it is written here.
+out. With ``complete_arguments`` on (``--no-complete-arguments`` turns it off), once the caller has written its call,
+each string argument whose parameter doc quotes an example of two comma-separated capitalised parts, but whose value
+has no comma, is completed by the caller itself: it writes on after ``"Pinole, `` under a grammar of one to three
+words and the closing quote, greedy, as it would have written them. The completion is kept only when the caller is
+sure of it (:data:`MIN_LOGPROB`); the rest of the call is kept. Only the doc is read, never a list of places, so the
+second part is the caller's own knowledge ("Pinole, CA"). Enforced at run time, not trained; models/README.md reports
+what it changes on BFCL's live data. No library does this (it is a rule about tool docs and our own prompts), so it
+is written here.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def misfits_format(value: str, spec: Any, sources: str) -> bool:
 def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Generator[Event, None, str]:
     """``text`` (the caller's call after ``prompt``), with each string argument of a :func:`two_part_format`
     parameter that lacks its second part completed by the caller; yields :class:`ArgumentCompleted` for each."""
-    if not state.config.doc_formats:
+    if not state.config.complete_arguments:
         return text
     try:
         call = parse_call(text.strip())

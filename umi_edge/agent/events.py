@@ -157,6 +157,16 @@ class ArgumentCompleted:
 
 
 @dataclass(frozen=True)
+class ArgumentAdded:
+    """An optional argument the caller left out and then wrote when offered, kept because the request states it
+    (:mod:`umi_edge.agent.stated_optionals`): ``value`` as JSON."""
+
+    step: int
+    parameter: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ArgumentDropped:
     """An optional argument left out of the caller's call because only its doc, not the request or an observation,
     holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
@@ -249,6 +259,7 @@ Event = (
     | ToolChosen
     | ArgumentChosen
     | ArgumentCompleted
+    | ArgumentAdded
     | ArgumentDropped
     | AnswerNumberChosen
     | Timing

@@ -168,13 +168,13 @@ def add_argument_prior(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_doc_formats(p: argparse.ArgumentParser) -> None:
-    """``--no-doc-formats`` (the agent options, and ``eval bfcl``)."""
+def add_complete_arguments(p: argparse.ArgumentParser) -> None:
+    """``--no-complete-arguments`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
-        "--no-doc-formats",
+        "--no-complete-arguments",
         action="store_true",
-        help="leave a string argument as the caller wrote it when its doc gives a two-part format such as "
-        "'City, State' and it has one part (default: the caller writes the second part)",
+        help="keep the caller's call as written (default: the caller writes the second part of a string whose doc "
+        "gives a two-part format such as 'City, State', and optional arguments the request states but it left out)",
     )
 
 
@@ -193,8 +193,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --argument-prior --no-doc-formats --answer-prior --rerun-repeated-reads --history
-    --single``: how the agent loop runs."""
+    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --answer-prior --rerun-repeated-reads
+    --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -224,7 +224,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_ungrounded_calls(p)
     add_tool_prior(p)
     add_argument_prior(p)
-    add_doc_formats(p)
+    add_complete_arguments(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -273,8 +273,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.argument_prior = args.argument_prior
     if getattr(args, "answer_prior", None) is not None:
         config.answer_prior = args.answer_prior
-    if getattr(args, "no_doc_formats", False):
-        config.doc_formats = False
+    if getattr(args, "no_complete_arguments", False):
+        config.complete_arguments = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

@@ -129,7 +129,7 @@ def register(subparsers: Any) -> None:
     opt.add_ungrounded_calls(bf)
     opt.add_tool_prior(bf)
     opt.add_argument_prior(bf)
-    opt.add_doc_formats(bf)
+    opt.add_complete_arguments(bf)
     bf.add_argument(
         "--validation",
         action="store_true",

@@ -115,6 +115,16 @@ def caller_grammar(tools: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str
     return f'root ::= " "? "Action: " ( {" | ".join(alts)} )\n{body}\n'
 
 
+def value_grammar(schema: Mapping[str, Any]) -> str:
+    """GBNF for one JSON value of ``schema`` (a parameter's), from the same converter as :func:`caller_grammar`."""
+    conv = _AnyOrderConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    try:
+        rule = conv.visit(conv.resolve_refs(dict(schema), "value"), "value")
+    except Exception as exc:  # the converter raises bare exceptions on unsupported schemas
+        raise GrammarError(f"cannot turn the schema into a grammar: {exc}") from None
+    return f"root ::= {rule}\n{conv.format_grammar()}\n"
+
+
 def grounded_text_grammar(numbers: Iterable[str]) -> str:
     """GBNF for free text whose numbers are only the given spellings (the grounded Summarizer).
 

@@ -163,8 +163,8 @@ class EntryResult:
     made_up: dict[str, Any] | None = None
     """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
     adjusted: list[dict[str, Any]] = field(default_factory=list)
-    """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, unasked optional
-    arguments left out), as events."""
+    """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, stated optional
+    arguments added, unasked ones left out), as events."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +189,7 @@ def run_entry(
     from umi_edge.agent.agent import Agent
     from umi_edge.agent.events import (
         AgentError,
+        ArgumentAdded,
         ArgumentChosen,
         ArgumentCompleted,
         ArgumentDropped,
@@ -209,7 +210,7 @@ def run_entry(
     t0 = time.perf_counter()
     for ev in agent.run(query):
         if (
-            isinstance(ev, ArgumentCompleted | ArgumentDropped)
+            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped)
             or isinstance(ev, ArgumentChosen)
             and ev.value != ev.model_choice
         ):
@@ -264,7 +265,7 @@ class BfclRun:
     """Only the held-out live entries were run."""
     tool_prior: float = 0.0
     argument_prior: float = 0.0
-    doc_formats: bool = False
+    complete_arguments: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -298,7 +299,7 @@ class BfclRun:
             "validation_only": self.validation,
             "tool_prior": self.tool_prior,
             "argument_prior": self.argument_prior,
-            "doc_formats": self.doc_formats,
+            "complete_arguments": self.complete_arguments,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -365,7 +366,7 @@ def run_bfcl(
         validation=validation,
         tool_prior=config.tool_prior,
         argument_prior=config.argument_prior,
-        doc_formats=config.doc_formats,
+        complete_arguments=config.complete_arguments,
     )
 
 
@@ -389,8 +390,10 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
     if summary.get("argument_prior"):
         lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
-    if summary.get("doc_formats"):
-        lines.append("- doc formats: two-part string arguments completed by the caller (`--no-doc-formats`: off)")
+    if summary.get("complete_arguments"):
+        lines.append(
+            "- the caller completes two-part formats and stated optional arguments (`--no-complete-arguments`: off)"
+        )
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

@@ -1,0 +1,94 @@
+"""Stated optionals: an optional argument the request states but the caller left out is written by the caller and kept
+only when a source states it. Real llama.cpp runs of the untrained SmolLM2 bundle; each parameter's enum fixes what the
+caller can write, so each case's outcome follows from the rule alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from edge_bundles import merged_bundle
+
+from umi_edge.agent import AgentConfig
+from umi_edge.agent import events as ev
+from umi_edge.agent.generation import fit
+from umi_edge.agent.state import RunState
+from umi_edge.agent.stated_optionals import add_stated_optionals
+from umi_edge.engine import Engine, EngineOptions
+from umi_edge.formats.parse import parse_call
+from umi_edge.formats.prompts import build_input, model_prompt
+from umi_edge.tools.loading import tools_from_spec
+from umi_edge.tools.registry import ToolRegistry
+
+T = TypeVar("T")
+MOVIES = {
+    "name": "find_movies",
+    "description": "Find movies by director, genre and running time.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "directed_by": {"type": "string", "description": "The director of the movie."},
+            "genre": {"type": "string", "enum": ["Comedy"], "description": "The genre of the movie."},
+            "max_minutes": {"type": "integer", "enum": [95], "description": "Longest running time in minutes."},
+            "subtitles": {"type": "boolean", "description": "Whether the movie has subtitles."},
+        },
+        "required": ["directed_by"],
+    },
+}
+WRITTEN = ' Action: find_movies\nAction Input: {"directed_by": "Edgar Wright"}'
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    bundle = merged_bundle(tmp_path_factory.mktemp("optionals") / "bundle", context_length=1024)
+    with Engine.from_bundle(bundle, EngineOptions(threads=1)) as e:
+        yield e
+
+
+def _drain(flow: Generator[ev.Event, None, T]) -> tuple[list[ev.Event], T]:
+    events = []
+    while True:
+        try:
+            events.append(next(flow))
+        except StopIteration as done:
+            return events, done.value
+
+
+def _add(engine: Engine, request: str, written: str = WRITTEN, *, on: bool = True) -> tuple[list[ev.Event], str]:
+    config = AgentConfig(complete_arguments=on)
+    state = RunState(engine, ToolRegistry(tools_from_spec([MOVIES])), config, Path.cwd(), threading.Event())
+    state.add_turn("user", request)
+    thought = "I will look for the movies.\nNext: caller."
+    state.add_turn("assistant", thought)
+
+    def render(history: str) -> str:
+        return model_prompt(
+            build_input("caller", doc=state.doc_text, history=history, tool_names=state.names_text,
+                        thought=thought, style=state.style)
+        )  # fmt: skip
+
+    prompt = _drain(fit(state, "caller", 1, render))[1]
+    events, text = _drain(add_stated_optionals(state, 1, prompt, written))
+    return [e for e in events if not isinstance(e, ev.TokenDelta | ev.Timing)], text
+
+
+def test_stated_optionals_are_added(engine: Engine) -> None:
+    request = "Find a comedy movie by Edgar Wright, at most 95 minutes long."
+    events, text = _add(engine, request)
+    assert events == [ev.ArgumentAdded(1, "genre", '"Comedy"'), ev.ArgumentAdded(1, "max_minutes", "95")]
+    args = parse_call(text.strip()).arguments
+    assert args == {"directed_by": "Edgar Wright", "genre": "Comedy", "max_minutes": 95}  # booleans are not offered
+    assert ev.from_dict(ev.to_dict(events[0])) == events[0]
+    assert _add(engine, request, on=False) == ([], WRITTEN)  # off: the call stands
+    done = ' Action: find_movies\nAction Input: {"directed_by": "Edgar Wright", "genre": "Comedy", "max_minutes": 95}'
+    assert _add(engine, request, done) == ([], done)  # nothing left out
+
+
+def test_values_no_source_states_are_not_added(engine: Engine) -> None:
+    # "movie" makes genre worth offering, and 120 makes max_minutes; the caller can only write Comedy and 95
+    assert _add(engine, "Find a movie by Edgar Wright of at most 120 minutes.") == ([], WRITTEN)
+    # no request word in genre's doc and no number: nothing is offered at all
+    assert _add(engine, "Edgar Wright, please.") == ([], WRITTEN)

@@ -225,3 +225,13 @@ def test_an_optional_value_only_the_doc_holds_is_left_out(tmp_path: Path) -> Non
         assert parse_call(text.strip()).arguments == {"room": "kitchen"}
         state.config.grounded_calls = False  # the check is off: the call stands
         assert list(drop_unasked(state, 1, written)) == []
+
+
+def test_confused_strings_are_made_up() -> None:
+    login = [_user("Log me in, my username is john_doe")]
+    assert made_up_values({"username": "john_doe", "password": "john_doe"}, login) == ['"john_doe"']
+    todo = [_user("Go shopping at 9 pm")]
+    thought = "I will add 9 pm to the list."
+    assert made_up_values({"content": thought}, todo) == [json.dumps(thought)]  # the plan, not the user's words
+    assert made_up_values({"content": "I will be late"}, [_user("Write 'I will be late' to note.txt")]) == []
+    assert made_up_values({"a": 5, "b": 5, "x": "kg", "y": "km"}, [_user("5 kg plus 5 kg in km?")]) == []

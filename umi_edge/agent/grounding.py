@@ -26,6 +26,12 @@ written, whatever their length, since a small caller builds them from held words
 ``help.display``, ``user@example.com``, the tool's own name), which a source or the parameter's doc must hold as it
 is; a code without spaces or operators (``2023-04-15``), each of whose digit runs must be a source's number (a month
 name of the request holds its number); and a URL or path, each of whose name-like parts must be held as written.
+A value of a parameter whose doc gives a two-part place format ('City, State') must fit it
+(:func:`~umi_edge.agent.doc_formats.misfits_format`: not the doc's own example unasked, not a domain, an IP address or
+a key). Two parameters holding the same string, and a string that narrates the agent's plan ("I will add …"), are
+made up too (:func:`confused_strings`). An optional parameter whose string value only its doc holds is left out of the
+call instead (:func:`unasked_optionals`): the user made no such choice.
+
 No library does this (it is a rule about our own sources), so it is written here. Enforced at run time, not trained;
 models/README.md reports what it costs and saves.
 """
@@ -223,13 +229,37 @@ def unasked_optionals(
     ]
 
 
+NARRATION = re.compile(r"\s*I (?:will|'ll|am going to|added|have added)\b", re.I)
+"""A string that narrates the agent's own plan, as the planner's thoughts do ("I will add the item to my list")."""
+
+
+def confused_strings(arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]]) -> list[str]:
+    """String values a confused caller writes, whatever words they hold: one that another parameter of the call already
+    holds (``username`` and ``password`` both ``"john_doe"``; ``artist`` and ``album`` both the artist), and one that
+    narrates the agent's plan (:data:`NARRATION`) where no source says it."""
+    sources = "\n".join(t["value"] for t in turns if t["from"] in SOURCES).lower()
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in arguments.values():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        key = value.strip().lower()
+        if key in seen or (NARRATION.match(value) and key not in sources):
+            js = json.dumps(value, ensure_ascii=False)
+            if js not in out:
+                out.append(js)
+        seen.add(key)
+    return out
+
+
 def made_up_values(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
 ) -> list[str]:
-    """:func:`made_up_numbers` then :func:`made_up_strings` of a call (``doc``: the tool's description and
-    parameters schema)."""
+    """:func:`made_up_numbers`, :func:`made_up_strings` then :func:`confused_strings` of a call (``doc``: the tool's
+    description and parameters schema)."""
     turns = list(turns)
-    return made_up_numbers(arguments, turns, doc) + made_up_strings(arguments, turns, (doc or {}).get("parameters"))
+    found = made_up_numbers(arguments, turns, doc) + made_up_strings(arguments, turns, (doc or {}).get("parameters"))
+    return found + [s for s in confused_strings(arguments, turns) if s not in found]
 
 
 def made_up_numbers(

@@ -235,3 +235,13 @@ def test_confused_strings_are_made_up() -> None:
     assert made_up_values({"content": thought}, todo) == [json.dumps(thought)]  # the plan, not the user's words
     assert made_up_values({"content": "I will be late"}, [_user("Write 'I will be late' to note.txt")]) == []
     assert made_up_values({"a": 5, "b": 5, "x": "kg", "y": "km"}, [_user("5 kg plus 5 kg in km?")]) == []
+
+
+def test_a_copied_doc_example_is_made_up() -> None:
+    plant = {"type": "string", "description": 'Kind, e.g. "cactus", "fern".'}
+    unit = {"type": "string", "description": "The unit, e.g. 'lb', 'kg'."}
+    doc = {"parameters": {"properties": {"plant": plant, "unit": unit}}}
+    salary = [_user("If someone makes 4100 a month, how much is that over 9 months?")]
+    assert made_up_values({"plant": "cactus"}, salary, doc) == ['"cactus"']  # only the doc's illustration holds it
+    assert made_up_values({"plant": "cactus"}, [_user("Water my cacti?")], doc) == []  # "cact…": the request's
+    assert made_up_values({"unit": "lb"}, [_user("150 pounds in kilograms?")], doc) == []  # a unit's symbol

@@ -28,9 +28,10 @@ is; a code without spaces or operators (``2023-04-15``), each of whose digit run
 name of the request holds its number); and a URL or path, each of whose name-like parts must be held as written.
 A value of a parameter whose doc gives a two-part place format ('City, State') must fit it
 (:func:`~umi_edge.agent.doc_formats.misfits_format`: not the doc's own example unasked, not a domain, an IP address or
-a key). Two parameters holding the same string, and a string that narrates the agent's plan ("I will add …"), are
-made up too (:func:`confused_strings`). An optional parameter whose string value only its doc holds is left out of the
-call instead (:func:`unasked_optionals`): the user made no such choice.
+a key). A string that is one of its doc's quoted examples ("e.g. 'cactus'") while the sources hold none of its words
+is made up (:func:`copied_examples`), and so are two parameters holding the same string and a string that narrates
+the agent's plan ("I will add …") (:func:`confused_strings`). An optional parameter whose string value only its doc
+holds is left out of the call instead (:func:`unasked_optionals`): the user made no such choice.
 
 No library does this (it is a rule about our own sources), so it is written here. Enforced at run time, not trained;
 models/README.md reports what it costs and saves.
@@ -233,6 +234,36 @@ NARRATION = re.compile(r"\s*I (?:will|'ll|am going to|added|have added)\b", re.I
 """A string that narrates the agent's own plan, as the planner's thoughts do ("I will add the item to my list")."""
 
 
+_EXAMPLE_SPAN = re.compile(r"(?:\be\.g\.|\bsuch as\b|\bfor example\b|\bfor instance\b)[^.;]*(?:\.(?=\S)[^.;]*)*", re.I)
+"""From an example marker to the end of its sentence (a dot inside a word, as in ``e.g.`` or ``3.5``, goes on)."""
+_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
+
+
+def doc_examples(spec: Any) -> set[str]:
+    """The lower-cased values a parameter's description quotes as examples (after "e.g.", "such as", "for
+    example"): ``Kind of plant, e.g. "cactus", "fern"`` → ``{"cactus", "fern"}``. Not the schema's enum or default."""
+    doc = str(spec.get("description", "")) if isinstance(spec, Mapping) else ""
+    return {(a or b).strip().lower() for m in _EXAMPLE_SPAN.finditer(doc) for a, b in _QUOTED.findall(m.group(0))}
+
+
+def copied_examples(
+    arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], parameters: Mapping[str, Any] | None = None
+) -> list[str]:
+    """String values that are one of their parameter doc's examples (:func:`doc_examples`) while no word of them is
+    the request's or an observation's, symbols and codes of up to 3 characters aside (``lb`` for "pounds" is
+    the unit's own spelling): the caller copied the illustration ("cactus" for "If someone makes 4100 a
+    month…", "San Francisco, CA" for "Who are you?")."""
+    props = (parameters or {}).get("properties", {})
+    turns = list(turns)
+    out: list[str] = []
+    for name, value in arguments.items():
+        spec = props.get(name) if isinstance(props, Mapping) else None
+        example = isinstance(value, str) and len(value.strip()) > 3 and value.strip().lower() in doc_examples(spec)
+        if example and made_up_strings({name: value}, turns):
+            out.append(json.dumps(value, ensure_ascii=False))
+    return out
+
+
 def confused_strings(arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]]) -> list[str]:
     """String values a confused caller writes, whatever words they hold: one that another parameter of the call already
     holds (``username`` and ``password`` both ``"john_doe"``; ``artist`` and ``album`` both the artist), and one that
@@ -255,11 +286,13 @@ def confused_strings(arguments: Mapping[str, Any], turns: Iterable[Mapping[str, 
 def made_up_values(
     arguments: Mapping[str, Any], turns: Iterable[Mapping[str, str]], doc: Mapping[str, Any] | None = None
 ) -> list[str]:
-    """:func:`made_up_numbers`, :func:`made_up_strings` then :func:`confused_strings` of a call (``doc``: the tool's
-    description and parameters schema)."""
+    """:func:`made_up_numbers`, :func:`made_up_strings`, :func:`copied_examples` then :func:`confused_strings` of a
+    call (``doc``: the tool's description and parameters schema)."""
     turns = list(turns)
-    found = made_up_numbers(arguments, turns, doc) + made_up_strings(arguments, turns, (doc or {}).get("parameters"))
-    return found + [s for s in confused_strings(arguments, turns) if s not in found]
+    parameters = (doc or {}).get("parameters")
+    found = made_up_numbers(arguments, turns, doc) + made_up_strings(arguments, turns, parameters)
+    more = copied_examples(arguments, turns, parameters) + confused_strings(arguments, turns)
+    return found + [s for s in dict.fromkeys(more) if s not in found]
 
 
 def made_up_numbers(

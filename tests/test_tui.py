@@ -515,6 +515,26 @@ async def test_argument_and_answer_prior_overrides_are_notices(env: dict[str, Pa
 
 
 @sync
+async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, Path], tmp_path: Path) -> None:
+    from umi_edge.agent.events import ArgumentAdded, ArgumentCompleted, ArgumentDropped
+
+    app = make_app(tmp_path / "nowhere", env)
+    async with app.run_test(size=(100, 20)) as pilot:
+        conv = app.chat_screen.conversation
+        before = len(notices(app))
+        await conv.apply(ArgumentCompleted(1, "city", "Pinole, Austin TX", "Pinole", -6.5, False))  # not kept
+        await conv.apply(ArgumentCompleted(1, "city", "Pinole, CA", "Pinole", -0.2, True))
+        await conv.apply(ArgumentAdded(1, "genre", '"Comedy"'))
+        await conv.apply(ArgumentDropped(1, "unit", "celsius"))
+        await pilot.pause()
+        assert notices(app)[before:] == [
+            "Doc format: city = Pinole, CA, completed by the caller",
+            'Stated in the request: genre = "Comedy", added by the caller',
+            "Left out: unit = celsius, which only the tool's doc holds",
+        ]
+
+
+@sync
 async def test_command_palette_lists_every_slash_command(smol_bundle: Path, env: dict[str, Path]) -> None:
     app = make_app(smol_bundle, env)
     async with app.run_test(size=SIZE) as pilot:

@@ -137,6 +137,12 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.print(
                 f"\n[dim]argument prior: {e.parameter} = {e.value} instead of the caller's own {e.model_choice}[/]"
             )
+        elif isinstance(e, ev.ArgumentCompleted) and e.accepted:
+            con.print(f"\n[dim]doc format: {e.parameter} = {e.value}, completed by the caller[/]")
+        elif isinstance(e, ev.ArgumentAdded):
+            con.print(f"\n[dim]stated in the request: {e.parameter} = {e.value}, added by the caller[/]")
+        elif isinstance(e, ev.ArgumentDropped):
+            con.print(f"\n[dim]left out: {e.parameter} = {e.value}, which only the tool's doc holds[/]")
         elif isinstance(e, ev.AnswerNumberChosen) and e.number != e.model_choice:
             con.print(f"\n[dim]answer prior: {e.number} instead of the summarizer's own {e.model_choice}[/]")
         elif isinstance(e, ev.RepeatedCall) and e.succeeded:

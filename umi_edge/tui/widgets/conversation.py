@@ -16,7 +16,10 @@ from textual.widget import Widget
 from umi_edge.agent.events import (
     AgentError,
     AnswerNumberChosen,
+    ArgumentAdded,
     ArgumentChosen,
+    ArgumentCompleted,
+    ArgumentDropped,
     Cancelled,
     Event,
     FinalAnswer,
@@ -137,6 +140,12 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Tool prior: {name} instead of the caller's own {own}", "dim")
             case ArgumentChosen(parameter=parameter, value=value, model_choice=own) if value != own:
                 self.add_notice(f"Argument prior: {parameter} = {value} instead of the caller's own {own}", "dim")
+            case ArgumentCompleted(parameter=parameter, value=value, accepted=True):
+                self.add_notice(f"Doc format: {parameter} = {value}, completed by the caller", "dim")
+            case ArgumentAdded(parameter=parameter, value=value):
+                self.add_notice(f"Stated in the request: {parameter} = {value}, added by the caller", "dim")
+            case ArgumentDropped(parameter=parameter, value=value):
+                self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:
                 self.add_notice(f"Answer prior: {number} instead of the summarizer's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):

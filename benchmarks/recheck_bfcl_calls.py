@@ -35,7 +35,7 @@ def main(paths: list[str]) -> None:
             if fn is None:
                 continue
             _, desc, params = to_json_schema(fn)[:3]
-            turns = [{"from": "user", "value": entry_query(e.entry)}]
+            turns = [{"from": "user", "value": entry_query(e.entry) or ""}]
             hits = made_up_values(args, turns, {"description": desc, "parameters": params})
             if hits:
                 out = "GAIN" if "irrelevance" in cat else ("LOSS" if r["valid"] else "neutral")

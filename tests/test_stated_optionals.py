@@ -90,5 +90,7 @@ def test_stated_optionals_are_added(engine: Engine) -> None:
 def test_values_no_source_states_are_not_added(engine: Engine) -> None:
     # "movie" makes genre worth offering, and 120 makes max_minutes; the caller can only write Comedy and 95
     assert _add(engine, "Find a movie by Edgar Wright of at most 120 minutes.") == ([], WRITTEN)
+    # "comedies" holds the word but not the value as written
+    assert _add(engine, "Find comedies by Edgar Wright.") == ([], WRITTEN)
     # no request word in genre's doc and no number: nothing is offered at all
     assert _add(engine, "Edgar Wright, please.") == ([], WRITTEN)

@@ -5,9 +5,9 @@ a comedy movie directed by Edgar Wright" → ``{"directed_by": "Edgar Wright"}``
 ``complete_arguments`` on (``--no-complete-arguments`` turns it off), once the caller has written its call, each
 optional parameter it left out (strings and numbers, at most :data:`MAX_TRIED`, in the schema's order) that the
 request may speak of is offered to the caller: it writes the value after ``, "genre": `` under the grammar of that
-parameter's schema, greedy. The value is kept only when a source states it, by the rules of the grounded calls
-(:mod:`umi_edge.agent.grounding`): a string must hold a word of the request or an observation (the doc alone is not
-enough, see :func:`~umi_edge.agent.grounding.unasked_optionals`) and must pass the made-up checks; a number must be
+parameter's schema, greedy. The value is kept only when the request states it: a string must be written in the
+request as it is (case aside; sharing a word is not enough: on our held-out tasks the caller then wrote
+``pattern: "./Project: Onyx"``) and must pass the made-up checks of :mod:`umi_edge.agent.grounding`; a number must be
 one of the request's numbers that best match the parameter (:func:`umi_edge.agent.argument_prior.relevance`). A value
 another argument already holds, or the parameter's default, is not added. Which parameters are tried is decided
 without the model: a number parameter when a request number matches it, a string parameter when a word of the
@@ -62,7 +62,8 @@ def _stated(state: RunState, name: str, value: Any, spec: dict[str, Any], args: 
         return False
     if isinstance(value, str):
         words = _string_words(value)
-        return 0 < len(words) <= MAX_WORDS and not made_up_strings(trial, state.turns)
+        verbatim = value.strip().lower() in request.lower()
+        return verbatim and 0 < len(words) <= MAX_WORDS and not made_up_strings(trial, state.turns)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return any(x >= 1.0 and rounds_to(float(value), 9, [m.value]) for m, x in relevance(name, spec, request))
     return False

@@ -94,10 +94,6 @@ def relevance(found: list[Result], question: str) -> list[float]:
     return [x / best if best > 0 else NEUTRAL for x in s]
 
 
-def _question(state: RunState) -> str:
-    return next((t["value"] for t in state.turns[state.earlier :] if t["from"] == "user"), "")
-
-
 def _value(m: re.Match[str]) -> float:
     return float(m.group(0).replace(",", ""))
 
@@ -135,7 +131,7 @@ def restate_result(state: RunState, step: int, prompt: str, gen: Generation) -> 
     found = results(state)
     if not found:
         return gen
-    rel = relevance(found, _question(state))
+    rel = relevance(found, state.request)
     observed = allowed_numbers([t for t in state.turns[state.earlier :] if t["from"] == "observation"][-1:]) or set()
     text = gen.text
     target = _target(text, found, rel, observed)

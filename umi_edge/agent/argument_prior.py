@@ -24,7 +24,6 @@ from typing import Any
 
 from umi_edge.agent.events import ArgumentChosen, Event
 from umi_edge.agent.state import RunState
-from umi_edge.formats.parse import CallParseError, parse_call
 from umi_edge.numbers import NUMBER, Mention, mentions, rounds_to
 from umi_edge.tools.ranking import scores, words
 
@@ -70,14 +69,11 @@ def choose_numbers(state: RunState, step: int, prompt: str, text: str) -> Genera
     weight = state.config.argument_prior
     if weight <= 0:
         return text
-    try:
-        call = parse_call(text.strip())
-    except CallParseError:
+    found = state.written_call(text)
+    if found is None:
         return text
-    tool = state.registry.get(call.name)
-    if tool is None:
-        return text
-    request = next((t["value"] for t in state.turns[state.earlier :] if t["from"] == "user"), "")
+    call, tool = found
+    request = state.request
     props = tool.parameters.get("properties", {})
     role = state.engine_role("caller")
     start = text.find("Action Input:")

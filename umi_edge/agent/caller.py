@@ -14,7 +14,7 @@ from umi_edge.agent.state import RunState
 from umi_edge.agent.stated_optionals import add_stated_optionals
 from umi_edge.agent.tool_prior import choose_tool
 from umi_edge.engine import Generation, GrammarError
-from umi_edge.formats.parse import CallParseError, parse_call, render_call
+from umi_edge.formats.parse import render_call
 from umi_edge.formats.prompts import build_input, model_prompt
 from umi_edge.tools.registry import Tool
 
@@ -63,13 +63,10 @@ def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None
     written again by ``render_call``; yields :class:`ArgumentDropped` for each."""
     if not state.config.grounded_calls:
         return text
-    try:
-        parsed = parse_call(text.strip())
-    except CallParseError:
+    found = state.written_call(text)
+    if found is None:
         return text
-    tool = state.registry.get(parsed.name)
-    if tool is None:
-        return text
+    parsed, tool = found
     drop = unasked_optionals(parsed.arguments, state.turns, tool.parameters)
     if not drop:
         return text

@@ -21,7 +21,6 @@ from typing import Any
 
 from umi_edge.agent.events import ArgumentCompleted, Event
 from umi_edge.agent.state import RunState
-from umi_edge.formats.parse import CallParseError, parse_call
 
 _EXAMPLE = re.compile(r"""['"]([A-Z][^'",]*), ([A-Z][^'",]*)['"]""")
 """A quoted example of two comma-separated parts: ``'City, State'``, ``'Berkeley, CA'``."""
@@ -74,13 +73,10 @@ def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Gene
     parameter that lacks its second part completed by the caller; yields :class:`ArgumentCompleted` for each."""
     if not state.config.complete_arguments:
         return text
-    try:
-        call = parse_call(text.strip())
-    except CallParseError:
+    found = state.written_call(text)
+    if found is None:
         return text
-    tool = state.registry.get(call.name)
-    if tool is None:
-        return text
+    call, tool = found
     props = tool.parameters.get("properties", {})
     role = state.engine_role("caller")
     start = text.find("Action Input:")

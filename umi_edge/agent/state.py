@@ -11,9 +11,10 @@ from umi_edge.agent.approval import Approver
 from umi_edge.agent.config import AgentConfig
 from umi_edge.agent.earlier import prompt_turns
 from umi_edge.engine import Engine
+from umi_edge.formats.parse import Call, CallParseError, parse_call
 from umi_edge.formats.prompts import Style
 from umi_edge.formats.tooldoc import render_doc, tool_names
-from umi_edge.tools.registry import ToolRegistry
+from umi_edge.tools.registry import Tool, ToolRegistry
 
 
 @dataclass
@@ -55,6 +56,21 @@ class RunState:
         if role == "backbone" and "backbone" not in self.engine.roles:
             return "planner"
         return role
+
+    @property
+    def request(self) -> str:
+        """The current question: the first user turn after the earlier questions ("" before it is added)."""
+        return next((t["value"] for t in self.turns[self.earlier :] if t["from"] == "user"), "")
+
+    def written_call(self, text: str) -> tuple[Call, Tool] | None:
+        """The call the caller wrote in ``text`` and its registered tool, or None when it does not parse or names
+        no tool (the steps that adjust a call before it is checked then leave ``text`` alone)."""
+        try:
+            call = parse_call(text.strip())
+        except CallParseError:
+            return None
+        tool = self.registry.get(call.name)
+        return None if tool is None else (call, tool)
 
     def add_turn(self, role: str, value: str) -> None:
         self.turns.append({"from": role, "value": value})

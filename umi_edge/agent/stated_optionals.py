@@ -27,7 +27,6 @@ from umi_edge.agent.grounding import _string_words, made_up_strings, made_up_val
 from umi_edge.agent.state import RunState
 from umi_edge.engine import GrammarError
 from umi_edge.engine.grammar import value_grammar
-from umi_edge.formats.parse import CallParseError, parse_call
 from umi_edge.numbers import rounds_to
 
 MAX_TRIED = 4
@@ -74,17 +73,14 @@ def add_stated_optionals(state: RunState, step: int, prompt: str, text: str) -> 
     caller; yields :class:`ArgumentAdded` for each."""
     if not state.config.complete_arguments:
         return text
-    try:
-        call = parse_call(text.strip())
-    except CallParseError:
-        return text
-    tool = state.registry.get(call.name)
+    found = state.written_call(text)
     close = text.rstrip().rfind("}")
-    if tool is None or close < 0:
+    if found is None or close < 0:
         return text
+    call, tool = found
     props = tool.parameters.get("properties", {})
     required = set(tool.parameters.get("required", []))
-    request = next((t["value"] for t in state.turns[state.earlier :] if t["from"] == "user"), "")
+    request = state.request
     args = dict(call.arguments)
     doc = {"description": tool.description, "parameters": tool.parameters}
     role = state.engine_role("caller")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Generator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from edge_bundles import merged_bundle
+from flows import drain
 
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
@@ -73,19 +73,10 @@ def _answer(engine: Engine, state: RunState, written: str) -> tuple[list[ev.Even
     def render(history: str) -> str:
         return model_prompt(build_input("summarizer", doc="", history=history, style=state.style))
 
-    prompt = _drain(fit(state, "summarizer", 2, render))[1]
+    prompt = drain(fit(state, "summarizer", 2, render))[1]
     own = Generation("summarizer", written, "eos", 0, 0, 0, 0, 0.0, 0.0, 0, 0)
-    events, gen = _drain(restate_result(state, 2, prompt, own))
+    events, gen = drain(restate_result(state, 2, prompt, own))
     return [e for e in events if not isinstance(e, ev.TokenDelta | ev.Timing)], gen.text
-
-
-def _drain(flow: Generator[ev.Event, None, T]) -> tuple[list[ev.Event], T]:
-    events = []
-    while True:
-        try:
-            events.append(next(flow))
-        except StopIteration as done:
-            return events, done.value
 
 
 def test_the_prior_restates_the_result_the_question_asks_for(engine: Engine) -> None:

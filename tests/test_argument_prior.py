@@ -5,21 +5,19 @@ the untrained SmolLM2 bundle."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from edge_bundles import merged_bundle
+from flows import caller_prompt, drain
 
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
 from umi_edge.agent.argument_prior import choose_numbers, relevance
-from umi_edge.agent.generation import fit
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
-from umi_edge.formats.prompts import build_input, model_prompt
 from umi_edge.numbers import mentions
 from umi_edge.tools.registry import ToolRegistry, tool
 
@@ -75,15 +73,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         yield e
 
 
-def _drain(flow: Generator[ev.Event, None, T]) -> tuple[list[ev.Event], T]:
-    events = []
-    while True:
-        try:
-            events.append(next(flow))
-        except StopIteration as done:
-            return events, done.value
-
-
 def _choose(engine: Engine, weight: float, written: str, request: str = PETROL) -> tuple[list[ev.Event], str]:
     state = RunState(
         engine,
@@ -95,15 +84,8 @@ def _choose(engine: Engine, weight: float, written: str, request: str = PETROL) 
     state.add_turn("user", request)
     thought = "I will ask the fuel tool.\nNext: caller."
     state.add_turn("assistant", thought)
-
-    def render(history: str) -> str:
-        return model_prompt(
-            build_input("caller", doc=state.doc_text, history=history, tool_names=state.names_text,
-                        thought=thought, style=state.style)
-        )  # fmt: skip
-
-    prompt = _drain(fit(state, "caller", 1, render))[1]
-    events, text = _drain(choose_numbers(state, 1, prompt, written))
+    prompt = caller_prompt(state, thought)
+    events, text = drain(choose_numbers(state, 1, prompt, written))
     return [e for e in events if not isinstance(e, ev.TokenDelta | ev.Timing)], text
 
 

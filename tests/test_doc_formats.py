@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Generator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from edge_bundles import merged_bundle
+from flows import caller_prompt, drain
 
 from umi_edge.agent import AgentConfig, doc_formats
 from umi_edge.agent import events as ev
 from umi_edge.agent.doc_formats import complete_formats, misfits_format, two_part_format
-from umi_edge.agent.generation import fit
 from umi_edge.agent.grounding import made_up_strings
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
-from umi_edge.formats.prompts import build_input, model_prompt
 from umi_edge.tools.loading import tools_from_spec
 from umi_edge.tools.registry import ToolRegistry
 
@@ -68,15 +66,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         yield e
 
 
-def _drain(flow: Generator[ev.Event, None, T]) -> tuple[list[ev.Event], T]:
-    events = []
-    while True:
-        try:
-            events.append(next(flow))
-        except StopIteration as done:
-            return events, done.value
-
-
 def _complete(engine: Engine, written: str, *, on: bool = True) -> tuple[list[ev.Event], str]:
     state = RunState(
         engine,
@@ -88,15 +77,8 @@ def _complete(engine: Engine, written: str, *, on: bool = True) -> tuple[list[ev
     state.add_turn("user", "Find me a hair salon in New York.")
     thought = "I will look for salons in New York.\nNext: caller."
     state.add_turn("assistant", thought)
-
-    def render(history: str) -> str:
-        return model_prompt(
-            build_input("caller", doc=state.doc_text, history=history, tool_names=state.names_text,
-                        thought=thought, style=state.style)
-        )  # fmt: skip
-
-    prompt = _drain(fit(state, "caller", 1, render))[1]
-    events, text = _drain(complete_formats(state, 1, prompt, written))
+    prompt = caller_prompt(state, thought)
+    events, text = drain(complete_formats(state, 1, prompt, written))
     return [e for e in events if not isinstance(e, ev.TokenDelta | ev.Timing)], text
 
 

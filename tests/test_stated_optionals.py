@@ -15,7 +15,7 @@ from flows import caller_prompt, drain
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
 from umi_edge.agent.state import RunState
-from umi_edge.agent.stated_optionals import add_stated_optionals
+from umi_edge.agent.stated_optionals import _choices, add_stated_optionals
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
 from umi_edge.tools.loading import tools_from_spec
@@ -32,6 +32,8 @@ MOVIES = {
             "genre": {"type": "string", "enum": ["Comedy"], "description": "The genre of the movie."},
             "max_minutes": {"type": "integer", "enum": [95], "description": "Longest running time in minutes."},
             "subtitles": {"type": "boolean", "description": "Whether the movie has subtitles."},
+            "languages": {"type": "array", "items": {"type": "string", "enum": ["English", "French"]}},
+            "audience": {"type": "string", "description": "Who the movie is for: 'kids' or 'adults'."},
         },
         "required": ["directed_by"],
     },
@@ -72,7 +74,39 @@ def test_stated_optionals_are_added(engine: Engine) -> None:
 def test_values_no_source_states_are_not_added(engine: Engine) -> None:
     # "movie" makes genre worth offering, and 120 makes max_minutes; the caller can only write Comedy and 95
     assert _add(engine, "Find a movie by Edgar Wright of at most 120 minutes.") == ([], WRITTEN)
-    # "comedies" holds the word but not the value as written
-    assert _add(engine, "Find comedies by Edgar Wright.") == ([], WRITTEN)
-    # no request word in genre's doc and no number: nothing is offered at all
+    # "movie" is in no enum value: genre is not offered ("comedy" is in its doc but not in the request)
+    assert _add(engine, "Find a movie about horses by Edgar Wright.") == ([], WRITTEN)
+    # no request word in any doc and no number: nothing is offered at all
     assert _add(engine, "Edgar Wright, please.") == ([], WRITTEN)
+
+
+def test_named_values_booleans_and_arrays_are_added(engine: Engine) -> None:
+    events, text = _add(engine, "Find French comedies for kids by Edgar Wright, with subtitles.")
+    added = {e.parameter: e.value for e in events if isinstance(e, ev.ArgumentAdded)}
+    assert list(added) == ["genre", "subtitles", "languages", "audience"]  # schema order
+    assert added["genre"] == '"Comedy"'  # named by its stem ("comedies")
+    assert added["subtitles"] in ("true", "false")  # named, so offered; the caller picks the value
+    assert added["languages"] == '["French"]'  # array of enum strings: the named ones
+    assert added["audience"] == '"kids"'  # a value the description quotes
+    assert parse_call(text.strip()).arguments["audience"] == "kids"
+
+
+def test_choices() -> None:
+    num = {"type": "integer", "description": "Number of tickets required. Default is 1."}
+    assert _choices("num_tickets", num, "Get me two tickets for Eminem.", []) == [2]  # words are numbers too
+    assert _choices("num_tickets", num, "Get me two tickets for Eminem.", [2.0]) == []  # already an argument's
+    level = {"type": "number", "description": "Significance level"}
+    request = "Samples [23, 38] level 0.05"
+    assert _choices("significance_level", level, request, []) == [38, 0.05]  # both best match "level"
+    assert _choices("significance_level", level, request, [[23, 38]]) == [0.05]  # 38 is in another argument's list
+    flag = {"type": "boolean"}
+    assert _choices("include_human_impact", flag, "growth including human impact", []) == [True, False]
+    assert _choices("include_human_impact", flag, "growth including impact", []) == []  # "human" unsaid
+    assert _choices("avoid_tolls", flag, "a route with toll roads avoided", []) == [True, False]
+    assert _choices("include", flag, "include everything", []) == []  # only generic words
+    roots = {"type": "string", "description": "'real' for real roots, 'all' for both. Default is 'real'."}
+    assert _choices("root_type", roots, "Find all the roots of x^2 + 1", []) == ["all"]
+    colour = {"type": "string", "description": "The colour of the rectangle."}
+    assert _choices("colour", colour, "Draw a red rectangle", []) is None  # any string, kept if written as is
+    assert _choices("colour", colour, "Draw it", []) == []
+    assert _choices("tags", {"type": "array", "items": {"type": "string"}}, "tag it", []) == []

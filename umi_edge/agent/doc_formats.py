@@ -45,13 +45,32 @@ def two_part_format(spec: Any) -> bool:
 
 PLACEHOLDERS = ("city", "state", "country", "location", "place", "town")
 """Words that name the format's parts, not a place: ``"City, Ireland"`` is the format copied."""
+TIME_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday today tomorrow tonight weekend".split())
+"""Words of a time, not a place ("Friday" for "if Friday is okay")."""
+_NAME_PREFIX = re.compile(r"(?:Mc|Mac|De|Di|Du|La|Le|Van|Von|O')[A-Z]")
+"""Capitals inside a place name's word ("McAllen", "DeKalb", "O'Fallon"); other inner capitals make a brand
+("VirusTotal")."""
+
+
+def _no_place_name(first: str) -> bool:
+    """``first`` (a value's first part) is written as no place name is: a word with an inner capital ("VirusTotal"),
+    a time word ("Friday", "Emile go out this Friday night"), an IP address ("IP 192.168.1.1") or one word three times
+    ("bla bla bla")."""
+    ws = first.split()
+    if not ws:
+        return False
+    brand = any(re.search(r"[a-z][A-Z]", w) and not _NAME_PREFIX.match(w) for w in ws)
+    time = any(w.lower().strip(".!?") in TIME_WORDS for w in ws)
+    repeated = len(ws) > 2 and len({w.lower() for w in ws}) == 1  # "Walla Walla" is a place
+    return brand or time or repeated or re.search(r"\d+(?:\.\d+){3}", first) is not None
 
 
 def misfits_format(value: str, spec: Any, sources: str) -> bool:
     """``value`` cannot be a value of the :func:`two_part_format` parameter ``spec``: it is one of the doc's own
     examples that the sources (lower-cased request and observations) do not name ("San Francisco, CA" for "Who are
     you?"), its first part is a placeholder word, or it is no place name: a domain, an IP address, a key or a path
-    (``twitter.com``, ``192.168.1.1``, ``api12345``; an ordinal such as ``3rd`` is fine)."""
+    (``twitter.com``, ``192.168.1.1``, ``api12345``; an ordinal such as ``3rd`` is fine), or is written as no place
+    name is (:func:`_no_place_name`)."""
     if not two_part_format(spec):
         return False
     v = value.strip()
@@ -65,7 +84,9 @@ def misfits_format(value: str, spec: Any, sources: str) -> bool:
         re.search(r"\d", t) and re.search(r"[^\W\d_]", t) and not re.fullmatch(r"\d+(?:st|nd|rd|th)", t, re.I)
         for t in first.split()
     )
-    return mixed or not re.search(r"[^\W\d_]{2}", first) or re.search(r"[^\W\d_]\.[^\W\d_]|[_@/]", first) is not None
+    if mixed or _no_place_name(first) or not re.search(r"[^\W\d_]{2}", first):
+        return True
+    return re.search(r"[^\W\d_]\.[^\W\d_]|[_@/]", first) is not None
 
 
 def complete_formats(state: RunState, step: int, prompt: str, text: str) -> Generator[Event, None, str]:

@@ -45,7 +45,9 @@ def two_part_format(spec: Any) -> bool:
 
 PLACEHOLDERS = ("city", "state", "country", "location", "place", "town")
 """Words that name the format's parts, not a place: ``"City, Ireland"`` is the format copied."""
-TIME_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday today tomorrow tonight weekend".split())
+TIME_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday today tomorrow tonight weekend".split()
+)
 """Words of a time, not a place ("Friday" for "if Friday is okay")."""
 _NAME_PREFIX = re.compile(r"(?:Mc|Mac|De|Di|Du|La|Le|Van|Von|O')[A-Z]")
 """Capitals inside a place name's word ("McAllen", "DeKalb", "O'Fallon"); other inner capitals make a brand

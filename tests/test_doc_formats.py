@@ -49,13 +49,34 @@ def test_a_two_part_format_is_read_from_the_doc() -> None:
 
 def test_a_value_must_fit_the_documented_format() -> None:
     spec = {"type": "string", "description": CITY}
-    bad_ones = ("twitter.com", "192.168.1.1", "api12345", "pin_key002", "City, Ireland", "34.05, -118.24", "VirusTotal",
-                "IP 192.168.1.1", "Friday", "Emile go out this Friday night", "bla bla bla")
+    bad_ones = (
+        "twitter.com",
+        "192.168.1.1",
+        "api12345",
+        "pin_key002",
+        "City, Ireland",
+        "34.05, -118.24",
+        "VirusTotal",
+        "IP 192.168.1.1",
+        "Friday",
+        "Emile go out this Friday night",
+        "bla bla bla",
+    )
     for bad in bad_ones:
         assert misfits_format(bad, spec, "tell me about it"), bad
     assert misfits_format("Berkeley, CA", spec, "who are you?")  # the doc's own example, unasked
-    good_ones = ("Berkeley, CA", "san francisco", "3rd Street Cinema", "540 El Camino Real", "São Paulo, Brazil",
-                 "McAllen, TX", "DeKalb, IL", "Walla Walla, WA", "Paris france", "West Wind Capitol Drive-In theater")
+    good_ones = (
+        "Berkeley, CA",
+        "san francisco",
+        "3rd Street Cinema",
+        "540 El Camino Real",
+        "São Paulo, Brazil",
+        "McAllen, TX",
+        "DeKalb, IL",
+        "Walla Walla, WA",
+        "Paris france",
+        "West Wind Capitol Drive-In theater",
+    )
     for good in good_ones:
         assert not misfits_format(good, spec, "a salon near berkeley"), good
     assert not misfits_format("twitter.com", {"type": "string", "description": "The domain."}, "")  # no format

@@ -516,7 +516,7 @@ async def test_argument_and_answer_prior_overrides_are_notices(env: dict[str, Pa
 
 @sync
 async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, Path], tmp_path: Path) -> None:
-    from umi_edge.agent.events import ArgumentAdded, ArgumentCompleted, ArgumentDropped
+    from umi_edge.agent.events import ArgumentAdded, ArgumentCompleted, ArgumentDropped, ValuesPending
 
     app = make_app(tmp_path / "nowhere", env)
     async with app.run_test(size=(100, 20)) as pilot:
@@ -526,11 +526,13 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
         await conv.apply(ArgumentCompleted(1, "city", "Pinole, CA", "Pinole", -0.2, True))
         await conv.apply(ArgumentAdded(1, "genre", '"Comedy"'))
         await conv.apply(ArgumentDropped(1, "unit", "celsius"))
+        await conv.apply(ValuesPending(2, "city", '"San Francisco"'))
         await pilot.pause()
         assert notices(app)[before:] == [
             "Doc format: city = Pinole, CA, completed by the caller",
             'Stated in the request: genre = "Comedy", added by the caller',
             "Left out: unit = celsius, which only the tool's doc holds",
+            'Listed in the request: city = "San Francisco" gets its own call',
         ]
 
 

@@ -175,6 +175,7 @@ class Agent:
             state.add_turn("caller", caller.history_text(tc))
             obs, verdict = yield from self._act(state, tc)
             state.add_turn("observation", obs.content)
+            state.last_call_failed = obs.is_error
             yield from self._stop_on_repeats(tc, verdict)
 
     def _conclude(self, state: RunState, step: int) -> Iterator[Event]:

@@ -46,6 +46,14 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
         )
 
     prompt = yield from fit(state, "caller", step, render)
+    if state.pending is not None:  # written by the runtime (parallel values): completed and checked as the caller's
+        gen = _written(state.pending)
+        state.pending = None
+        text = yield from complete_formats(state, step, prompt, " " + gen.text)
+        text = yield from drop_unasked(state, step, text)
+        tc = parse_and_check(state, step, text.strip())
+        yield tc
+        return tc, gen
     tool = yield from choose_tool(state, step, prompt, thought)
     grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
     gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
@@ -56,6 +64,11 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     tc = parse_and_check(state, step, text.strip())
     yield tc
     return tc, gen
+
+
+def _written(text: str) -> Generation:
+    """A caller turn the runtime wrote: no tokens generated, no prompt evaluated."""
+    return Generation("caller", text, "stop", 0, 0, 0, 0, 0.0, 0.0, 0, 0)
 
 
 def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None, str]:

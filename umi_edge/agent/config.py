@@ -44,7 +44,9 @@ class AgentConfig:
     :mod:`umi_edge.agent.answer_prior`). ``complete_arguments``: the caller completes its call from the doc and the
     request: a string lacking the second part of a two-part format its doc gives (``'City, State'``,
     :mod:`umi_edge.agent.doc_formats`), and optional arguments the request states but the call left out
-    (:mod:`umi_edge.agent.stated_optionals`).
+    (:mod:`umi_edge.agent.stated_optionals`). ``parallel_calls``: a value the request coordinates with an argument
+    of the last call ("Boston and San Francisco") gets its own call before the run concludes
+    (:mod:`umi_edge.agent.parallel_values`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -61,6 +63,7 @@ class AgentConfig:
     argument_prior: float = DEFAULT_ARGUMENT_PRIOR
     answer_prior: float = DEFAULT_ANSWER_PRIOR
     complete_arguments: bool = True
+    parallel_calls: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

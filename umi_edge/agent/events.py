@@ -167,6 +167,17 @@ class ArgumentAdded:
 
 
 @dataclass(frozen=True)
+class ValuesPending:
+    """The planner would conclude, but the request coordinates ``value`` (as JSON) with the last call's
+    ``parameter`` and no call holds it yet: the next call is the last one with that value
+    (:mod:`umi_edge.agent.parallel_values`)."""
+
+    step: int
+    parameter: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ArgumentDropped:
     """An optional argument left out of the caller's call because only its doc, not the request or an observation,
     holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
@@ -261,6 +272,7 @@ Event = (
     | ArgumentCompleted
     | ArgumentAdded
     | ArgumentDropped
+    | ValuesPending
     | AnswerNumberChosen
     | Timing
     | Cancelled

@@ -29,6 +29,10 @@ class RunState:
     earlier: int = 0
     """How many leading ``turns`` belong to earlier questions of the session."""
     grammar_warned: bool = False
+    last_call_failed: bool = False
+    """The latest observation was an error (:mod:`umi_edge.agent.parallel_values` owes no value after it)."""
+    pending: str | None = None
+    """A call the runtime wrote for the caller's next turn (:mod:`umi_edge.agent.parallel_values`)."""
 
     def prompt_turns(self, role: str) -> list[dict[str, str]]:
         """The turns ``role``'s prompt shows (earlier questions per ``config.history``, see ``earlier``)."""

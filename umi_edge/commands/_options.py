@@ -178,6 +178,16 @@ def add_complete_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_parallel_calls(p: argparse.ArgumentParser) -> None:
+    """``--no-parallel-calls`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--no-parallel-calls",
+        action="store_true",
+        help="conclude when the planner says so (default: a value the request lists with one of the last call's, "
+        "as in 'Boston and San Francisco', first gets a call of its own)",
+    )
+
+
 def add_answer_prior(p: argparse.ArgumentParser) -> None:
     """``--answer-prior W`` (the agent options)."""
     p.add_argument(
@@ -193,8 +203,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --answer-prior --rerun-repeated-reads
-    --history --single``: how the agent loop runs."""
+    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --answer-prior
+    --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -225,6 +235,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_tool_prior(p)
     add_argument_prior(p)
     add_complete_arguments(p)
+    add_parallel_calls(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -275,6 +286,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.answer_prior = args.answer_prior
     if getattr(args, "no_complete_arguments", False):
         config.complete_arguments = False
+    if getattr(args, "no_parallel_calls", False):
+        config.parallel_calls = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

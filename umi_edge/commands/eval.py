@@ -130,6 +130,7 @@ def register(subparsers: Any) -> None:
     opt.add_tool_prior(bf)
     opt.add_argument_prior(bf)
     opt.add_complete_arguments(bf)
+    opt.add_parallel_calls(bf)
     bf.add_argument(
         "--validation",
         action="store_true",

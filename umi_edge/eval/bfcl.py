@@ -164,7 +164,7 @@ class EntryResult:
     """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
     adjusted: list[dict[str, Any]] = field(default_factory=list)
     """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, stated optional
-    arguments added, unasked ones left out), as events."""
+    arguments added, unasked ones left out) and the calls it owed for listed values (parallel values), as events."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -195,6 +195,7 @@ def run_entry(
         ArgumentDropped,
         PlanDecided,
         ToolCall,
+        ValuesPending,
         to_dict,
     )
     from umi_edge.formats.parse import CallParseError, parse_call
@@ -210,7 +211,7 @@ def run_entry(
     t0 = time.perf_counter()
     for ev in agent.run(query):
         if (
-            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped)
+            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending)
             or isinstance(ev, ArgumentChosen)
             and ev.value != ev.model_choice
         ):
@@ -266,6 +267,7 @@ class BfclRun:
     tool_prior: float = 0.0
     argument_prior: float = 0.0
     complete_arguments: bool = False
+    parallel_calls: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -300,6 +302,7 @@ class BfclRun:
             "tool_prior": self.tool_prior,
             "argument_prior": self.argument_prior,
             "complete_arguments": self.complete_arguments,
+            "parallel_calls": self.parallel_calls,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -367,6 +370,7 @@ def run_bfcl(
         tool_prior=config.tool_prior,
         argument_prior=config.argument_prior,
         complete_arguments=config.complete_arguments,
+        parallel_calls=config.parallel_calls,
     )
 
 
@@ -394,6 +398,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(
             "- the caller completes two-part formats and stated optional arguments (`--no-complete-arguments`: off)"
         )
+    if summary.get("parallel_calls"):
+        lines.append("- a value the question lists with the last call's gets its own call (`--no-parallel-calls`: off)")
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

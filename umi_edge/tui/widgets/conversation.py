@@ -34,6 +34,7 @@ from umi_edge.agent.events import (
     ToolCall,
     ToolChosen,
     ToolsSelected,
+    ValuesPending,
 )
 from umi_edge.tui.widgets.blocks import (
     AnswerBlock,
@@ -144,6 +145,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Doc format: {parameter} = {value}, completed by the caller", "dim")
             case ArgumentAdded(parameter=parameter, value=value):
                 self.add_notice(f"Stated in the request: {parameter} = {value}, added by the caller", "dim")
+            case ValuesPending(parameter=parameter, value=value):
+                self.add_notice(f"Listed in the request: {parameter} = {value} gets its own call", "dim")
             case ArgumentDropped(parameter=parameter, value=value):
                 self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:

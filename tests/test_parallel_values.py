@@ -13,7 +13,7 @@ from flows import drain
 
 from umi_edge.agent import AgentConfig, caller
 from umi_edge.agent import events as ev
-from umi_edge.agent.parallel_values import extend_plan, pending_call, siblings
+from umi_edge.agent.parallel_values import extend_plan, instead_of_repeat, pending_call, siblings
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import Plan, render_call, render_plan
@@ -116,3 +116,13 @@ def test_an_enum_sibling_is_written_as_the_schema_writes_it(engine: Engine) -> N
     assert owed is not None and owed[1:] == ("kind", "Theater")
     state = _state(engine, WEATHER, "music or opera events in Austin", {"city": "Austin", "kind": "Music"})
     assert pending_call(state) is None  # "opera" is no value of the enum
+
+
+def test_a_repeated_call_becomes_the_owed_one(engine: Engine) -> None:
+    state = _state(engine, WEATHER, "What's the weather in Boston and San Francisco?", {"city": "Boston"})
+    state.add_turn("assistant", render_plan("And the next city.", "call"))
+    assert drain(instead_of_repeat(state, 2, "get_weather", {"city": "Paris"})) == ([], False)  # no repeat
+    assert state.pending is None
+    events, swapped = drain(instead_of_repeat(state, 2, "get_weather", {"city": "Boston"}))
+    assert swapped and events == [ev.ValuesPending(2, "city", '"San Francisco"')]
+    assert state.pending == render_call("get_weather", {"city": "San Francisco"})

@@ -10,6 +10,7 @@ from umi_edge.agent.doc_formats import complete_formats
 from umi_edge.agent.events import AgentError, ArgumentDropped, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
 from umi_edge.agent.grounding import unasked_optionals
+from umi_edge.agent.parallel_values import instead_of_repeat
 from umi_edge.agent.state import RunState
 from umi_edge.agent.stated_optionals import add_stated_optionals
 from umi_edge.agent.tool_prior import choose_tool
@@ -62,6 +63,8 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
     text = yield from add_stated_optionals(state, step, prompt, text)
     text = yield from drop_unasked(state, step, text)
     tc = parse_and_check(state, step, text.strip())
+    if (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
+        return (yield from call(state, step, thought))  # the owed call, as state.pending
     yield tc
     return tc, gen
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 from umi_edge.agent.events import Event, ValuesPending
@@ -24,48 +24,88 @@ from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import CallParseError, Plan, parse_call, render_call, render_plan
 from umi_edge.numbers import mentions, rounds_to
 
-_JOIN = re.compile(
-    r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as|&)\s+)(?:also\s+|then\s+)?(?:(?:in|for|of|at|on|to|with)\s+)?"
-)
+_PREP = r"(?:(?:also|then)\s+)?(?:(?:in|for|of|at|on|to|with)\s+)?"
+_JOIN = re.compile(r"\s*,\s*(?:(?:and|or)\s+" + _PREP + r")?|\s+(?:and|or|as well as|&)\s+" + _PREP)
 """What stands between two coordinated values: ", ", " and ", ", and also in ", " or for "."""
-_NAME = re.compile(r"(?:[A-Z][\w'.-]*)(?:\s+(?:de|del|la|le|du|da|di|do|of|upon|am)?\s*[A-Z][\w'.-]*)*")
+_BRIDGE = re.compile(r"\s*,\s*" + _PREP)
+"""A comma and a preposition: what follows is no sibling but the list may go on after it ("Paris, France, in English
+and also for Letterkenny, Ireland"; "Letterkenny, Ireland, in Celsius" lists nothing)."""
+_NAME = re.compile(r"[A-Z][\w'-]*(?:\s+(?:(?:de|del|la|le|du|da|di|do|of|upon|am)\s+)?[A-Z][\w'-]*)*")
 """A run of capitalised words, with the connectors a place name holds ("Rio de Janeiro")."""
+_CODE = re.compile(r",\s*([A-Z]{2,3})\b")
+"""A second part that is a code ("Boston, MA"): always part of the name before it."""
 _SECOND = re.compile(r",\s*(" + _NAME.pattern + ")")
-"""The second part of a two-part name: ", USA"."""
+"""A second part that is a name ("San Francisco, USA"): part of the name when the value has one."""
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
 _SKIP = frozenset("a an the also then it them that this those these its my your our their me us you".split())
 
+Span = tuple[str, int, int]
 
-def _strings_after(request: str, end: int, capital: bool, n_words: int, two_part: bool) -> Iterator[str]:
-    """The values coordinated after the one ending at ``end``: a capitalised run for a name (with a second
-    ``, Part`` when ``two_part``: "San Francisco, USA"), else ``n_words`` words."""
+
+def _names(request: str, two_part: bool) -> list[Span]:
+    """The capitalised names of ``request`` with where they stand, a second part joined (:data:`_CODE`, and
+    :data:`_SECOND` when ``two_part``)."""
+    out: list[Span] = []
+    pos = 0
+    while (m := _NAME.search(request, pos)) is not None:
+        text, end = m.group(0), m.end()
+        second = _CODE.match(request, end) or (_SECOND.match(request, end) if two_part else None)
+        if second is not None:
+            text, end = f"{text}, {second.group(1)}", second.end(1)
+        out.append((text, m.start(), end))
+        pos = end
+    return out
+
+
+def _word_groups(request: str, n: int) -> list[Span]:
+    """Every run of ``n`` words of ``request`` with where it stands (runs of words with a stop word left out)."""
+    words = list(_WORD.finditer(request))
+    out: list[Span] = []
+    for i in range(len(words) - n + 1):
+        group = words[i : i + n]
+        if any(w.group(0).lower() in _SKIP for w in group):
+            continue
+        if any(request[a.end() : b.start()] != " " for a, b in zip(group, group[1:], strict=False)):
+            continue
+        out.append((" ".join(w.group(0) for w in group), group[0].start(), group[-1].end()))
+    return out
+
+
+def _coordinated(request: str, spans: list[Span], start: int) -> list[str]:
+    """The spans listed with the one that starts at ``start`` ("A, B and C"), in order, without it; one span
+    after a :data:`_BRIDGE` is stepped over, not listed."""
+    index = next((i for i, s in enumerate(spans) if s[1] <= start < s[2]), None)
+    if index is None:
+        return []
+    by_start = {s[1]: s for s in spans}
+    by_end = {s[2]: s for s in spans}
+    before: list[str] = []
+    cur, bridged = spans[index], False
     while True:
-        join = _JOIN.match(request, end)
-        if join is None:
-            return
-        start = join.end()
-        if capital:
-            m = _NAME.match(request, start)
-            if m is None:
-                return
-            value, end = m.group(0).rstrip(".'"), m.start() + len(m.group(0).rstrip(".'"))
-            second = _SECOND.match(request, end) if two_part else None
-            if second is not None:
-                part = second.group(1).rstrip(".'")
-                value, end = f"{value}, {part}", second.start(1) + len(part)
-        else:
-            found = []
-            pos = start
-            for _ in range(n_words):
-                w = _WORD.match(request, pos)
-                if w is None:
-                    return
-                found.append(w.group(0))
-                pos = w.end() + (1 if request[w.end() : w.end() + 1] == " " else 0)
-            if any(w.lower() in _SKIP for w in found):
-                return
-            value, end = " ".join(found), start + len(" ".join(found))
-        yield value
+        prev = next((p for e, p in by_end.items() if e < cur[1] and _JOIN.fullmatch(request, e, cur[1])), None)
+        weak = prev is None and not bridged
+        if weak:
+            prev = next((p for e, p in by_end.items() if e < cur[1] and _BRIDGE.fullmatch(request, e, cur[1])), None)
+        if prev is None:
+            break
+        if not weak:
+            before.insert(0, prev[0])
+        cur, bridged = prev, weak
+    after: list[str] = []
+    cur, bridged = spans[index], False
+    while True:
+        join = _JOIN.match(request, cur[2])
+        nxt = by_start.get(join.end()) if join is not None else None
+        weak = nxt is None and not bridged
+        if weak:
+            bridge = _BRIDGE.match(request, cur[2])
+            nxt = by_start.get(bridge.end()) if bridge is not None else None
+        if nxt is None:
+            break
+        if not weak:
+            after.append(nxt[0])
+        cur, bridged = nxt, weak
+    return before + after
 
 
 def siblings(value: Any, request: str) -> list[Any]:
@@ -77,30 +117,25 @@ def siblings(value: Any, request: str) -> list[Any]:
         return []
     if isinstance(value, int | float):
         found = mentions(request)
-        out: list[Any] = []
-        for i, hit in enumerate(found):
-            if not rounds_to(hit.value, 9, [float(value)]):
-                continue
-            end = hit.end
-            for nxt in found[i + 1 :]:
-                if _JOIN.fullmatch(request, end, nxt.start) is None:
-                    break
-                out.append(int(nxt.value) if nxt.value.is_integer() else nxt.value)
-                end = nxt.end
-            break
-        return out
+        spans = [(str(int(m.value) if m.value.is_integer() else m.value), m.start, m.end) for m in found]
+        hit = next((m for m in found if rounds_to(m.value, 9, [float(value)])), None)
+        if hit is None:
+            return []
+        return [float(v) if "." in v else int(v) for v in _coordinated(request, spans, hit.start)]
     if not isinstance(value, str) or not value.strip():
         return []
     for text in (value.strip(), value.split(",")[0].strip()):
         m = re.search(r"(?<!\w)" + re.escape(text) + r"(?!\w)", request, re.I)
-        if m is not None:
-            capital = m.group(0)[:1].isupper()
-            words = len(_WORD.findall(text)) or 1
-            after = _strings_after(request, m.end(), capital, words, "," in text)
-            named = [v for v in after if v.lower() != text.lower()]
-            if "," in text and any("," in v for v in named):  # "Paris, France, in English and Letterkenny, Ireland"
-                named = [v for v in named if "," in v]
-            return named
+        if m is None:
+            continue
+        if m.group(0)[:1].isupper():
+            spans = _names(request, "," in text)
+        else:
+            spans = _word_groups(request, len(_WORD.findall(text)) or 1)
+        named = [v for v in _coordinated(request, spans, m.start()) if v.lower() != text.lower()]
+        if "," in text and any("," in v for v in named):  # "Paris, France ... and Letterkenny, Ireland"
+            named = [v for v in named if "," in v]
+        return named
     return []
 
 
@@ -150,6 +185,22 @@ def pending_call(state: RunState) -> tuple[str, str, Any] | None:
             if sibling is not None and not _held(sibling, done):
                 return render_call(name, {**args, param: sibling}), param, sibling
     return None
+
+
+def instead_of_repeat(
+    state: RunState, step: int, name: str | None, arguments: dict[str, Any]
+) -> Generator[Event, None, bool]:
+    """When the caller's call (``name``, ``arguments``) repeats one of this question's calls while a value is owed
+    (:func:`pending_call`), sets ``state.pending`` to the owed call, yields :class:`ValuesPending` and returns True:
+    the planner went on to the next value, and the caller wrote the last one again."""
+    if not state.config.parallel_calls or name is None or (name, arguments) not in question_calls(state):
+        return False
+    owed = pending_call(state)
+    if owed is None:
+        return False
+    state.pending = owed[0]
+    yield ValuesPending(step, owed[1], json.dumps(owed[2], ensure_ascii=False))
+    return True
 
 
 def extend_plan(state: RunState, step: int, plan: Plan) -> Generator[Event, None, Plan]:

@@ -194,6 +194,7 @@ def run_entry(
         ArgumentCompleted,
         ArgumentDropped,
         PlanDecided,
+        RepeatedCall,
         ToolCall,
         ValuesPending,
         to_dict,
@@ -231,6 +232,10 @@ def run_entry(
             else:
                 calls.append({call.name: call.arguments})
             if not parallel or len(calls) >= max_calls:
+                break
+        elif isinstance(ev, RepeatedCall):
+            calls = calls[:-1]  # the agent does not make a call again (it concludes or gets an error instead)
+            if ev.succeeded:
                 break
         elif isinstance(ev, AgentError):
             agent_error = ev.message

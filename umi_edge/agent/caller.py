@@ -47,23 +47,20 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
         )
 
     prompt = yield from fit(state, "caller", step, render)
-    if state.pending is not None:  # written by the runtime (parallel values): completed and checked as the caller's
-        gen = _written(state.pending)
-        state.pending = None
-        text = yield from complete_formats(state, step, prompt, " " + gen.text)
-        text = yield from drop_unasked(state, step, text)
-        tc = parse_and_check(state, step, text.strip())
-        yield tc
-        return tc, gen
-    tool = yield from choose_tool(state, step, prompt, thought)
-    grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
-    gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
-    text = yield from choose_numbers(state, step, prompt, gen.text)
+    written, state.pending = state.pending, None  # a call the runtime wrote (parallel values), checked as the caller's
+    if written is None:
+        tool = yield from choose_tool(state, step, prompt, thought)
+        grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
+        gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
+        text = yield from choose_numbers(state, step, prompt, gen.text)
+    else:
+        gen, text = _written(written), " " + written
     text = yield from complete_formats(state, step, prompt, text)
-    text = yield from add_stated_optionals(state, step, prompt, text)
+    if written is None:  # a written call copies the last call's arguments, stated optionals included
+        text = yield from add_stated_optionals(state, step, prompt, text)
     text = yield from drop_unasked(state, step, text)
     tc = parse_and_check(state, step, text.strip())
-    if (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
+    if written is None and (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
         return (yield from call(state, step, thought))  # the owed call, as state.pending
     yield tc
     return tc, gen

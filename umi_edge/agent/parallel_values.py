@@ -195,12 +195,19 @@ def instead_of_repeat(
     the planner went on to the next value, and the caller wrote the last one again."""
     if not state.config.parallel_calls or name is None or (name, arguments) not in question_calls(state):
         return False
+    return (yield from _owe(state, step)) is not None
+
+
+def _owe(state: RunState, step: int) -> Generator[Event, None, Any]:
+    """The owed value (:func:`pending_call`) or None; sets ``state.pending`` to its call and yields
+    :class:`ValuesPending`."""
     owed = pending_call(state)
     if owed is None:
-        return False
-    state.pending = owed[0]
-    yield ValuesPending(step, owed[1], json.dumps(owed[2], ensure_ascii=False))
-    return True
+        return None
+    text, param, value = owed
+    state.pending = text
+    yield ValuesPending(step, param, json.dumps(value, ensure_ascii=False))
+    return value
 
 
 def extend_plan(state: RunState, step: int, plan: Plan) -> Generator[Event, None, Plan]:
@@ -208,11 +215,8 @@ def extend_plan(state: RunState, step: int, plan: Plan) -> Generator[Event, None
     call text for the caller and yields :class:`ValuesPending`."""
     if plan.label != "finish" or not state.config.parallel_calls:
         return plan
-    owed = pending_call(state)
-    if owed is None:
+    value = yield from _owe(state, step)
+    if value is None:
         return plan
-    text, param, value = owed
-    state.pending = text
-    yield ValuesPending(step, param, json.dumps(value, ensure_ascii=False))
     thought = f"The same for {value}."
     return Plan("call", thought, render_plan(thought, "call"))

@@ -55,6 +55,9 @@ def test_siblings_are_read_from_the_request() -> None:
     assert siblings("Paris, France", "news for Paris, France, in English and also for Letterkenny, Ireland") == [
         "Letterkenny, Ireland"
     ]
+    # a value that modifies the one before it (", in English") is not listed with what that one is listed with
+    assert siblings("English", "news for Paris, France, in English and also for Letterkenny, Ireland") == []
+    assert siblings("Celsius", "the weather in Boston, in Celsius and Fahrenheit") == ["Fahrenheit"]
     assert siblings("Rio de Janeiro", "Rio de Janeiro or São Paulo") == ["São Paulo"]
     assert siblings(2, "What's the cost of 2 and 4 gb ram machines?") == [4]
     assert siblings("pending", "all pending and active mandates") == ["active"]

@@ -30,6 +30,8 @@ _JOIN = re.compile(r"\s*,\s*(?:(?:and|or)\s+" + _PREP + r")?|\s+(?:and|or|as wel
 _BRIDGE = re.compile(r"\s*,\s*" + _PREP)
 """A comma and a preposition: what follows is no sibling but the list may go on after it ("Paris, France, in English
 and also for Letterkenny, Ireland"; "Letterkenny, Ireland, in Celsius" lists nothing)."""
+_PREP_WORD = re.compile(r"\b(?:in|for|of|at|on|to|with)\b")
+"""A preposition in a join: the value after it is coordinated with a head, not with a value that modifies one."""
 _NAME = re.compile(r"[A-Z][\w'-]*(?:\s+(?:(?:de|del|la|le|du|da|di|do|of|upon|am)\s+)?[A-Z][\w'-]*)*")
 """A run of capitalised words, with the connectors a place name holds ("Rio de Janeiro")."""
 _CODE = re.compile(r",\s*([A-Z]{2,3})\b")
@@ -73,7 +75,9 @@ def _word_groups(request: str, n: int) -> list[Span]:
 
 def _coordinated(request: str, spans: list[Span], start: int) -> list[str]:
     """The spans listed with the one that starts at ``start`` ("A, B and C"), in order, without it; one span
-    after a :data:`_BRIDGE` is stepped over, not listed."""
+    after a :data:`_BRIDGE` is stepped over, not listed. A value right after a bridge modifies the span before it
+    ("Paris, France, in English"): what is listed before it, or after it behind a preposition, is listed with that
+    span, not with it."""
     index = next((i for i, s in enumerate(spans) if s[1] <= start < s[2]), None)
     if index is None:
         return []
@@ -81,12 +85,16 @@ def _coordinated(request: str, spans: list[Span], start: int) -> list[str]:
     by_end = {s[2]: s for s in spans}
     before: list[str] = []
     cur, bridged = spans[index], False
+    modifier = False
     while True:
         prev = next((p for e, p in by_end.items() if e < cur[1] and _JOIN.fullmatch(request, e, cur[1])), None)
         weak = prev is None and not bridged
         if weak:
             prev = next((p for e, p in by_end.items() if e < cur[1] and _BRIDGE.fullmatch(request, e, cur[1])), None)
         if prev is None:
+            break
+        if weak and cur is spans[index]:  # the value modifies the one before it ("France, in English"): what
+            modifier = True  # is listed before it is listed with that one
             break
         if not weak:
             before.insert(0, prev[0])
@@ -95,6 +103,8 @@ def _coordinated(request: str, spans: list[Span], start: int) -> list[str]:
     cur, bridged = spans[index], False
     while True:
         join = _JOIN.match(request, cur[2])
+        if modifier and cur is spans[index] and join is not None and _PREP_WORD.search(join.group(0)):
+            break  # "Paris, France, in English and also for Letterkenny": the list goes on from the head, not from here
         nxt = by_start.get(join.end()) if join is not None else None
         weak = nxt is None and not bridged
         if weak:

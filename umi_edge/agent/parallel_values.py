@@ -24,13 +24,14 @@ from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import CallParseError, Plan, parse_call, render_call, render_plan
 from umi_edge.numbers import mentions, rounds_to
 
-_PREP = r"(?:(?:also|then)\s+)?(?:(?:in|for|of|at|on|to|with)\s+)?"
+_PREPOSITIONS = r"(?:in|for|of|at|on|to|with)"
+_PREP = r"(?:(?:also|then)\s+)?(?:" + _PREPOSITIONS + r"\s+)?"
 _JOIN = re.compile(r"\s*,\s*(?:(?:and|or)\s+" + _PREP + r")?|\s+(?:and|or|as well as|&)\s+" + _PREP)
 """What stands between two coordinated values: ", ", " and ", ", and also in ", " or for "."""
 _BRIDGE = re.compile(r"\s*,\s*" + _PREP)
 """A comma and a preposition: what follows is no sibling but the list may go on after it ("Paris, France, in English
 and also for Letterkenny, Ireland"; "Letterkenny, Ireland, in Celsius" lists nothing)."""
-_PREP_WORD = re.compile(r"\b(?:in|for|of|at|on|to|with)\b")
+_PREP_WORD = re.compile(r"\b" + _PREPOSITIONS + r"\b")
 """A preposition in a join: the value after it is coordinated with a head, not with a value that modifies one."""
 _NAME = re.compile(r"[A-Z][\w'-]*(?:\s+(?:(?:de|del|la|le|du|da|di|do|of|upon|am)\s+)?[A-Z][\w'-]*)*")
 """A run of capitalised words, with the connectors a place name holds ("Rio de Janeiro")."""

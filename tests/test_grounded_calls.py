@@ -127,6 +127,7 @@ def _run(tmp_path: Path, grounded: bool, query: str) -> tuple[Agent, list[ev.Eve
     with engine:
         config = AgentConfig(max_steps=1, max_new_tokens={"planner": 8, "caller": 24, "summarizer": 8})
         config.grounded_calls = grounded
+        config.relevance_gate = False  # the questions are unrelated on purpose: the caller must be asked
         agent = Agent(engine, ToolRegistry([seat_count]), workspace=tmp_path, config=config)
         events = [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta)]
     return agent, events
@@ -176,6 +177,7 @@ def _string_run(tmp_path: Path, tools: list[Any], query: str) -> list[ev.Event]:
     RAN.clear()
     with engine:
         config = AgentConfig(max_steps=1, max_new_tokens={"planner": 8, "caller": 32, "summarizer": 8})
+        config.relevance_gate = False  # the questions are unrelated on purpose: the caller must be asked
         agent = Agent(engine, ToolRegistry(tools), workspace=tmp_path, config=config)
         return [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta)]
 

@@ -24,6 +24,8 @@ _WORD_VALUES = {
     "dozen": 12.0, "hundred": 100.0, "thousand": 1000.0, "million": 1e6, "half": 0.5, "quarter": 0.25,
     "twice": 2.0, "double": 2.0, "triple": 3.0, "once": 1.0, "a couple": 2.0, "pair": 2.0,
 }  # fmt: skip
+WORDS_OF_NUMBERS = frozenset(w for key in _WORD_VALUES for w in key.split())
+"""Every word that writes a number here ("forty", "dozen", "half", "couple"; "a" of "a couple" too)."""
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
 _UNITS = "one|two|three|four|five|six|seven|eight|nine"
 _WORD = re.compile(

@@ -12,8 +12,9 @@ repeat ends the run as given up (:mod:`umi_edge.agent.repeats`).  A read call id
 (no write or exec call since) is not run again either: the run goes to the summarizer, which answers from the
 earlier observation (RepeatedCall with ``succeeded``).  A call whose arguments hold a number or short string that
 neither the request, an observation nor the tool's doc holds is not run: the run gives up
-(:mod:`umi_edge.agent.grounding`).
-All three are enforced here at run time, not trained.
+(:mod:`umi_edge.agent.grounding`). A call for a question none of whose content words an offered tool's doc holds is
+not made either: the run gives up (:mod:`umi_edge.agent.relevance`).
+All four are enforced here at run time, not trained.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from umi_edge.agent.events import (
     Event,
     FinalAnswer,
     GaveUp,
+    NoToolFits,
     Observation,
     RepeatedCall,
     RunFinished,
@@ -42,6 +44,7 @@ from umi_edge.agent.events import (
     ToolCall,
     to_dict,
 )
+from umi_edge.agent.relevance import unheld_words
 from umi_edge.agent.repeats import (
     RepeatVerdict,
     answered_before,
@@ -164,6 +167,7 @@ class Agent:
                 raise _Stop("gave_up")
             if plan.label == "finish":
                 yield from self._conclude(state, step)
+            yield from self._stop_if_no_tool_fits(state, step)
             tc, gen = yield from caller.call(state, step, plan.text)
             yield from self._check(gen, step)
             yield from self._stop_on_made_up(tc)
@@ -197,6 +201,7 @@ class Agent:
             if turn.label == "finish":
                 yield FinalAnswer(step, turn.answer)
                 raise _Stop("finished", turn.answer)
+            yield from self._stop_if_no_tool_fits(state, step)
             tc = parse_and_check(state, step, turn.call_text)
             yield tc
             yield from self._stop_on_made_up(tc)
@@ -214,6 +219,16 @@ class Agent:
             obs = act(state, tc)
         yield obs
         return obs, verdict
+
+    def _stop_if_no_tool_fits(self, state: RunState, step: int) -> Iterator[Event]:
+        if not self.config.relevance_gate:
+            return
+        questions = [t["value"] for t in state.turns if t["from"] == "user"]
+        unheld = unheld_words(questions, state.registry.tools())
+        if unheld:
+            yield NoToolFits(step, unheld)
+            yield GaveUp(step, f"no offered tool's doc speaks of {', '.join(unheld)}")
+            raise _Stop("gave_up")
 
     def _stop_on_made_up(self, tc: ToolCall) -> Iterator[Event]:
         if tc.ungrounded:

@@ -46,7 +46,8 @@ class AgentConfig:
     :mod:`umi_edge.agent.doc_formats`), and optional arguments the request states but the call left out
     (:mod:`umi_edge.agent.stated_optionals`). ``parallel_calls``: a value the request coordinates with an argument
     of the last call ("Boston and San Francisco") gets its own call before the run concludes
-    (:mod:`umi_edge.agent.parallel_values`).
+    (:mod:`umi_edge.agent.parallel_values`). ``relevance_gate``: when no content word of the question is held by an
+    offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -64,6 +65,7 @@ class AgentConfig:
     answer_prior: float = DEFAULT_ANSWER_PRIOR
     complete_arguments: bool = True
     parallel_calls: bool = True
+    relevance_gate: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -91,6 +91,15 @@ class GaveUp:
 
 
 @dataclass(frozen=True)
+class NoToolFits:
+    """The planner would call, but no offered tool's doc holds a content word of the question (``words``); the
+    run gives up (:mod:`umi_edge.agent.relevance`)."""
+
+    step: int
+    words: list[str]
+
+
+@dataclass(frozen=True)
 class AgentError:
     """Something failed that is not the user's query (model load, context overflow that could not be fixed…)."""
 
@@ -264,6 +273,7 @@ Event = (
     | RepeatedCall
     | FinalAnswer
     | GaveUp
+    | NoToolFits
     | AgentError
     | HistoryShortened
     | ToolsSelected

@@ -188,6 +188,16 @@ def add_parallel_calls(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_relevance_gate(p: argparse.ArgumentParser) -> None:
+    """``--no-relevance-gate`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--no-relevance-gate",
+        action="store_true",
+        help="let the planner call a tool even when no offered tool's doc holds a word of the question (default: "
+        "the run gives up instead, naming the words no doc holds)",
+    )
+
+
 def add_answer_prior(p: argparse.ArgumentParser) -> None:
     """``--answer-prior W`` (the agent options)."""
     p.add_argument(
@@ -203,8 +213,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --answer-prior
-    --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --no-relevance-gate
+    --answer-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -236,6 +246,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_argument_prior(p)
     add_complete_arguments(p)
     add_parallel_calls(p)
+    add_relevance_gate(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -288,6 +299,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.complete_arguments = False
     if getattr(args, "no_parallel_calls", False):
         config.parallel_calls = False
+    if getattr(args, "no_relevance_gate", False):
+        config.relevance_gate = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

@@ -131,6 +131,7 @@ def register(subparsers: Any) -> None:
     opt.add_argument_prior(bf)
     opt.add_complete_arguments(bf)
     opt.add_parallel_calls(bf)
+    opt.add_relevance_gate(bf)
     bf.add_argument(
         "--validation",
         action="store_true",

@@ -165,6 +165,8 @@ class EntryResult:
     adjusted: list[dict[str, Any]] = field(default_factory=list)
     """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, stated optional
     arguments added, unasked ones left out) and the calls it owed for listed values (parallel values), as events."""
+    no_tool_fits: list[str] | None = None
+    """The question's words that no offered tool's doc holds, when the relevance gate stopped the call."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +180,7 @@ class EntryResult:
             "agent_error": self.agent_error,
             "made_up": self.made_up,
             "adjusted": self.adjusted,
+            "no_tool_fits": self.no_tool_fits,
             "seconds": round(self.seconds, 3),
         }
 
@@ -193,6 +196,7 @@ def run_entry(
         ArgumentChosen,
         ArgumentCompleted,
         ArgumentDropped,
+        NoToolFits,
         PlanDecided,
         RepeatedCall,
         ToolCall,
@@ -208,6 +212,7 @@ def run_entry(
     plan: str | None = None
     agent_error: str | None = None
     made_up: dict[str, Any] | None = None
+    unheld: list[str] | None = None
     adjusted: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for ev in agent.run(query):
@@ -221,6 +226,9 @@ def run_entry(
             plan = ev.label
             if ev.label != "call":
                 break  # gives up or concludes: no more calls (the summarizer's answer is not scored)
+        elif isinstance(ev, NoToolFits):
+            unheld = ev.words
+            break  # no offered tool's doc speaks of the question: the agent gives up
         elif isinstance(ev, ToolCall) and ev.ungrounded:
             made_up = {ev.name: ev.arguments}
             break  # a made-up value: the agent does not make the call and gives up
@@ -254,6 +262,7 @@ def run_entry(
         agent_error,
         made_up,
         adjusted,
+        unheld,
     )
 
 
@@ -273,6 +282,7 @@ class BfclRun:
     argument_prior: float = 0.0
     complete_arguments: bool = False
     parallel_calls: bool = False
+    relevance_gate: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -286,6 +296,7 @@ class BfclRun:
             "agent_errors": sum(r.agent_error is not None for r in rs),
             "no_call": sum(not r.calls for r in rs),
             "made_up_calls_stopped": sum(r.made_up is not None for r in rs),
+            "no_tool_fits": sum(r.no_tool_fits is not None for r in rs),
             "error_types": dict(Counter(r.error_type for r in rs if r.error_type).most_common()),
         }
         if out["kind"] == "irrelevance":
@@ -308,6 +319,7 @@ class BfclRun:
             "argument_prior": self.argument_prior,
             "complete_arguments": self.complete_arguments,
             "parallel_calls": self.parallel_calls,
+            "relevance_gate": self.relevance_gate,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -376,6 +388,7 @@ def run_bfcl(
         argument_prior=config.argument_prior,
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
+        relevance_gate=config.relevance_gate,
     )
 
 
@@ -405,6 +418,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         )
     if summary.get("parallel_calls"):
         lines.append("- a value the question lists with the last call's gets its own call (`--no-parallel-calls`: off)")
+    if summary.get("relevance_gate"):
+        lines.append("- no call when no offered tool's doc holds a word of the question (`--no-relevance-gate`: off)")
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

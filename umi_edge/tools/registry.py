@@ -33,7 +33,9 @@ class Tool:
     """One tool: its name, description, JSON Schema of parameters, effect, implementation and sandboxing.
 
     ``func`` is None for tools known only by their documentation (a ToolBench doc): calling them is an error
-    result.  ``source`` is the file a tool was loaded from (the sandbox re-imports it there).
+    result.  ``source`` is the file a tool was loaded from (the sandbox re-imports it there).  ``keywords``: words a
+    request for this tool may use that its doc does not ("percent" for a calculator); never shown to the model, they
+    only count when the run judges whether any tool fits a request (:mod:`umi_edge.agent.relevance`).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Tool:
     func: Callable[..., Any] | None = None
     sandboxed: bool = False
     source: str | None = None
+    keywords: tuple[str, ...] = ()
     _validator: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,11 +96,13 @@ def tool(
     effect: Effect = "read",
     sandboxed: bool = False,
     description: str | None = None,
+    keywords: str | tuple[str, ...] = (),
 ) -> Any:
     """Decorator turning a typed, documented function into a :class:`Tool` (usable bare or with options).
 
     The schema comes from the signature and docstring; ``Literal`` types become ``enum``.  A parameter named
-    ``workspace`` is filled with the call's workspace directory and is not shown to the model.
+    ``workspace`` is filled with the call's workspace directory and is not shown to the model.  ``keywords`` (a
+    space-separated string or a tuple): see :class:`Tool`.
     """
 
     def wrap(f: Callable[..., Any]) -> Tool:
@@ -109,6 +114,7 @@ def tool(
             effect=effect,
             func=f,
             sandboxed=sandboxed,
+            keywords=tuple(keywords.split()) if isinstance(keywords, str) else tuple(keywords),
         )
 
     return wrap(func) if func is not None else wrap

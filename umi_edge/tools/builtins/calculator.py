@@ -140,7 +140,13 @@ def evaluate(expression: str) -> int | float:
     return value
 
 
-@tool
+@tool(
+    keywords="arithmetic math calculate compute plus add sum total minus subtract difference left remain remaining "
+    "times multiply product divide divided split share shared equally evenly among each per apiece average mean "
+    "percent percentage discount tax tip interest increase decrease raise ratio fraction half double square squared "
+    "cube root power raised exponent number price cost costs pay paid spend spent bill owe sale sold buy bought "
+    "area speed distance rate"
+)
 def calculator(expression: str) -> dict[str, Any]:
     """Evaluate an arithmetic expression and return its numeric result.
 

@@ -60,7 +60,12 @@ def weekdays_between(start: dt.date, end: dt.date) -> int:
     return count
 
 
-@tool
+@tool(
+    keywords="date dates day days week weeks month months year years today tomorrow yesterday weekday calendar "
+    "deadline birthday anniversary ago later earlier before after since until between long january february march "
+    "april may june july august september october november december monday tuesday wednesday thursday friday "
+    "saturday sunday"
+)
 def date_calc(
     operation: Literal["add", "subtract", "difference", "weekday"],
     date: str,

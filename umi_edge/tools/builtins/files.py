@@ -54,7 +54,15 @@ def _walk(root: Path, base: Path, pattern: str, recursive: bool) -> list[Path]:
     return keep
 
 
-@tool
+FILE_KEYWORDS = (
+    "file files folder folders directory directories document documents doc docs note notes txt csv json md log "
+    "workspace save saved store stored write written read open content contents line lines entry entries item items "
+    "inside record records report"
+)
+"""Words of a request about the workspace's files (:attr:`umi_edge.tools.registry.Tool.keywords`)."""
+
+
+@tool(keywords=FILE_KEYWORDS + " list listing show")
 def list_files(workspace: Path, path: str = ".", pattern: str = "*", recursive: bool = False) -> dict[str, Any]:
     """List files and folders in the workspace.
 
@@ -81,7 +89,7 @@ def list_files(workspace: Path, path: str = ".", pattern: str = "*", recursive: 
     return out
 
 
-@tool
+@tool(keywords=FILE_KEYWORDS + " say says look")
 def read_file(workspace: Path, path: str, start_line: int = 1, max_lines: int = 200) -> dict[str, Any]:
     """Read a text file from the workspace.
 
@@ -114,7 +122,7 @@ def read_file(workspace: Path, path: str, start_line: int = 1, max_lines: int = 
     return out
 
 
-@tool(effect="write")
+@tool(effect="write", keywords=FILE_KEYWORDS + " create put append add")
 def write_file(
     workspace: Path, path: str, content: str, mode: Literal["overwrite", "append", "create"] = "overwrite"
 ) -> dict[str, Any]:
@@ -142,7 +150,10 @@ def write_file(
     return {"path": relative(root, target), "written_chars": len(content), "mode": mode}
 
 
-@tool
+@tool(
+    keywords=FILE_KEYWORDS
+    + " search find grep mention mentions mentioned talk talks say says said appear remember somewhere contain contains"
+)
 def search_files(
     workspace: Path,
     query: str,

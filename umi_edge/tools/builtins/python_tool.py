@@ -13,4 +13,8 @@ python = tool(
     sandboxed=True,
     description="Run Python code in a sandbox (no network, files only in the workspace) and return what it "
     "printed and the value of its last expression.",
+    keywords="program script compute calculate count letter letters character characters word words string text "
+    "reverse reversed backward backwards spell spelled sort sorted prime primes digit digits vowel vowels sequence "
+    "fibonacci factorial list integer integers random palindrome occurrence occurrences appear appears position "
+    "square squared sum below under smaller larger bigger even odd divisible",
 )

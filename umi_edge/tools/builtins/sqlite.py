@@ -35,7 +35,10 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, dbname: str | N
     return sqlite3.SQLITE_DENY
 
 
-@tool
+@tool(
+    keywords="database db table tables row rows column columns record records query sql highest lowest maximum "
+    "minimum average count total sum list order sorted top"
+)
 def sqlite_query(workspace: Path, database: str, query: str, max_rows: int = 50) -> dict[str, Any]:
     """Run one read-only SQL query (SELECT / WITH) on a SQLite database file in the workspace.
 

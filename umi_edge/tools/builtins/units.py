@@ -149,7 +149,13 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     return float(f"{result:.10g}")
 
 
-@tool
+def _unit_words() -> str:
+    """Every unit name and alias of the tables, and words of converting (the tool's keywords)."""
+    names = [key for key in _INDEX if key.isascii()] + ["convert", "conversion", "turn", "equal", "equals", "unit"]
+    return " ".join(names + ["units", "degree", "degrees", "per", "square", "cubic"])
+
+
+@tool(keywords=_unit_words())
 def convert_units(value: float, from_unit: str, to_unit: str) -> dict[str, Any]:
     """Convert a quantity between units of length, mass, time, volume, area, speed, data size, energy, pressure
     and temperature (C, F, K).

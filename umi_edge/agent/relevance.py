@@ -1,0 +1,102 @@
+"""No tool fits: a request that shares no content word with any offered tool's doc gets no tool call.
+
+The 135M planner does not judge whether a doc fits a request: trained to refuse, it refuses requests it could serve
+(models/README.md, rounds 6–9). Requests that no offered tool can serve mostly share no word with any tool's doc
+("What is the capital of France?" beside ``paint_tins_needed``). With ``relevance_gate`` on
+(``--no-relevance-gate`` turns it off), when the planner routes to the caller while none of the question's content
+words is held by an offered tool's doc (name, description, parameter names, descriptions and enum values), the run
+gives up and says which words no doc holds (:class:`~umi_edge.agent.events.NoToolFits`). A direct answer or a
+give-up by the planner stands.
+
+Content words are the ranking words (:func:`umi_edge.tools.ranking.words`) less :data:`FILLER_WORDS` (words of how a
+request is asked, not of what it is about), digits and number words. A word is held when a doc word has the same
+Snowball stem (nltk) or, for words of five letters or more, the same first five letters (``litres`` / ``liter``).
+A question with no content word ("What is 311*427-677?", "hi") is not judged, and neither is a later question in a
+session whose earlier questions' words a doc holds (a follow-up: "and in Berlin?"). Enforced at run time, not
+trained; models/README.md reports what it costs and saves. No library decides this (it is a rule about our own
+prompts); the stemmer is nltk's, the filler list is ours because nltk's stop-word list is a download.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from umi_edge.numbers import WORDS_OF_NUMBERS
+from umi_edge.tools.ranking import words
+from umi_edge.tools.registry import Tool
+
+FILLER_WORDS = frozenset(
+    """
+    about after again all also am any anything around be been before being both but each else even ever every few
+    find give go going got had has have having he her here him his if into its just know let like look lookup made
+    make many maybe more most much must need needed new next no not now off ok okay once one only other our out over
+    own please pls quick quickly really right same say see she should so some something soon still such sure take
+    tell thank thanks that then there these they thing things think this those through too try up us use using very
+    want wanted way we well were what whatever whether while who whom whose yes yet you
+    """.split()
+)
+"""Words of asking, not of the subject ("Could you please tell me how much ...")."""
+PREFIX = 5
+"""Words this long count as held when a doc word starts with the same letters."""
+
+
+@cache
+def _stemmer() -> Any:
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
+def _keys(word: str) -> set[str]:
+    keys = {word, _stemmer().stem(word)}
+    if len(word) >= PREFIX:
+        keys.add(word[:PREFIX])
+    return keys
+
+
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that say what it is about (see the module doc), in order, without repeats."""
+    skip = FILLER_WORDS | WORDS_OF_NUMBERS
+    out = [w for w in words(text) if w not in skip and len(w) > 1 and not _numberish(w)]
+    return list(dict.fromkeys(out))
+
+
+def _numberish(word: str) -> bool:
+    """A number as a word: ``12``, ``3rd``, ``2th`` (units such as ``km2`` or ``100km`` stay words)."""
+    return bool(re.fullmatch(r"\d+(st|nd|rd|th)?", word))
+
+
+def doc_words(tool: Tool) -> list[str]:
+    """What ``tool``'s doc says: its name, description, parameter names, descriptions and enum values, and its
+    :attr:`~umi_edge.tools.registry.Tool.keywords`."""
+    parts = [tool.name, tool.description, *tool.keywords]
+    for name, spec in tool.parameters.get("properties", {}).items():
+        parts.append(name)
+        if isinstance(spec, dict):
+            parts.append(str(spec.get("description", "")))
+            for values in (
+                spec.get("enum"),
+                (spec.get("items") or {}).get("enum") if isinstance(spec.get("items"), dict) else None,
+            ):
+                if isinstance(values, list):
+                    parts.extend(str(v) for v in values)
+    return words(" ".join(parts))
+
+
+def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:
+    """The content words of the latest of ``questions`` when no word of any of ``questions`` is held by a doc of
+    ``tools`` (the run may not call); [] when some word is held or the questions have no content word."""
+    asked = [w for q in questions for w in content_words(q)]
+    latest = content_words(questions[-1]) if questions else []
+    if not asked or not latest:
+        return []
+    held: set[str] = set()
+    for t in tools:
+        for w in doc_words(t):
+            held |= _keys(w)
+    if any(_keys(w) & held for w in asked):
+        return []
+    return latest

@@ -81,7 +81,7 @@ def test_no_built_in_tool_speaks_of_the_world_outside(question: str) -> None:
     assert unheld_words([question], builtin_registry().tools()) != []
 
 
-def _run(tmp_path: Path, query: str, gate: bool) -> tuple[Agent, list[ev.Event]]:
+def _run(tmp_path: Path, query: str, gate: bool) -> tuple[Agent, list[object]]:
     """The untrained merged SmolLM2 bundle with ``fuel_needed``: its planner's 8 tokens write no marker, so the
     caller would be asked at step 1."""
     engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))

@@ -256,6 +256,10 @@ def test_bad_tools_files_are_user_errors(tmp_path: Path) -> None:
     broken.write_text('[{"name": "x",\n "effect": "explode"}]')
     with pytest.raises(UserError, match="field 'effect'"):
         load_tools_file(broken)
+    words = tmp_path / "words.json"
+    words.write_text('[{"name": "x", "keywords": 3}]')
+    with pytest.raises(UserError, match="words.json: tool 0: field 'keywords'"):
+        load_tools_file(words)
     invalid = tmp_path / "spec2.json"
     invalid.write_text('[{"name": "x",\n')
     with pytest.raises(UserError, match=r"spec2.json:2: invalid JSON"):
@@ -285,12 +289,14 @@ def test_tools_from_json_and_yaml_specs(tmp_path: Path) -> None:
               required: [value, from_unit, to_unit]
           - name: documented_only
             description: No implementation here.
+            keywords: thermometer heat
     """)
     )
     tools = load_tools_file(spec)
     reg = ToolRegistry(tools)
     r = reg.call("to_celsius", {"value": 212, "from_unit": "F", "to_unit": "C"}, workspace=tmp_path)
     assert json.loads(r.content) == {"result": 100.0}
+    assert tools[0].keywords == () and tools[1].keywords == ("thermometer", "heat")
     r = reg.call("documented_only", {}, workspace=tmp_path)
     assert r.is_error and "no implementation" in r.content
 

@@ -140,6 +140,11 @@ def _from_plain(item: dict[str, Any], loc: str) -> Tool:
     params = item.get("parameters", {"type": "object", "properties": {}})
     if not isinstance(params, dict):
         raise UserError(f"{loc}: field 'parameters': expected a JSON Schema object, got {type(params).__name__}")
+    keywords = item.get("keywords", [])
+    if isinstance(keywords, str):
+        keywords = keywords.split()
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise UserError(f"{loc}: field 'keywords': expected a list of words or a space-separated string")
     func = None
     source = None
     entry = item.get("entry")
@@ -154,6 +159,7 @@ def _from_plain(item: dict[str, Any], loc: str) -> Tool:
             func=func,
             sandboxed=bool(item.get("sandboxed", False)),
             source=source,
+            keywords=tuple(keywords),
         )
     except Exception as exc:
         raise UserError(f"{loc}: field 'parameters': {str(exc).splitlines()[0]}") from None

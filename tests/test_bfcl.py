@@ -235,7 +235,10 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
         assert s["accuracy"] == pytest.approx(100 * s["right"])
     assert out["categories"]["irrelevance"]["refused"] == out["categories"]["irrelevance"]["accuracy"]
     assert out["observation_between_calls"] == {"status": "ok"} and out["parallel_max_calls"] == 2
-    assert out["grounded_calls"] is True
+    assert out["grounded_calls"] is True and out["relevance_gate"] is True
+    for c, s in out["categories"].items():
+        gated = [e for e in out["entries"] if e["category"] == c and e["no_tool_fits"] is not None]
+        assert s["no_tool_fits"] == len(gated) and all(not e["calls"] and e["no_tool_fits"] for e in gated)
     assert [e["id"] for e in out["entries"]] == ["simple_python_0", "parallel_0", "irrelevance_0"]
     for rec in out["entries"]:
         e = _entry(rec["category"], rec["id"])
@@ -249,6 +252,7 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
     md = bfcl_markdown(out, label="tiny")
     assert "| category | entries | right | accuracy |" in md and "| simple_python | 1 |" in md
     assert "refused" in md and "`{'status': 'ok'}`" in md and "grounded calls: on" in md
+    assert "`--no-relevance-gate`: off" in md
 
 
 def test_eval_bfcl_validation_runs_held_out_live_entries_only(tmp_path: Path) -> None:

@@ -32,6 +32,12 @@ def wall_coats(area_m2: float, coats: int = 2) -> dict:
     return {"litres": area_m2 * coats / 10}
 
 
+@tool(effect="read")
+def run_pace(kilometres: float, minutes: float) -> dict:
+    """Minutes per kilometre of a run."""
+    return {"pace": minutes / kilometres}
+
+
 def test_content_words_leave_out_asking_numbers_and_digits() -> None:
     assert content_words("Could you please tell me how much fuel I need for 340 km?") == ["fuel", "km"]
     assert content_words("What do I make in two and a half years?") == ["year"]
@@ -43,8 +49,11 @@ def test_a_question_no_doc_speaks_of_is_unheld() -> None:
     tools = [fuel_needed, wall_coats]
     assert unheld_words(["What is the capital of France?"], tools) == ["capital", "france"]
     assert unheld_words(["Book me a table for two tonight."], tools) == ["book", "table", "tonight"]
-    # a word of a doc, its stem ("litres" / "litre") or first five letters ("liters" / "litres") is enough
+    # a word of a doc, its stem ("running" / "run") or first five letters ("kilometers" / "kilometres") is enough
     assert unheld_words(["How many liters for a 95 km drive?"], tools) == []
+    assert unheld_words(["How fast am I running?"], [run_pace]) == []
+    assert unheld_words(["Time for 12 kilometers?"], [run_pace]) == []
+    assert unheld_words(["Time for 12 miles?"], [run_pace]) == ["time", "mile"]
     assert unheld_words(["The car burns 7 litres every 100 km; trip of 520 km?"], tools) == []
     # keywords count, though the model never sees them
     assert unheld_words(["How many tins for 38 square metres?"], tools) == []

@@ -4,13 +4,15 @@ The 135M planner does not judge whether a doc fits a request: trained to refuse,
 (models/README.md, rounds 6–9). Requests that no offered tool can serve mostly share no word with any tool's doc
 ("What is the capital of France?" beside ``paint_tins_needed``). With ``relevance_gate`` on
 (``--no-relevance-gate`` turns it off), when the planner routes to the caller while none of the question's content
-words is held by an offered tool's doc (name, description, parameter names, descriptions and enum values), the run
+words is held by an offered tool's doc (name, description, parameter names, descriptions, enum values and the
+tool's ``keywords``, which the model never sees), the run
 gives up and says which words no doc holds (:class:`~umi_edge.agent.events.NoToolFits`). A direct answer or a
 give-up by the planner stands.
 
 Content words are the ranking words (:func:`umi_edge.tools.ranking.words`) less :data:`FILLER_WORDS` (words of how a
 request is asked, not of what it is about), digits and number words. A word is held when a doc word has the same
-Snowball stem (nltk) or, for words of five letters or more, the same first five letters (``litres`` / ``liter``).
+Snowball stem (nltk: ``calculate`` / ``calculator``) or, for words of five letters or more, the same first five
+letters (``kilometers`` / ``kilometres``).
 A question with no content word ("What is 311*427-677?", "hi") is not judged, and neither is a later question in a
 session whose earlier questions' words a doc holds (a follow-up: "and in Berlin?"). Enforced at run time, not
 trained; models/README.md reports what it costs and saves. No library decides this (it is a rule about our own

@@ -221,10 +221,11 @@ class Agent:
         return obs, verdict
 
     def _stop_if_no_tool_fits(self, state: RunState, step: int) -> Iterator[Event]:
-        if not self.config.relevance_gate:
-            return
+        if not self.config.relevance_gate or state.tools_fit:
+            return  # the questions and the offered tools stay the same for the run: judged before its first call
         questions = [t["value"] for t in state.turns if t["from"] == "user"]
         unheld = unheld_words(questions, state.registry.tools())
+        state.tools_fit = not unheld
         if unheld:
             yield NoToolFits(step, unheld)
             yield GaveUp(step, f"no offered tool's doc speaks of {', '.join(unheld)}")

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from umi_edge.numbers import WORDS_OF_NUMBERS
-from umi_edge.tools.ranking import words
+from umi_edge.tools.ranking import tool_words, words
 from umi_edge.tools.registry import Tool
 
 FILLER_WORDS = frozenset(
@@ -52,11 +52,14 @@ def _stemmer() -> Any:
     return SnowballStemmer("english")
 
 
-def _keys(word: str) -> set[str]:
+@cache
+def _keys(word: str) -> frozenset[str]:
+    """What ``word`` matches by: itself, its Snowball stem and, when long enough, its first :data:`PREFIX` letters
+    (cached: the same doc words come back on every run over the same tools)."""
     keys = {word, _stemmer().stem(word)}
     if len(word) >= PREFIX:
         keys.add(word[:PREFIX])
-    return keys
+    return frozenset(keys)
 
 
 def content_words(text: str) -> list[str]:
@@ -72,20 +75,17 @@ def _numberish(word: str) -> bool:
 
 
 def doc_words(tool: Tool) -> list[str]:
-    """What ``tool``'s doc says: its name, description, parameter names, descriptions and enum values, and its
+    """What ``tool``'s doc says: the ranking document (:func:`umi_edge.tools.ranking.tool_words`: name, description,
+    parameter names and descriptions), its parameters' enum values and its
     :attr:`~umi_edge.tools.registry.Tool.keywords`."""
-    parts = [tool.name, tool.description, *tool.keywords]
-    for name, spec in tool.parameters.get("properties", {}).items():
-        parts.append(name)
+    extra = list(tool.keywords)
+    for spec in tool.parameters.get("properties", {}).values():
         if isinstance(spec, dict):
-            parts.append(str(spec.get("description", "")))
-            for values in (
-                spec.get("enum"),
-                (spec.get("items") or {}).get("enum") if isinstance(spec.get("items"), dict) else None,
-            ):
+            items = spec.get("items")
+            for values in (spec.get("enum"), items.get("enum") if isinstance(items, dict) else None):
                 if isinstance(values, list):
-                    parts.extend(str(v) for v in values)
-    return words(" ".join(parts))
+                    extra.extend(str(v) for v in values)
+    return tool_words(tool) + words(" ".join(extra))
 
 
 def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:

@@ -65,6 +65,21 @@ def test_a_question_no_doc_speaks_of_is_unheld() -> None:
     assert unheld_words(["What is the capital of France?"], []) == ["capital", "france"]
 
 
+@tool(effect="read")
+def get_user_record(user_id: str, include_history: bool = False) -> dict:
+    """Retrieve a user's record by its unique identifier, in the specified format."""
+    return {"user": user_id}
+
+
+def test_words_common_to_most_docs_show_no_fit() -> None:
+    # "name" / "retrieve" / "user" are held by a fifth of all BFCL live docs: sharing one says nothing
+    assert content_words("Retrieve the name of the user") == []
+    assert unheld_words(["What is the name of your dog?"], [get_user_record]) == ["dog"]
+    # a question of generic words only is not judged; a specific word of the doc still fits
+    assert unheld_words(["Retrieve the user list"], [get_user_record]) == []
+    assert unheld_words(["Show the history of user 42"], [get_user_record]) == []
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -10,7 +10,8 @@ gives up and says which words no doc holds (:class:`~umi_edge.agent.events.NoToo
 give-up by the planner stands.
 
 Content words are the ranking words (:func:`umi_edge.tools.ranking.words`) less :data:`FILLER_WORDS` (words of how a
-request is asked, not of what it is about), digits and number words. A word is held when a doc word has the same
+request is asked, not of what it is about), :data:`GENERIC_DOC_STEMS` (words so common in tool docs that sharing one
+says nothing: "retrieve", "user", "list"), digits and number words. A word is held when a doc word has the same
 Snowball stem (nltk: ``calculate`` / ``calculator``) or, for words of five letters or more, the same first five
 letters (``kilometers`` / ``kilometres``).
 A question with no content word ("What is 311*427-677?", "hi") is not judged, and neither is a later question in a
@@ -41,6 +42,12 @@ FILLER_WORDS = frozenset(
     """.split()
 )
 """Words of asking, not of the subject ("Could you please tell me how much ...")."""
+GENERIC_DOC_STEMS = frozenset(
+    "api base citi date format id identifi includ list mm name number provid retriev specif specifi state uniqu user"
+    " yyyi".split()
+)
+"""Snowball stems held by more than a fifth of the distinct BFCL live *train-split* functions' docs (1,626), fillers
+aside; ``python benchmarks/generic_doc_words.py`` derives them and measures the gate with and without them."""
 PREFIX = 5
 """Words this long count as held when a doc word starts with the same letters."""
 
@@ -53,10 +60,15 @@ def _stemmer() -> Any:
 
 
 @cache
+def stem(word: str) -> str:
+    """``word``'s Snowball stem (cached: the same doc words come back on every run over the same tools)."""
+    return str(_stemmer().stem(word))
+
+
+@cache
 def _keys(word: str) -> frozenset[str]:
-    """What ``word`` matches by: itself, its Snowball stem and, when long enough, its first :data:`PREFIX` letters
-    (cached: the same doc words come back on every run over the same tools)."""
-    keys = {word, _stemmer().stem(word)}
+    """What ``word`` matches by: itself, its Snowball stem and, when long enough, its first :data:`PREFIX` letters."""
+    keys = {word, stem(word)}
     if len(word) >= PREFIX:
         keys.add(word[:PREFIX])
     return frozenset(keys)
@@ -65,7 +77,11 @@ def _keys(word: str) -> frozenset[str]:
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that say what it is about (see the module doc), in order, without repeats."""
     skip = FILLER_WORDS | WORDS_OF_NUMBERS
-    out = [w for w in words(text) if w not in skip and len(w) > 1 and not _numberish(w)]
+    out = [
+        w
+        for w in words(text)
+        if w not in skip and len(w) > 1 and not _numberish(w) and stem(w) not in GENERIC_DOC_STEMS
+    ]
     return list(dict.fromkeys(out))
 
 

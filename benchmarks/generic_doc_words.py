@@ -8,7 +8,11 @@ a question whose content words are all generic is not judged. Reported for the t
 chosen) and for the validation split (checked only): the share of live_irrelevance requests stopped (right) and of
 the other live requests stopped (a call lost).
 
-    python benchmarks/generic_doc_words.py [--share 0.2] [-o benchmarks/generic-doc-words.json]
+    python benchmarks/generic_doc_words.py [--share 0.2] [-o benchmarks/generic-doc-words.json] [RUN.json ...]
+
+Each RUN.json (a recorded ``umi-edge eval bfcl --json`` run of live categories) is re-scored under today's gate: an
+entry whose planner routed to the caller and whose question the gate now stops counts as refused. This is exact,
+since the gate decides before the caller from the question and the docs alone.
 """
 
 from __future__ import annotations
@@ -76,10 +80,33 @@ def measure(entries: list[tuple[str, str, str, list[Any]]], generic: frozenset[s
         relevance.GENERIC_DOC_STEMS = old
 
 
+def rescore(path: str, entries: list[tuple[str, str, str, list[Any]]]) -> dict[str, list[int]]:
+    """``{category: [right, entries]}`` of a recorded run under today's gate (see the module doc)."""
+    by_id = {eid: (q, tools) for eid, _, q, tools in entries}
+    with open(path, encoding="utf-8") as f:
+        run = json.load(f)
+    out: dict[str, list[int]] = {}
+    for r in run["entries"]:
+        valid = bool(r["valid"])
+        q_tools = by_id.get(r["id"])
+        if (
+            q_tools
+            and r["plan"] == "call"
+            and not r.get("no_tool_fits")
+            and relevance.unheld_words([q_tools[0]], q_tools[1])
+        ):
+            valid = r["category"].endswith("irrelevance")
+        right = out.setdefault(r["category"], [0, 0])
+        right[0] += valid
+        right[1] += 1
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--share", type=float, default=0.2)
     ap.add_argument("-o", "--output", default="benchmarks/generic-doc-words.json")
+    ap.add_argument("runs", nargs="*", help="recorded eval bfcl --json runs of live categories to re-score")
     a = ap.parse_args()
     entries = _entries()
     stems, functions = generic_stems(entries, a.share)
@@ -100,6 +127,8 @@ def main() -> None:
                 f"relevant stopped {r['relevant_stopped']}/{r['relevant']}"
             )
     print("generic stems:", " ".join(stems))
+    for path in a.runs:
+        print(path, {cat: f"{right}/{n}" for cat, (right, n) in sorted(rescore(path, entries).items())})
     if stems != report["shipped_stems"]:
         print("note: differs from relevance.GENERIC_DOC_STEMS")
 

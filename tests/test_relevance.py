@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from edge_bundles import merged_bundle
 
-from umi_edge.agent import Agent, AgentConfig
+from umi_edge.agent import Agent, AgentConfig, relevance
 from umi_edge.agent import events as ev
 from umi_edge.agent.relevance import content_words, doc_words, unheld_words
 from umi_edge.cli import build_parser
@@ -146,3 +146,18 @@ def test_the_switch_is_an_agent_option_and_an_eval_bfcl_option() -> None:
     for argv in (["run", "hello", "--no-relevance-gate"], ["eval", "bfcl", "irrelevance", "--no-relevance-gate"]):
         assert opt.agent_config(parser.parse_args(argv)).relevance_gate is False
     assert opt.agent_config(parser.parse_args(["run", "hello"])).relevance_gate is True
+
+
+def test_the_generic_stems_are_those_the_live_train_split_gives() -> None:
+    """GENERIC_DOC_STEMS is what benchmarks/generic_doc_words.py derives from BFCL live's train split (share 0.2)."""
+    pytest.importorskip("bfcl_eval", reason="bfcl-eval is not installed (pip install --no-deps bfcl-eval==2026.3.23)")
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "generic_doc_words.py"
+    spec = importlib.util.spec_from_file_location("generic_doc_words", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    stems, functions = mod.generic_stems(mod._entries(), 0.2)
+    assert functions == 1626
+    assert frozenset(stems) == relevance.GENERIC_DOC_STEMS

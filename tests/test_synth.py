@@ -231,7 +231,7 @@ def test_tools_option_limits_families_and_offers(tmp_path):
     assert main(["data", "synth", "-o", str(d), "--n", "12", "--tools", "calculator,date_calc"]) == 0
     for t in _read_jsonl(d / "trajectories.jsonl"):
         assert {x["Name"] for x in t["tools"]} <= {"calculator", "date_calc"}
-        assert t["family"] in {"calc_percent", "calc_arith", "calc_word", "dates", "direct", "give_up"}
+        assert t["family"] in {"calc_percent", "calc_arith", "calc_word", "dates", "direct", "give_up", "multipart"}
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def run_task(task: Recipe, registry: ToolRegistry) -> Episode:
         raise SynthBug(f"{task.family}: script returned {outcome!r}, expected Finish or GiveUp")
     turns.append({"from": "assistant", "value": render_plan(outcome.thought, "finish")})
     turns.append({"from": "conclusion", "value": outcome.conclusion})
-    _check(task, outcome)
+    check_outcome(task, outcome)
     return Episode(task, docs, turns, outcome.answer, outcome.match, calls, False)
 
 
@@ -94,7 +94,7 @@ def _schema_order(registry: ToolRegistry, name: str, args: dict[str, Any]) -> di
     return dict(sorted(args.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
-def _check(task: Recipe, outcome: Finish) -> None:
+def check_outcome(task: Recipe, outcome: Finish) -> None:
     """The tools' answer must agree with the generator's own computation and appear in the conclusion."""
     ans = outcome.answer
     if outcome.match == "number":

@@ -7,8 +7,18 @@ from umi_edge.synth.families.code import FAMILIES as _CODE
 from umi_edge.synth.families.conversation import FAMILIES as _CONVERSATION
 from umi_edge.synth.families.formulas import FAMILIES as _FORMULAS
 from umi_edge.synth.families.measures import FAMILIES as _MEASURES
+from umi_edge.synth.families.multipart import FAMILIES as _MULTIPART
 from umi_edge.synth.families.workspace import FAMILIES as _WORKSPACE
 
-FAMILIES: list[Family] = [*_ARITHMETIC, *_MEASURES, *_WORKSPACE, *_CODE, *_CHAINS, *_CONVERSATION, *_FORMULAS]
+FAMILIES: list[Family] = [
+    *_ARITHMETIC,
+    *_MEASURES,
+    *_WORKSPACE,
+    *_CODE,
+    *_CHAINS,
+    *_CONVERSATION,
+    *_FORMULAS,
+    *_MULTIPART,
+]
 
 __all__ = ["FAMILIES", "Family"]

@@ -81,4 +81,4 @@ def test_deterministic_and_left_out_of_tasks_out(tmp_path: Path, capsys) -> None
     n_formula = sum(r["family"] == "formula" for r in a)
     assert 0 < n_formula < 15
     assert len(tasks.read_text().splitlines()) == 15 - n_formula
-    assert f"left out {n_formula} formula episodes" in capsys.readouterr().out
+    assert f"left out {n_formula} episodes with tools of their own" in capsys.readouterr().out

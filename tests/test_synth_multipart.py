@@ -33,7 +33,7 @@ def test_each_part_runs_as_alone_and_the_answer_holds_every_part(split, seed):
     recipe = make_multipart(rng, split, NO_PYTHON)
     again = random.Random(f"mp:{split}:{seed}")
     n = 3 if again.random() < 0.3 else 2
-    parts = _draw_parts(again, split, NO_PYTHON, n)
+    parts = _draw_parts(again, split, NO_PYTHON, n, False)
     assert [p.query for p in parts] == [q for q in (p.query for p in parts) if q in recipe.query]
     whole = run_task(recipe, registry)
     alone = [run_task(p, registry) for p in parts]
@@ -55,7 +55,7 @@ def test_each_part_runs_as_alone_and_the_answer_holds_every_part(split, seed):
 
 def test_parts_never_share_folders_databases_or_a_workspace_wide_family():
     for i in range(200):
-        parts = _draw_parts(random.Random(i), "train", NO_PYTHON, 3)
+        parts = _draw_parts(random.Random(i), "train", NO_PYTHON, 3, i % 2 == 1)
         folders = [{p.split("/")[0] for p in r.files} for r in parts]
         assert all(not (a & b) for j, a in enumerate(folders) for b in folders[j + 1 :])
         dbs = [d for r in parts for d in r.sqlite]
@@ -76,3 +76,15 @@ def test_synthesized_multipart_episodes_call_at_least_once_per_part():
     for ep in eps:
         parts = ep.recipe.template.split("/")[1]
         assert ep.calls >= int(parts) and not ep.gave_up
+
+
+def test_multipart_new_calls_the_new_tool_it_brings_and_stays_out_of_a_tools_limit():
+    builtins = set(builtin_registry().names())
+    eps = synthesize(8, 5, tools=None, families=["multipart_new"])
+    for ep in eps:
+        new = [t for t in ep.recipe.tools if t not in builtins]
+        assert len(new) >= 2 and {t.name for t in ep.recipe.extra_tools} == set(new)
+        called = {name for name, _ in _calls(ep.conversations)}
+        assert called & set(new) and not ep.gave_up
+    limited = synthesize(20, 5, tools=["calculator", "date_calc"])
+    assert all(ep.recipe.family != "multipart_new" for ep in limited)

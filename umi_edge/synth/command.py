@@ -69,8 +69,8 @@ def register(data_subparsers: argparse._SubParsersAction) -> None:
         "--tools",
         metavar="NAMES",
         help="comma-separated built-in tools that may be used or offered (default: all); "
-        "families needing other tools are skipped, and so is formula (it brings its own tools) unless --families "
-        "names it",
+        "families needing other tools are skipped, and so are formula and multipart_new (they bring their own "
+        "tools) unless --families names them",
     )
     p.add_argument("--families", metavar="NAMES", help="comma-separated families to generate (default: all, see above)")
     p.add_argument(
@@ -163,6 +163,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(f"synthesized {len(episodes)} {args.split} trajectories (seed {args.seed}) into {out}: {counts}")
     if args.tasks_out is not None:
         brought = sum(bool(ep.recipe.extra_tools) for ep in episodes)
-        left = f" (left out {brought} formula episodes: their tools are not registered)" if brought else ""
+        left = f" (left out {brought} episodes with tools of their own: not registered)" if brought else ""
         print(f"wrote {n_tasks} executable tasks to {args.tasks_out}{left}")
     return 0

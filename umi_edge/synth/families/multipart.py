@@ -20,6 +20,7 @@ from umi_edge.synth.families._common import Family
 from umi_edge.synth.families.arithmetic import FAMILIES as _ARITHMETIC
 from umi_edge.synth.families.chains import FAMILIES as _CHAINS
 from umi_edge.synth.families.code import FAMILIES as _CODE
+from umi_edge.synth.families.formulas import FAMILIES as _FORMULAS
 from umi_edge.synth.families.measures import FAMILIES as _MEASURES
 from umi_edge.synth.families.workspace import FAMILIES as _WORKSPACE
 from umi_edge.synth.pools import Split
@@ -32,7 +33,9 @@ PART_FAMILIES: list[Family] = [
     if f.name in {"chain_file_calc", "chain_file_date", "chain_sql_calc"}
     or not f.name.startswith(("chain_", "recover"))
 ]
-"""Families whose tasks end in an answer (no give-up, no direct reply) and bring no tools of their own."""
+"""Families whose tasks end in an answer (no give-up, no direct reply) over built-in tools."""
+(FORMULA,) = _FORMULAS
+"""The ``multipart_new`` family's one part over a new tool (drawn again when it is one of that family's give-ups)."""
 WORKSPACE_WIDE = {"file_list", "file_search"}
 """Families whose answer depends on every file in the workspace: at most one per request, and the parts' files never
 share a top folder, so one part's files cannot change another's answer."""
@@ -83,14 +86,19 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _draw_parts(rng: random.Random, split: Split, available: Sequence[str], n: int) -> list[Recipe]:
-    """``n`` tasks of distinct families whose fixtures (folders, databases) do not touch."""
+def _draw_parts(rng: random.Random, split: Split, available: Sequence[str], n: int, new_tool: bool) -> list[Recipe]:
+    """``n`` tasks of distinct families whose fixtures (folders, databases) do not touch; with ``new_tool``, one of
+    them (at a random place) is a ``formula`` task that calls its own new tool."""
     fams = [f for f in PART_FAMILIES if all(t in available for t in f.needs)]
     if len(fams) < n:
         raise SynthBug(f"multipart: {len(fams)} part families for {n} parts")
     for _ in range(50):
         picked = rng.sample(fams, n)
+        if new_tool:
+            picked[rng.randrange(n)] = FORMULA
         parts = [f.make(rng, split, available) for f in picked]
+        if any(r.family == "formula" and "/none/" in r.template for r in parts):  # its give-up variant
+            continue
         folders = [{p.split("/")[0] for p in r.files} for r in parts]
         dbs = [d for r in parts for d in r.sqlite]
         wide = sum(r.family in WORKSPACE_WIDE for r in parts)
@@ -99,13 +107,14 @@ def _draw_parts(rng: random.Random, split: Split, available: Sequence[str], n: i
     raise SynthBug("multipart: no parts with disjoint fixtures in 50 draws")
 
 
-def make_multipart(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
+def make_multipart(rng: random.Random, split: Split, available: Sequence[str], new_tool: bool = False) -> Recipe:
     n = 3 if rng.random() < 0.3 else 2
-    parts = _draw_parts(rng, split, available, n)
+    parts = _draw_parts(rng, split, available, n, new_tool)
     jid, join = P.template(rng, JOIN3 if n == 3 else JOIN2, split)
     bridges = [rng.choice(BRIDGE) for _ in parts[1:]]
     final = rng.choice(FINAL)
     offered = {t for r in parts for t in r.tools}
+    extra = [t for r in parts for t in r.extra_tools]
 
     def solve() -> Script:
         answers: list[Finish] = []
@@ -132,20 +141,34 @@ def make_multipart(rng: random.Random, split: Split, available: Sequence[str]) -
         )
 
     return Recipe(
-        "multipart",
+        "multipart_new" if new_tool else "multipart",
         f"multipart/{n}/{jid}/" + "+".join(r.template for r in parts),
         ("multipart", jid, *(r.key for r in parts)),
         join.format(*(r.query for r in parts)),
-        [t for t in available if t in offered],
+        [t for t in available if t in offered] + [t.name for t in extra],
         solve,
         files={p: c for r in parts for p, c in r.files.items()},
         sqlite={d: s for r in parts for d, s in r.sqlite.items()},
         expected=parts[-1].expected,
+        extra_tools=extra,
     )
+
+
+def make_multipart_new(rng: random.Random, split: Split, available: Sequence[str]) -> Recipe:
+    """A multipart request one of whose parts needs a new tool the task brings (a ``formula`` task)."""
+    return make_multipart(rng, split, available, new_tool=True)
 
 
 FAMILIES = [
     # needs the calculator: its three families always give two or three distinct parts; the other parts come from
     # whatever tools are available
     Family("multipart", ("calculator",), 0.5, make_multipart, "two or three independent questions, answered in turn"),
+    Family(
+        "multipart_new",
+        ("calculator",),
+        0.3,
+        make_multipart_new,
+        "multipart, one part needing a new tool the task brings",
+        brings_tools=True,
+    ),
 ]

@@ -53,6 +53,12 @@ JOIN2 = [
     "First question: {0} Next question: {1}",
     "{0} Oh, and {1}",
     "Please do both. {0} {1}",
+    "{0} Additionally, {1}",
+    "I'm sorting out a few things today. {0} Furthermore: {1}",
+    "{0} In addition, I'd like to know this: {1}",
+    "I need your help with a small project. {0} Also, {1}",
+    "{0} Besides that: {1}",
+    "Can you help? {0} And could you also answer: {1}",
 ]
 JOIN3 = [
     "{0} {1} {2}",
@@ -63,6 +69,10 @@ JOIN3 = [
     "First: {0} Second: {1} Third: {2}",
     "{0} Also: {1} Plus: {2}",
     "Help me with these. {0} And: {1} Last one: {2}",
+    "{0} Additionally, {1} Furthermore: {2}",
+    "I'm planning my week and need a few answers. {0} Also: {1} And: {2}",
+    "{0} In addition: {1} Finally, {2}",
+    "Could you do three things for me? {0} {1} {2}",
 ]
 BRIDGE = [
     "That answers part {k}: {done} The request also asks something else, so I continue.",

@@ -3,8 +3,9 @@
 ToolBench's requests often ask for several things at once ("get X, and also tell me Y"), and its gold trajectories
 call again after the first observation. A planner trained only on one-question tasks concludes after the first
 observation (issue 17: 28 of 59 gold call steps of ToolBench's train example). Here each part is a task of a
-one-question family, run with the real tools; after a part is answered, the planner's thought says so and names the
-part still open, and only after the last part does it conclude. The summarizer answers every part.
+one-question family, run with the real tools; after a part is answered, the next part's first thought states that
+answer and says the request asks more, and only after the last part does the planner conclude. The summarizer
+answers every part.
 
 The checkable answer is the last part's (the task format holds one); the earlier parts' answers are checked against
 the generator's own computation while the script runs.
@@ -131,7 +132,7 @@ def make_multipart(rng: random.Random, split: Split, available: Sequence[str], n
         for k, part in enumerate(parts):
             script = part.solve()
             call = next(script)
-            if k:  # the first call of a later part says which parts are done
+            if k:  # a later part's first thought states the answer of the part before it
                 done = _sentence(answers[-1].conclusion)
                 call = Call(f"{bridges[k - 1].format(done=done, k=k)} {call.thought}", call.tool, call.args)
             while True:

@@ -18,11 +18,8 @@ import json
 import math
 from pathlib import Path
 
+from umi_edge.eval.matching import matches
 from umi_edge.numbers import numbers_in
-
-
-def _holds(answer: str, value: float) -> bool:
-    return any(math.isclose(x, value, rel_tol=1e-6, abs_tol=1e-9) for x in numbers_in(answer))
 
 
 def score(trajectories: Path, results: Path) -> dict[str, object]:
@@ -38,7 +35,7 @@ def score(trajectories: Path, results: Path) -> dict[str, object]:
         gold[rec["id"]] = (stated, calls, parts)
     run = json.loads(results.read_text(encoding="utf-8"))
     tasks = run["tasks"]
-    every = sum(all(_holds(t.get("answer") or "", x) for x in gold[t["id"]][0]) for t in tasks)
+    every = sum(all(matches(t.get("answer") or "", [x], "number") for x in gold[t["id"]][0]) for t in tasks)
     return {
         "results": str(results),
         "tasks": len(tasks),

@@ -96,7 +96,7 @@ def test_observations_equal_re_executing_the_calls(synth_runs, split):
     registry = builtin_registry()
     replayed = 0
     for traj in _read_jsonl(d / "trajectories.jsonl"):
-        if traj["family"] in BRINGS_TOOLS:  # its tools are the task's own (tests/test_synth_formulas.py replays them)
+        if traj["family"] in BRINGS_TOOLS:  # its tools are the task's own (test_synth_formulas / _multipart run them)
             continue
         task = tasks[traj["instruction"]]
         assert task["id"] == traj["id"] or traj["alternative"]

@@ -48,6 +48,9 @@ class AgentConfig:
     of the last call ("Boston and San Francisco") gets its own call before the run concludes
     (:mod:`umi_edge.agent.parallel_values`). ``relevance_gate``: when no content word of the question is held by an
     offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
+    ``finish_checks``: a conclusion right after a failed call becomes another try (a give-up after three failures
+    in a row), and one while an offered tool that the request speaks of is uncalled becomes its call
+    (:mod:`umi_edge.agent.unfinished`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -66,6 +69,7 @@ class AgentConfig:
     complete_arguments: bool = True
     parallel_calls: bool = True
     relevance_gate: bool = True
+    finish_checks: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -187,6 +187,29 @@ class ValuesPending:
 
 
 @dataclass(frozen=True)
+class FinishOverruled:
+    """The planner would conclude, but the run is not done (:mod:`umi_edge.agent.unfinished`): ``reason``
+    ``failed`` (the last ``failures`` calls in a row failed, the last to ``tool``) or ``unasked`` (the offered
+    ``tool`` holds ``words`` of the request that no call or observation does); ``label``: the turn it became
+    (``call`` or ``give_up``)."""
+
+    step: int
+    reason: str
+    tool: str
+    words: list[str]
+    failures: int
+    label: str
+
+    @property
+    def note(self) -> str:
+        """What happened, in one line (``run`` and the chat show it)."""
+        if self.reason == "failed":
+            then = "gives up" if self.label == "give_up" else f"tries {self.tool} again"
+            return f"not concluded after {self.failures} failed call(s): the agent {then}"
+        return f"not concluded: the request speaks of {', '.join(self.words)}, which {self.tool} holds; it is called"
+
+
+@dataclass(frozen=True)
 class ArgumentDropped:
     """An optional argument left out of the caller's call because only its doc, not the request or an observation,
     holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
@@ -283,6 +306,7 @@ Event = (
     | ArgumentAdded
     | ArgumentDropped
     | ValuesPending
+    | FinishOverruled
     | AnswerNumberChosen
     | Timing
     | Cancelled

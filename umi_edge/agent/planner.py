@@ -8,6 +8,7 @@ from umi_edge.agent.events import Event, PlanDecided
 from umi_edge.agent.generation import generate
 from umi_edge.agent.parallel_values import extend_plan
 from umi_edge.agent.state import RunState
+from umi_edge.agent.unfinished import keep_going
 from umi_edge.engine import Generation
 from umi_edge.formats.parse import MARKER_SEPARATOR, PLAN_MARKERS, Plan, parse_plan
 from umi_edge.formats.prompts import build_input, model_prompt
@@ -26,5 +27,6 @@ def plan(state: RunState, step: int) -> Generator[Event, None, tuple[Plan, Gener
     gen = yield from generate(state, "planner", step, render, stop_after=STOP_AFTER)
     p = parse_plan(gen.text.lstrip())  # a SentencePiece model may start with the space after the cue
     p = yield from extend_plan(state, step, p)
+    p = yield from keep_going(state, step, p)
     yield PlanDecided(step, p.label, p.thought, p.text)
     return p, gen

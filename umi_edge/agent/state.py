@@ -33,6 +33,8 @@ class RunState:
     """The latest observation was an error (:mod:`umi_edge.agent.parallel_values` owes no value after it)."""
     pending: str | None = None
     """A call the runtime wrote for the caller's next turn (:mod:`umi_edge.agent.parallel_values`)."""
+    asked_tools: set[str] = field(default_factory=set)
+    """Tools the finish checks already asked for in this question (:mod:`umi_edge.agent.unfinished`)."""
     tools_fit: bool = False
     """The relevance gate let this run call (:mod:`umi_edge.agent.relevance`): it is not judged again."""
 

@@ -198,6 +198,17 @@ def add_relevance_gate(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_finish_checks(p: argparse.ArgumentParser) -> None:
+    """``--no-finish-checks`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--no-finish-checks",
+        action="store_true",
+        help="conclude when the planner says so (default: right after a failed call the agent tries again, or "
+        "gives up after three failures in a row, and an offered tool whose doc holds words of the request that "
+        "no call or result holds is called first)",
+    )
+
+
 def add_answer_prior(p: argparse.ArgumentParser) -> None:
     """``--answer-prior W`` (the agent options)."""
     p.add_argument(
@@ -214,7 +225,7 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
     --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --no-relevance-gate
-    --answer-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --no-finish-checks --answer-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -247,6 +258,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_complete_arguments(p)
     add_parallel_calls(p)
     add_relevance_gate(p)
+    add_finish_checks(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -301,6 +313,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.parallel_calls = False
     if getattr(args, "no_relevance_gate", False):
         config.relevance_gate = False
+    if getattr(args, "no_finish_checks", False):
+        config.finish_checks = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

@@ -74,6 +74,13 @@ def register(subparsers: Any) -> None:
         "(default: unconstrained, the paper's protocol)",
     )
     st.add_argument(
+        "--finish-checks",
+        action="store_true",
+        help="apply the runtime's checks of early conclusions to the planner's turns (a conclusion right after a "
+        "failed call, or while an offered tool the request speaks of is uncalled, becomes a call or a give-up); "
+        "the report also gives the planner's own Plan ACC (default: the planner alone, the paper's protocol)",
+    )
+    st.add_argument(
         "--split",
         choices=("in", "out"),
         default=None,
@@ -132,6 +139,7 @@ def register(subparsers: Any) -> None:
     opt.add_complete_arguments(bf)
     opt.add_parallel_calls(bf)
     opt.add_relevance_gate(bf)
+    opt.add_finish_checks(bf)
     bf.add_argument(
         "--validation",
         action="store_true",
@@ -224,6 +232,8 @@ def run_static_command(args: argparse.Namespace) -> int:
     protocols = STATIC_PROTOCOLS[args.constrain]
     if args.single and args.constrain is not None:
         raise UserError("--constrain applies to the multi-LLM caller; the single-LLM backbone runs unconstrained")
+    if args.single and args.finish_checks:
+        raise UserError("--finish-checks applies to the multi-LLM planner; the single-LLM backbone has none")
     split = args.split or guess_split(args.file.name)
     budget = opt.max_new_tokens(args.max_tokens, DEFAULT_MAX_TOKENS) if args.max_tokens is not None else None
     if args.resume and args.predictions_out is None:
@@ -247,6 +257,8 @@ def run_static_command(args: argparse.Namespace) -> int:
         }
         if args.constrain is not None:  # journals of unconstrained runs keep their header
             header["protocols"] = list(protocols)
+        if args.finish_checks:
+            header["finish_checks"] = True
         done = journal.read(part, header) if part is not None and args.resume else []
         jr = journal.Journal(part, header, done) if part is not None else None
         try:
@@ -262,6 +274,7 @@ def run_static_command(args: argparse.Namespace) -> int:
                 on_step=(lambda r: jr.append(r.to_record())) if jr is not None else None,
                 done=done,
                 protocols=protocols,
+                finish_checks=args.finish_checks,
             )
         finally:
             if jr is not None:

@@ -283,6 +283,7 @@ class BfclRun:
     complete_arguments: bool = False
     parallel_calls: bool = False
     relevance_gate: bool = False
+    finish_checks: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
         rs = [r for r in self.results if r.category == category]
@@ -320,6 +321,7 @@ class BfclRun:
             "complete_arguments": self.complete_arguments,
             "parallel_calls": self.parallel_calls,
             "relevance_gate": self.relevance_gate,
+            "finish_checks": self.finish_checks,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
             "interrupted": self.interrupted,
@@ -389,6 +391,7 @@ def run_bfcl(
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
+        finish_checks=config.finish_checks,
     )
 
 
@@ -420,6 +423,11 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append("- a value the question lists with the last call's gets its own call (`--no-parallel-calls`: off)")
     if summary.get("relevance_gate"):
         lines.append("- no call when no offered tool's doc holds a word of the question (`--no-relevance-gate`: off)")
+    if summary.get("finish_checks"):
+        lines.append(
+            "- parallel categories: a conclusion while an offered function the question speaks of is uncalled "
+            "becomes its call (`--no-finish-checks`: off)"
+        )
     if summary.get("validation_only"):
         lines.append("- live validation entries only (held out of `data import-bfcl`'s training split)")
     if summary.get("interrupted"):

@@ -60,6 +60,12 @@ def static_markdown(summary: dict[str, Any], *, split: Split, label: str) -> str
         f"- prompt tokens evaluated / reused from the KV cache: {summary['prompt_tokens']['evaluated']} / "
         f"{summary['prompt_tokens']['reused']}; generated tokens: {summary['generated_tokens']}",
     ]
+    checks = summary.get("finish_checks")
+    if checks:
+        lines.append(
+            f"- finish checks (`--finish-checks`, the runtime's rule): {checks['overruled']} conclusions became a "
+            f"call or a give-up; the planner's own Plan ACC: {_fmt(checks['planner_plan_acc'])}"
+        )
     if summary.get("truncated_steps"):
         lines.append(f"- steps whose prompt was cut from the left to fit the context: {summary['truncated_steps']}")
     if summary.get("interrupted"):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from umi_edge.agent.unfinished import Unfinished, alpha_doc_words, unfinished
 from umi_edge.errors import UserError
 from umi_edge.eval.metrics import (
     Parsed,
@@ -291,10 +292,12 @@ class StepPredictor:
         single: bool,
         max_tokens: dict[str, int] | None = None,
         protocols: Sequence[CallerProtocol] = ("unconstrained",),
+        finish_checks: bool = False,
     ) -> None:
         from umi_edge.engine import SamplingParams
 
         self.engine = engine
+        self.finish_checks = finish_checks
         self.single = single
         self.protocols = check_protocols(protocols, single=single)
         self.style = engine.prompt_style
@@ -394,6 +397,11 @@ class StepPredictor:
         planner_raw = self._generate("planner", "planner", model_prompt(prompt), stop_after=MARKERS)
         plan = parse_plan(planner_raw)
         raw = {"planner": planner_raw}
+        if self.finish_checks and plan.label == "finish":
+            why = finish_check(step)
+            if why is not None:
+                plan = why.plan()
+                raw["finish_check"] = f"{why.reason}: {why.tool}"
         if plan.label == "give_up":
             return [(raw, plan.text, parse_multi_output(plan.text), plan.thought, False)] * len(self.protocols)
         history += serialize_turn("assistant", plan.text)
@@ -419,6 +427,20 @@ class StepPredictor:
         cut = [i for i in (text.find("\nAction:"), text.find("conclusion: ")) if i >= 0]
         thought = text[: min(cut)].strip() if cut else text.strip()
         return {"backbone": text}, text, parsed, thought, self._cut and parsed.plan == "call"
+
+
+def finish_check(step: GoldStep) -> Unfinished | None:
+    """What the runtime's finish checks (:mod:`umi_edge.agent.unfinished`) say of concluding at ``step``: the
+    question is the dialogue's first user turn, the turns are the gold history before the step."""
+    turns = step.traj.conversations[: step.turn]
+    request = next((t["value"] for t in turns if t["from"] == "user"), step.traj.instruction)
+    docs = {str(d.get("Name", "")): alpha_doc_words(d) for d in step.traj.tools}
+    return unfinished(request, docs, turns)
+
+
+def planner_plan(result: StepResult) -> PlanLabel:
+    """The planner's own label at a step, before any finish check changed it."""
+    return parse_plan(result.raw["planner"]).label if "planner" in result.raw else result.pred.plan
 
 
 def check_protocols(protocols: Sequence[CallerProtocol], *, single: bool) -> tuple[CallerProtocol, ...]:
@@ -447,6 +469,7 @@ class StaticRun:
     engine: dict[str, Any] = field(default_factory=dict)
     resumed_steps: int = 0
     protocols: tuple[CallerProtocol, ...] = ("unconstrained",)
+    finish_checks: bool = False
 
     @property
     def truncated_steps(self) -> int:
@@ -471,10 +494,21 @@ class StaticRun:
             }
             for name, rs in self.by_protocol().items()
         }
+        checks: dict[str, Any] = {}
+        if self.finish_checks:
+            own = [planner_plan(r) for r in self.results]
+            right = sum(p == r.gold.plan for p, r in zip(own, self.results, strict=True))
+            checks = {
+                "finish_checks": {
+                    "overruled": sum("finish_check" in r.raw for r in self.results),
+                    "planner_plan_acc": round(100.0 * right / len(own), 2) if own else None,
+                }
+            }
         return {
             "file": self.file,
             "mode": self.mode,
             "protocol": self.protocols[0],
+            **checks,
             "protocols": protocols,
             "dialogues": self.dialogues,
             "steps": len(self.results),
@@ -504,12 +538,14 @@ def run_static(
     on_step: Callable[[StepResult], None] | None = None,
     done: Sequence[dict[str, Any]] = (),
     protocols: Sequence[CallerProtocol] = ("unconstrained",),
+    finish_checks: bool = False,
 ) -> StaticRun:
     """Evaluate ``engine`` on the gold steps of ``path``. Ctrl-C stops early and keeps the steps done so far.
 
     ``done``: step records of an earlier run of the same evaluation (``--resume``); those steps are not predicted
     again, and their measured seconds count towards ``wall_seconds``. ``protocols``: the caller protocols, one or
-    both (see the module docstring); the run's ``metrics`` are the first one's.
+    both (see the module docstring); the run's ``metrics`` are the first one's. ``finish_checks``: the runtime's
+    checks of early conclusions (:mod:`umi_edge.agent.unfinished`) apply to the planner's turns (multi-LLM only).
     """
     protocols = check_protocols(protocols, single=single)
     all_dialogues = load_gold(path, engine.prompt_style)
@@ -522,7 +558,11 @@ def run_static(
     if not steps:
         raise UserError(f"{path}: the selected dialogues have no gold planner steps")
     earlier = _resumed(steps, done, single=single, path=path, protocols=protocols)
-    predictor = StepPredictor(engine, single=single, max_tokens=max_tokens, protocols=protocols)
+    if finish_checks and single:
+        raise UserError("--finish-checks applies to the multi-LLM planner; the single-LLM backbone has none")
+    predictor = StepPredictor(
+        engine, single=single, max_tokens=max_tokens, protocols=protocols, finish_checks=finish_checks
+    )
     results: list[StepResult] = []
     interrupted = False
     t0 = time.perf_counter()
@@ -558,6 +598,7 @@ def run_static(
         engine=describe,
         resumed_steps=len(earlier),
         protocols=protocols,
+        finish_checks=finish_checks,
     )
 
 

@@ -23,6 +23,7 @@ from umi_edge.agent.events import (
     Cancelled,
     Event,
     FinalAnswer,
+    FinishOverruled,
     GaveUp,
     HistoryShortened,
     Observation,
@@ -147,6 +148,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Stated in the request: {parameter} = {value}, added by the caller", "dim")
             case ValuesPending(parameter=parameter, value=value):
                 self.add_notice(f"Listed in the request: {parameter} = {value} gets its own call", "dim")
+            case FinishOverruled():
+                self.add_notice(event.note[:1].upper() + event.note[1:], "dim")
             case ArgumentDropped(parameter=parameter, value=value):
                 self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:

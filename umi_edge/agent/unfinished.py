@@ -1,0 +1,155 @@
+"""Not finished yet: the planner concludes, but the last call failed or the request asks for what no call has done.
+
+The 135M planner concludes right after the first observation: on ToolBench's train example it predicts a
+conclusion on 28 of 59 gold call steps (models/README.md, session 18), and training on multi-part requests
+(rounds 14–16) moved that only part of the way. With ``finish_checks`` on (``--no-finish-checks`` turns it off), a
+conclusion after at least one call of the current question is checked against two rules, which read only the turns
+and the tool docs, no model:
+
+- **The last call failed** (its observation is empty or a JSON object with an ``"error"``; :func:`failed`). Issue
+  17 allows a retry or a give-up after a tool error, not a conclusion. Fewer than
+  :data:`FAILURES_BEFORE_GIVING_UP` failures in a row: the turn becomes a call ("The call to X failed; I try
+  again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many: a give-up.
+- **A tool the request asks for was not called** (:func:`unasked_tool`): a content word of the request
+  (:func:`umi_edge.agent.relevance.content_words`) is held by the doc of an offered tool that no call of this
+  question used, by no called tool's doc and by no observation. The turn becomes a call naming that tool and those
+  words, so the caller's tool prior (ranked for the thought after the first observation) points to it. Each tool is
+  asked for once per question.
+
+Words match as in the relevance gate (same word, Snowball stem, or first five letters). The runtime and ``eval
+static --finish-checks`` share :func:`unfinished`; models/README.md reports what the checks change. No library does
+this (it is a rule about our own agent's turns), so it is written here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from umi_edge.agent.events import Event, FinishOverruled
+from umi_edge.agent.relevance import _keys, content_words, doc_words
+from umi_edge.agent.state import RunState
+from umi_edge.formats.parse import Plan, render_plan
+from umi_edge.tools.ranking import words
+
+FAILURES_BEFORE_GIVING_UP = 3
+"""Failed calls in a row after which a conclusion becomes a give-up instead of another try."""
+_ACTION = re.compile(r"^[ \t]*Action[ \t]*:[ \t]*(\S+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """Why a conclusion is early: ``reason`` ``failed`` (``failures`` calls in a row failed, the last to ``tool``)
+    or ``unasked`` (``tool`` holds ``words`` of the request that no call or observation does)."""
+
+    reason: Literal["failed", "unasked"]
+    tool: str
+    words: tuple[str, ...] = ()
+    failures: int = 0
+
+    @property
+    def gives_up(self) -> bool:
+        return self.reason == "failed" and self.failures >= FAILURES_BEFORE_GIVING_UP
+
+    def plan(self) -> Plan:
+        """The planner turn that replaces the conclusion."""
+        if self.gives_up:
+            thought = f"The last {self.failures} calls failed, so I cannot get what the user asked for."
+            return Plan("give_up", thought, render_plan(thought, "give_up"))
+        if self.reason == "failed":
+            thought = f"The call to {self.tool} failed. I will call {self.tool} again with corrected arguments."
+        else:
+            thought = f"The user also asked about {', '.join(self.words)}. I will call {self.tool}."
+        return Plan("call", thought, render_plan(thought, "call"))
+
+
+def failed(observation: str) -> bool:
+    """Whether a tool's observation reports a failure: nothing came back, or an object with an ``"error"``."""
+    text = observation.strip()
+    if not text:
+        return True
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and bool(value.get("error"))
+
+
+def called_tools(turns: Sequence[Mapping[str, str]]) -> list[str]:
+    """The tools the caller turns of ``turns`` called, in order."""
+    return [m.group(1) for t in turns if t["from"] == "caller" for m in [_ACTION.search(t["value"])] if m]
+
+
+def alpha_doc_words(doc: Mapping[str, Any]) -> list[str]:
+    """The words of an α-UMi tool doc (``Name``, ``function``, ``input``), as :func:`doc_words` has a Tool's."""
+    inputs = doc.get("input")
+    params = " ".join(f"{k} {v}" for k, v in inputs.items()) if isinstance(inputs, dict) else str(inputs or "")
+    return words(f"{doc.get('Name', '')} {doc.get('function', '')} {params}")
+
+
+def unasked_tool(
+    request: str, docs: Mapping[str, Iterable[str]], called: Iterable[str], observations: Iterable[str]
+) -> tuple[str, tuple[str, ...]] | None:
+    """The uncalled tool of ``docs`` (name → doc words) that holds the most content words of ``request`` held by no
+    called tool's doc and no observation, with those words; None when there is none (ties: the first in ``docs``)."""
+    called = set(called)
+    covered: set[str] = set()
+    for name in called:
+        for w in docs.get(name, ()):
+            covered |= _keys(w)
+    for text in observations:
+        for w in words(text):
+            covered |= _keys(w)
+    asked = [w for w in content_words(request) if not _keys(w) & covered]
+    best: tuple[str, tuple[str, ...]] | None = None
+    for name, doc in docs.items():
+        if name in called:
+            continue
+        held: set[str] = set()
+        for w in doc:
+            held |= _keys(w)
+        hits = tuple(w for w in asked if _keys(w) & held)
+        if hits and (best is None or len(hits) > len(best[1])):
+            best = (name, hits)
+    return best
+
+
+def unfinished(
+    request: str, docs: Mapping[str, Iterable[str]], turns: Sequence[Mapping[str, str]], asked: Iterable[str] = ()
+) -> Unfinished | None:
+    """Why concluding now is early, from the current question's ``turns`` (after its request), or None.
+
+    ``docs``: the offered tools' doc words by name; ``asked``: tools already asked for by the unasked rule."""
+    called = called_tools(turns)
+    if not called:
+        return None
+    observations = [t["value"] for t in turns if t["from"] == "observation"]
+    failures = 0
+    for text in reversed(observations):
+        if not failed(text):
+            break
+        failures += 1
+    if failures:
+        return Unfinished("failed", called[-1], failures=failures)
+    skip = set(asked)
+    found = unasked_tool(request, {n: d for n, d in docs.items() if n not in skip}, called, observations)
+    return None if found is None else Unfinished("unasked", found[0], found[1])
+
+
+def keep_going(state: RunState, step: int, plan: Plan) -> Generator[Event, None, Plan]:
+    """``plan``, or the call (or give-up) that replaces a conclusion :func:`unfinished` finds early; yields
+    :class:`FinishOverruled`."""
+    if plan.label != "finish" or not state.config.finish_checks:
+        return plan
+    docs = {t.name: doc_words(t) for t in state.registry.tools()}
+    why = unfinished(state.request, docs, state.turns[state.earlier :], state.asked_tools)
+    if why is None:
+        return plan
+    if why.reason == "unasked":
+        state.asked_tools.add(why.tool)
+    new = why.plan()
+    yield FinishOverruled(step, why.reason, why.tool, list(why.words), why.failures, new.label)
+    return new

@@ -23,6 +23,7 @@ from umi_edge.agent.unfinished import (
     failed,
     keep_going,
     unfinished,
+    withdrawn,
 )
 from umi_edge.cli import main
 from umi_edge.eval.static import finish_check, gold_steps
@@ -96,6 +97,8 @@ def test_a_failed_call_is_tried_again_then_given_up() -> None:
     errors = ['{"error": "timeout"}'] * (FAILURES_BEFORE_GIVING_UP - 1) + [""]
     why = unfinished(REQUEST, DOCS, _turns(*errors))
     assert why is not None and why.failures == FAILURES_BEFORE_GIVING_UP and why.plan().label == "give_up"
+    # after an earlier call that succeeded, its results may answer: the conclusion stands
+    assert unfinished(REQUEST, DOCS, _turns('{"temp": 21}', *errors)) is None
 
 
 def _state(turns: list[dict[str, str]], config: AgentConfig | None = None) -> RunState:
@@ -176,3 +179,19 @@ def test_eval_static_finish_checks_on_smollm2(
     assert summary["finish_checks"]["planner_plan_acc"] == pytest.approx(100 * sum(own) / len(records), abs=0.01)
     assert main(argv[:3] + ["--single", "--finish-checks", "--bundle", str(bundle)]) == 2
     assert "multi-LLM planner" in capsys.readouterr().err
+
+
+def test_an_asked_for_call_that_is_not_made_restores_the_conclusion_or_gives_up() -> None:
+    state = _state(_turns('{"temp": 21}'))
+    _, plan = drain(keep_going(state, 2, FINISH))
+    assert plan.label == "call" and state.overruled == FINISH
+    events, restored = drain(withdrawn(state, 2, "made_up"))
+    assert restored == FINISH and events == [ev.FinishRestored(2, "made_up", "finish")] and state.overruled is None
+    assert "conclusion stands" in events[0].note
+    nothing = _state(_turns('{"error": "timeout"}'))
+    _, plan = drain(keep_going(nothing, 2, FINISH))
+    assert plan.label == "call"  # a retry
+    events, restored = drain(withdrawn(nothing, 2, "repeated"))
+    assert restored.label == "give_up" and events == [ev.FinishRestored(2, "repeated", "give_up")]
+    _, plan = drain(keep_going(nothing, 3, plan))  # a call the planner chose itself is not optional
+    assert nothing.overruled is None

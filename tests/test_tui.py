@@ -516,7 +516,14 @@ async def test_argument_and_answer_prior_overrides_are_notices(env: dict[str, Pa
 
 @sync
 async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, Path], tmp_path: Path) -> None:
-    from umi_edge.agent.events import ArgumentAdded, ArgumentCompleted, ArgumentDropped, ValuesPending
+    from umi_edge.agent.events import (
+        ArgumentAdded,
+        ArgumentCompleted,
+        ArgumentDropped,
+        FinishOverruled,
+        FinishRestored,
+        ValuesPending,
+    )
 
     app = make_app(tmp_path / "nowhere", env)
     async with app.run_test(size=(100, 20)) as pilot:
@@ -527,12 +534,18 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
         await conv.apply(ArgumentAdded(1, "genre", '"Comedy"'))
         await conv.apply(ArgumentDropped(1, "unit", "celsius"))
         await conv.apply(ValuesPending(2, "city", '"San Francisco"'))
+        await conv.apply(FinishOverruled(3, "unasked", "convert_currency", ["exchange"], 0, "call"))
+        await conv.apply(FinishOverruled(4, "failed", "convert_currency", [], 3, "give_up"))
+        await conv.apply(FinishRestored(5, "made_up", "finish"))
         await pilot.pause()
         assert notices(app)[before:] == [
             "Doc format: city = Pinole, CA, completed by the caller",
             'Stated in the request: genre = "Comedy", added by the caller',
             "Left out: unit = celsius, which only the tool's doc holds",
             'Listed in the request: city = "San Francisco" gets its own call',
+            "Not concluded: the request speaks of exchange, which convert_currency holds; it is called",
+            "Not concluded after 3 failed call(s): the agent gives up",
+            "The asked-for call was not made (made-up value): the planner's conclusion stands",
         ]
 
 

@@ -57,6 +57,7 @@ from umi_edge.agent.selection import doc_roles, offer_tools
 from umi_edge.agent.state import RunState
 from umi_edge.agent.timings import Timings
 from umi_edge.agent.transcript import TranscriptRecorder
+from umi_edge.agent.unfinished import withdrawn
 from umi_edge.engine import ContextOverflow, Engine, Generation
 from umi_edge.errors import UserError
 from umi_edge.formats.parse import render_plan
@@ -170,6 +171,7 @@ class Agent:
             yield from self._stop_if_no_tool_fits(state, step)
             tc, gen = yield from caller.call(state, step, plan.text)
             yield from self._check(gen, step)
+            yield from self._withdraw_if_not_made(state, tc)
             yield from self._stop_on_made_up(tc)
             first = answered_before(self.events, tc) if self.config.answer_repeated_reads else None
             if first is not None:  # the same lookup again: its answer is already in the history
@@ -230,6 +232,21 @@ class Agent:
             yield NoToolFits(step, unheld)
             yield GaveUp(step, f"no offered tool's doc speaks of {', '.join(unheld)}")
             raise _Stop("gave_up")
+
+    def _withdraw_if_not_made(self, state: RunState, tc: ToolCall) -> Iterator[Event]:
+        """A call the finish checks asked for that holds a made-up value or repeats a failed call is not made: the
+        planner's conclusion stands, or the run gives up (:func:`umi_edge.agent.unfinished.withdrawn`)."""
+        if state.overruled is None:
+            return
+        reason = "made_up" if tc.ungrounded else "repeated" if check_repeat(self.events, tc).blocked else None
+        if reason is None:
+            return
+        plan = yield from withdrawn(state, tc.step, reason)
+        state.turns[-1] = {"from": "assistant", "value": plan.text}
+        if plan.label == "give_up":
+            yield GaveUp(tc.step, plan.thought)
+            raise _Stop("gave_up")
+        yield from self._conclude(state, tc.step)
 
     def _stop_on_made_up(self, tc: ToolCall) -> Iterator[Event]:
         if tc.ungrounded:

@@ -210,6 +210,24 @@ class FinishOverruled:
 
 
 @dataclass(frozen=True)
+class FinishRestored:
+    """The call a finish check asked for was not made (``reason``: ``made_up`` value, or a ``repeated`` call that
+    failed); ``label``: what the turn became again (``finish``: the planner's conclusion, or ``give_up`` when no call
+    of the question succeeded)."""
+
+    step: int
+    reason: str
+    label: str
+
+    @property
+    def note(self) -> str:
+        """What happened, in one line (``run`` and the chat show it)."""
+        what = "made-up value" if self.reason == "made_up" else "call that already failed"
+        then = "the planner's conclusion stands" if self.label == "finish" else "no call succeeded: the agent gives up"
+        return f"the asked-for call was not made ({what}): {then}"
+
+
+@dataclass(frozen=True)
 class ArgumentDropped:
     """An optional argument left out of the caller's call because only its doc, not the request or an observation,
     holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
@@ -307,6 +325,7 @@ Event = (
     | ArgumentDropped
     | ValuesPending
     | FinishOverruled
+    | FinishRestored
     | AnswerNumberChosen
     | Timing
     | Cancelled

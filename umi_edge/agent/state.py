@@ -11,7 +11,7 @@ from umi_edge.agent.approval import Approver
 from umi_edge.agent.config import AgentConfig
 from umi_edge.agent.earlier import prompt_turns
 from umi_edge.engine import Engine
-from umi_edge.formats.parse import Call, CallParseError, parse_call
+from umi_edge.formats.parse import Call, CallParseError, Plan, parse_call
 from umi_edge.formats.prompts import Style
 from umi_edge.formats.tooldoc import render_doc, tool_names
 from umi_edge.tools.registry import Tool, ToolRegistry
@@ -33,6 +33,8 @@ class RunState:
     """The latest observation was an error (:mod:`umi_edge.agent.parallel_values` owes no value after it)."""
     pending: str | None = None
     """A call the runtime wrote for the caller's next turn (:mod:`umi_edge.agent.parallel_values`)."""
+    overruled: Plan | None = None
+    """The planner's conclusion the finish checks turned into this step's call (:mod:`~umi_edge.agent.unfinished`)."""
     asked_tools: set[str] = field(default_factory=set)
     """Tools the finish checks already asked for in this question (:mod:`umi_edge.agent.unfinished`)."""
     tools_fit: bool = False

@@ -9,12 +9,17 @@ and the tool docs, no model:
 - **The last call failed** (its observation is empty or a JSON object with an ``"error"``; :func:`failed`). Issue
   17 allows a retry or a give-up after a tool error, not a conclusion. Fewer than
   :data:`FAILURES_BEFORE_GIVING_UP` failures in a row: the turn becomes a call ("The call to X failed; I try
-  again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many: a give-up.
+  again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many: a give-up, unless an
+  earlier call of the question succeeded (the conclusion then stands).
 - **A tool the request asks for was not called** (:func:`unasked_tool`): a content word of the request
   (:func:`umi_edge.agent.relevance.content_words`) is held by the doc of an offered tool that no call of this
   question used, by no called tool's doc and by no observation. The turn becomes a call naming that tool and those
   words, so the caller's tool prior (ranked for the thought after the first observation) points to it. Each tool is
   asked for once per question.
+
+A call a check asked for is optional: when the caller's call is not made (it holds a made-up value, or repeats a
+call that failed), the planner's conclusion stands after all, or, when no call of the question succeeded, the run
+gives up (:func:`withdrawn`).
 
 Words match as in the relevance gate (same word, Snowball stem, or first five letters). The runtime and ``eval
 static --finish-checks`` share :func:`unfinished`; models/README.md reports what the checks change. No library does
@@ -29,7 +34,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from umi_edge.agent.events import Event, FinishOverruled
+from umi_edge.agent.events import Event, FinishOverruled, FinishRestored
 from umi_edge.agent.relevance import _keys, content_words, doc_words
 from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import Plan, render_plan
@@ -133,7 +138,10 @@ def unfinished(
             break
         failures += 1
     if failures:
-        return Unfinished("failed", called[-1], failures=failures)
+        why = Unfinished("failed", called[-1], failures=failures)
+        if why.gives_up and failures < len(observations):
+            return None  # an earlier call of the question succeeded: its results may answer (grounded answers)
+        return why
     skip = set(asked)
     found = unasked_tool(request, {n: d for n, d in docs.items() if n not in skip}, called, observations)
     return None if found is None else Unfinished("unasked", found[0], found[1])
@@ -141,7 +149,8 @@ def unfinished(
 
 def keep_going(state: RunState, step: int, plan: Plan) -> Generator[Event, None, Plan]:
     """``plan``, or the call (or give-up) that replaces a conclusion :func:`unfinished` finds early; yields
-    :class:`FinishOverruled`."""
+    :class:`FinishOverruled` and keeps the conclusion in ``state.overruled``."""
+    state.overruled = None
     if plan.label != "finish" or not state.config.finish_checks:
         return plan
     docs = {t.name: doc_words(t) for t in state.registry.tools()}
@@ -151,5 +160,22 @@ def keep_going(state: RunState, step: int, plan: Plan) -> Generator[Event, None,
     if why.reason == "unasked":
         state.asked_tools.add(why.tool)
     new = why.plan()
+    if new.label == "call":
+        state.overruled = plan
     yield FinishOverruled(step, why.reason, why.tool, list(why.words), why.failures, new.label)
     return new
+
+
+def withdrawn(state: RunState, step: int, reason: str) -> Generator[Event, None, Plan]:
+    """The turn that follows when the call a check asked for is not made (``reason``): the planner's conclusion
+    (``state.overruled``), or a give-up when no call of the question succeeded; yields :class:`FinishRestored`."""
+    own, state.overruled = state.overruled, None
+    assert own is not None, "no conclusion was overruled at this step"
+    current = state.turns[state.earlier :]
+    if any(t["from"] == "observation" and not failed(t["value"]) for t in current):
+        plan = own
+    else:
+        thought = "No call of this question succeeded, so I cannot get what the user asked for."
+        plan = Plan("give_up", thought, render_plan(thought, "give_up"))
+    yield FinishRestored(step, reason, plan.label)
+    return plan

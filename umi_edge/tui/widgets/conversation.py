@@ -24,6 +24,7 @@ from umi_edge.agent.events import (
     Event,
     FinalAnswer,
     FinishOverruled,
+    FinishRestored,
     GaveUp,
     HistoryShortened,
     Observation,
@@ -148,7 +149,7 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Stated in the request: {parameter} = {value}, added by the caller", "dim")
             case ValuesPending(parameter=parameter, value=value):
                 self.add_notice(f"Listed in the request: {parameter} = {value} gets its own call", "dim")
-            case FinishOverruled():
+            case FinishOverruled() | FinishRestored():
                 self.add_notice(event.note[:1].upper() + event.note[1:], "dim")
             case ArgumentDropped(parameter=parameter, value=value):
                 self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")

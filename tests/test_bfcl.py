@@ -252,7 +252,8 @@ def test_eval_bfcl_end_to_end(tmp_path: Path) -> None:
     md = bfcl_markdown(out, label="tiny")
     assert "| category | entries | right | accuracy |" in md and "| simple_python | 1 |" in md
     assert "refused" in md and "`{'status': 'ok'}`" in md and "grounded calls: on" in md
-    assert "`--no-relevance-gate`: off" in md
+    assert "`--no-relevance-gate`: off" in md and "`--no-finish-checks`: off" in md
+    assert out["finish_checks"] is True
 
 
 def test_eval_bfcl_validation_runs_held_out_live_entries_only(tmp_path: Path) -> None:

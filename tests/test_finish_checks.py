@@ -195,3 +195,13 @@ def test_an_asked_for_call_that_is_not_made_restores_the_conclusion_or_gives_up(
     assert restored.label == "give_up" and events == [ev.FinishRestored(2, "repeated", "give_up")]
     _, plan = drain(keep_going(nothing, 3, plan))  # a call the planner chose itself is not optional
     assert nothing.overruled is None
+
+
+def test_the_switch_is_an_agent_option_and_an_eval_bfcl_option() -> None:
+    from umi_edge.cli import build_parser
+    from umi_edge.commands import _options as opt
+
+    parser = build_parser()
+    for argv in (["run", "hi", "--no-finish-checks"], ["eval", "bfcl", "parallel", "--no-finish-checks"]):
+        assert opt.agent_config(parser.parse_args(argv)).finish_checks is False
+    assert opt.agent_config(parser.parse_args(["run", "hi"])).finish_checks is True

@@ -66,7 +66,7 @@ def stem(word: str) -> str:
 
 
 @cache
-def _keys(word: str) -> frozenset[str]:
+def match_keys(word: str) -> frozenset[str]:
     """What ``word`` matches by: itself, its Snowball stem and, when long enough, its first :data:`PREFIX` letters."""
     keys = {word, stem(word)}
     if len(word) >= PREFIX:
@@ -114,7 +114,7 @@ def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:
     held: set[str] = set()
     for t in tools:
         for w in doc_words(t):
-            held |= _keys(w)
-    if any(_keys(w) & held for w in asked):
+            held |= match_keys(w)
+    if any(match_keys(w) & held for w in asked):
         return []
     return latest

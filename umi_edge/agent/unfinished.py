@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from umi_edge.agent.events import Event, FinishOverruled, FinishRestored
-from umi_edge.agent.relevance import _keys, content_words, doc_words
+from umi_edge.agent.relevance import content_words, doc_words, match_keys
 from umi_edge.agent.state import RunState
 from umi_edge.formats.parse import Plan, render_plan
 from umi_edge.tools.ranking import words
@@ -104,19 +104,19 @@ def unasked_tool(
     covered: set[str] = set()
     for name in called:
         for w in docs.get(name, ()):
-            covered |= _keys(w)
+            covered |= match_keys(w)
     for text in observations:
         for w in words(text):
-            covered |= _keys(w)
-    asked = [w for w in content_words(request) if not _keys(w) & covered]
+            covered |= match_keys(w)
+    asked = [w for w in content_words(request) if not match_keys(w) & covered]
     best: tuple[str, tuple[str, ...]] | None = None
     for name, doc in docs.items():
         if name in called:
             continue
         held: set[str] = set()
         for w in doc:
-            held |= _keys(w)
-        hits = tuple(w for w in asked if _keys(w) & held)
+            held |= match_keys(w)
+        hits = tuple(w for w in asked if match_keys(w) & held)
         if hits and (best is None or len(hits) > len(best[1])):
             best = (name, hits)
     return best

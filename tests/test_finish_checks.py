@@ -81,6 +81,10 @@ def test_an_uncalled_tool_the_request_speaks_of_is_called() -> None:
     done = _turns('{"temp": 21}') + _turns('{"result": 21.6}', tool="convert_currency")[1:]
     assert unfinished(REQUEST, DOCS, done) is None
     assert unfinished(REQUEST, DOCS, _turns('{"temp": 21}'), asked={"convert_currency"}) is None
+    # a tool asked for and then called still covers its words: a look-alike tool is not asked for next
+    twin = {**DOCS, "currency_rates": DOCS["convert_currency"]}
+    called_after_asking = _turns('{"temp": 21}') + _turns('{"result": 21.6}', tool="convert_currency")[1:]
+    assert unfinished(REQUEST, twin, called_after_asking, asked={"convert_currency"}) is None
 
 
 def test_words_an_observation_or_a_called_tool_holds_ask_for_nothing() -> None:

@@ -96,11 +96,17 @@ def alpha_doc_words(doc: Mapping[str, Any]) -> list[str]:
 
 
 def unasked_tool(
-    request: str, docs: Mapping[str, Iterable[str]], called: Iterable[str], observations: Iterable[str]
+    request: str,
+    docs: Mapping[str, Sequence[str]],
+    called: Iterable[str],
+    observations: Iterable[str],
+    skip: Iterable[str] = (),
 ) -> tuple[str, tuple[str, ...]] | None:
-    """The uncalled tool of ``docs`` (name → doc words) that holds the most content words of ``request`` held by no
-    called tool's doc and no observation, with those words; None when there is none (ties: the first in ``docs``)."""
+    """The uncalled tool of ``docs`` (name → doc words), not in ``skip``, that holds the most content words of
+    ``request`` held by no called tool's doc and no observation, with those words; None when there is none (ties: the
+    first in ``docs``)."""
     called = set(called)
+    skipped = called | set(skip)
     covered: set[str] = set()
     for name in called:
         for w in docs.get(name, ()):
@@ -111,7 +117,7 @@ def unasked_tool(
     asked = [w for w in content_words(request) if not match_keys(w) & covered]
     best: tuple[str, tuple[str, ...]] | None = None
     for name, doc in docs.items():
-        if name in called:
+        if name in skipped:
             continue
         held: set[str] = set()
         for w in doc:
@@ -123,7 +129,7 @@ def unasked_tool(
 
 
 def unfinished(
-    request: str, docs: Mapping[str, Iterable[str]], turns: Sequence[Mapping[str, str]], asked: Iterable[str] = ()
+    request: str, docs: Mapping[str, Sequence[str]], turns: Sequence[Mapping[str, str]], asked: Iterable[str] = ()
 ) -> Unfinished | None:
     """Why concluding now is early, from the current question's ``turns`` (after its request), or None.
 
@@ -142,8 +148,7 @@ def unfinished(
         if why.gives_up and failures < len(observations):
             return None  # an earlier call of the question succeeded: its results may answer (grounded answers)
         return why
-    skip = set(asked)
-    found = unasked_tool(request, {n: d for n, d in docs.items() if n not in skip}, called, observations)
+    found = unasked_tool(request, docs, called, observations, skip=asked)
     return None if found is None else Unfinished("unasked", found[0], found[1])
 
 

@@ -13,6 +13,7 @@ from umi_edge.formats.parse import (
     Call,
     CallParseError,
     Plan,
+    action_name,
     parse_call,
     parse_plan,
     render_call,
@@ -132,3 +133,10 @@ def test_wrong_case_markers_are_not_markers(marker: str) -> None:
     # a real marker after the wrong-case one still ends the turn there
     plan = parse_plan(f"{text} Next: conclusion. tail")
     assert plan.label == "finish" and plan.thought == text and plan.text == f"{text} Next: conclusion."
+
+
+def test_action_name_reads_the_name_as_parse_call_does_without_needing_the_input() -> None:
+    assert action_name('Action: get_weather\nAction Input: {"city": "Paris"}') == "get_weather"
+    assert action_name("```\nAction: `lookup`\nAction Input: {not json\n```") == "lookup"
+    assert action_name('Action: f Action Input: {"x": 1}') == "f"
+    assert action_name("I will call the tool.") is None and action_name("Action:   \nAction Input: {}") is None

@@ -29,7 +29,6 @@ this (it is a rule about our own agent's turns), so it is written here.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,12 +36,11 @@ from typing import Any, Literal
 from umi_edge.agent.events import Event, FinishOverruled, FinishRestored
 from umi_edge.agent.relevance import content_words, doc_words, match_keys
 from umi_edge.agent.state import RunState
-from umi_edge.formats.parse import Plan, render_plan
+from umi_edge.formats.parse import Plan, action_name, render_plan
 from umi_edge.tools.ranking import words
 
 FAILURES_BEFORE_GIVING_UP = 3
 """Failed calls in a row after which a conclusion becomes a give-up instead of another try."""
-_ACTION = re.compile(r"^[ \t]*Action[ \t]*:[ \t]*(\S+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ def failed(observation: str) -> bool:
 
 def called_tools(turns: Sequence[Mapping[str, str]]) -> list[str]:
     """The tools the caller turns of ``turns`` called, in order."""
-    return [m.group(1) for t in turns if t["from"] == "caller" for m in [_ACTION.search(t["value"])] if m]
+    return [name for t in turns if t["from"] == "caller" and (name := action_name(t["value"])) is not None]
 
 
 def alpha_doc_words(doc: Mapping[str, Any]) -> list[str]:

@@ -97,6 +97,22 @@ def render_call(name: str, arguments: dict[str, Any]) -> str:
     return f"Action: {name}\nAction Input: {json.dumps(arguments, ensure_ascii=False)}"
 
 
+def _name_of(action: re.Match[str]) -> tuple[str, re.Match[str] | None]:
+    """The tool name of an ``Action:`` line match, and where an inline ``Action Input:`` starts in it, if anywhere."""
+    name = action.group("name")
+    inline = _INLINE_INPUT_RE.search(name)  # "Action: f Action Input: {...}" on one line
+    if inline:
+        name = name[: inline.start()]
+    return name.strip().strip("`\"'").strip(), inline
+
+
+def action_name(text: str) -> str | None:
+    """The tool a caller turn names on its ``Action:`` line, read as :func:`parse_call` reads it (its input need not
+    parse); None when there is no such line or it names nothing."""
+    action = _ACTION_RE.search(_unfence(text))
+    return (_name_of(action)[0] or None) if action is not None else None
+
+
 def parse_call(text: str) -> Call:
     """Parse caller output into a :class:`Call`.
 
@@ -109,11 +125,7 @@ def parse_call(text: str) -> Call:
     action = _ACTION_RE.search(body)
     if action is None:
         raise CallParseError("no 'Action:' line (expected 'Action: <tool>\\nAction Input: <JSON object>')")
-    name = action.group("name")
-    inline = _INLINE_INPUT_RE.search(name)  # "Action: f Action Input: {...}" on one line
-    if inline:
-        name = name[: inline.start()]
-    name = name.strip().strip("`\"'").strip()
+    name, inline = _name_of(action)
     if not name:
         raise CallParseError("'Action:' line has no tool name")
     if inline:

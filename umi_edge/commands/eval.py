@@ -214,7 +214,12 @@ def run_static_command(args: argparse.Namespace) -> int:
     from umi_edge.eval import journal
     from umi_edge.eval.paper import guess_split
     from umi_edge.eval.report import static_markdown
-    from umi_edge.eval.static import DEFAULT_MAX_TOKENS, file_majority_baseline, run_static
+    from umi_edge.eval.static import (
+        DEFAULT_MAX_TOKENS,
+        NO_SINGLE_FINISH_CHECKS,
+        file_majority_baseline,
+        run_static,
+    )
 
     if not args.file.is_file():
         raise UserError(f"{args.file}: no such file (expected a stage-2 JSON or JSONL file)")
@@ -233,7 +238,7 @@ def run_static_command(args: argparse.Namespace) -> int:
     if args.single and args.constrain is not None:
         raise UserError("--constrain applies to the multi-LLM caller; the single-LLM backbone runs unconstrained")
     if args.single and args.finish_checks:
-        raise UserError("--finish-checks applies to the multi-LLM planner; the single-LLM backbone has none")
+        raise UserError(NO_SINGLE_FINISH_CHECKS)
     split = args.split or guess_split(args.file.name)
     budget = opt.max_new_tokens(args.max_tokens, DEFAULT_MAX_TOKENS) if args.max_tokens is not None else None
     if args.resume and args.predictions_out is None:

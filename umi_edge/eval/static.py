@@ -70,6 +70,8 @@ MARKERS = tuple(PLAN_MARKERS.values())
 DEFAULT_MAX_TOKENS = {"planner": 256, "caller": 256, "summarizer": 512, "backbone": 512}
 CallerProtocol = Literal["unconstrained", "constrained"]
 PROTOCOLS: tuple[CallerProtocol, ...] = ("unconstrained", "constrained")
+NO_SINGLE_FINISH_CHECKS = "--finish-checks applies to the multi-LLM planner; the single-LLM backbone has none"
+"""Why ``--finish-checks`` and ``--single`` do not go together (checked before a model loads, and in run_static)."""
 PRED_ROLE_LABEL = "asssitant"  # sic: the released pipeline writes this label into its prediction strings
 
 
@@ -559,7 +561,7 @@ def run_static(
         raise UserError(f"{path}: the selected dialogues have no gold planner steps")
     earlier = _resumed(steps, done, single=single, path=path, protocols=protocols)
     if finish_checks and single:
-        raise UserError("--finish-checks applies to the multi-LLM planner; the single-LLM backbone has none")
+        raise UserError(NO_SINGLE_FINISH_CHECKS)
     predictor = StepPredictor(
         engine, single=single, max_tokens=max_tokens, protocols=protocols, finish_checks=finish_checks
     )

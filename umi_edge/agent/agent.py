@@ -34,6 +34,7 @@ from umi_edge.agent.events import (
     Cancelled,
     Event,
     FinalAnswer,
+    FollowUpRead,
     GaveUp,
     NoToolFits,
     Observation,
@@ -44,6 +45,7 @@ from umi_edge.agent.events import (
     ToolCall,
     to_dict,
 )
+from umi_edge.agent.follow_up import standalone
 from umi_edge.agent.relevance import unheld_words
 from umi_edge.agent.repeats import (
     RepeatVerdict,
@@ -125,12 +127,16 @@ class Agent:
             turns=[dict(t) for t in history or []],
             earlier=len(history or []),
         )
-        state.add_turn("user", query)
+        reading = standalone(state.turns, query) if self.config.follow_ups and history else None
+        state.add_turn("user", reading.text if reading is not None else query)
         self.conversation, self.events, self.status, self.answer = state.turns, [], None, None
         if self.recorder is not None:
             self.recorder.start_run(query)
         step = 0
         try:
+            if reading is not None:
+                yield self._note(FollowUpRead(0, query, reading.text, reading.kind), state)
+                query = reading.text
             offered = offer_tools(state, query, doc_roles(self.single))
             for ev in chain(offered, self._single(state) if self.single else self._multi(state)):
                 step = getattr(ev, "step", step)

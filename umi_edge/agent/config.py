@@ -50,7 +50,9 @@ class AgentConfig:
     offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
     ``finish_checks``: a conclusion right after a failed call becomes another try (a give-up after three failures
     in a row), and one while an offered tool that the request speaks of is uncalled becomes its call
-    (:mod:`umi_edge.agent.unfinished`).
+    (:mod:`umi_edge.agent.unfinished`). ``follow_ups``: a later question of a session that only makes sense after
+    the one before ("And 30 miles?", "Now multiply that by 3.") is rewritten to stand alone
+    (:mod:`umi_edge.agent.follow_up`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -70,6 +72,7 @@ class AgentConfig:
     parallel_calls: bool = True
     relevance_gate: bool = True
     finish_checks: bool = True
+    follow_ups: bool = True
     history: HistoryMode = DEFAULT_HISTORY
     max_new_tokens: dict[str, int] = field(
         default_factory=lambda: {"planner": 256, "caller": 384, "summarizer": 384, "backbone": 512}

@@ -213,6 +213,23 @@ class FinishOverruled:
 
 
 @dataclass(frozen=True)
+class FollowUpRead:
+    """A later question of a session read as one that stands alone (:mod:`umi_edge.agent.follow_up`): the user's
+    ``question``, the ``standalone`` text the roles see, and the ``kind`` of rewrite (``fragment``, ``answer`` or
+    ``source``). Step 0: before the first planner turn."""
+
+    step: int
+    question: str
+    standalone: str
+    kind: str
+
+    @property
+    def note(self) -> str:
+        """What happened, in one line (``run`` and the chat show it)."""
+        return f"read as: {self.standalone}"
+
+
+@dataclass(frozen=True)
 class FinishRestored:
     """The call a finish check asked for was not made (``reason``: ``made_up`` value, or a ``repeated`` call that
     failed); ``label``: what the turn became again (``finish``: the planner's conclusion, or ``give_up`` when no call
@@ -329,6 +346,7 @@ Event = (
     | ValuesPending
     | FinishOverruled
     | FinishRestored
+    | FollowUpRead
     | AnswerNumberChosen
     | Timing
     | Cancelled

@@ -204,8 +204,18 @@ def add_finish_checks(p: argparse.ArgumentParser) -> None:
         "--no-finish-checks",
         action="store_true",
         help="conclude when the planner says so (default: right after a failed call the agent tries again, or "
-        "gives up after three failures in a row, and an offered tool whose doc holds words of the request that "
-        "no call or result holds is called first)",
+        "gives up after three failures in a row or one the service refused, and an offered tool whose doc holds "
+        "words of the request that no call or result holds is called first)",
+    )
+
+
+def add_follow_ups(p: argparse.ArgumentParser) -> None:
+    """``--no-follow-ups`` (the agent options)."""
+    p.add_argument(
+        "--no-follow-ups",
+        action="store_true",
+        help="ask a later question of a session as written (default: one that only makes sense after the question "
+        "before, such as 'And 30 miles?' or 'Now multiply that by 3.', is rewritten to stand alone first)",
     )
 
 
@@ -225,7 +235,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
     --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --no-relevance-gate
-    --no-finish-checks --answer-prior --rerun-repeated-reads --history --single``: how the agent loop runs."""
+    --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads --history --single``: how the agent
+    loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -259,6 +270,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_parallel_calls(p)
     add_relevance_gate(p)
     add_finish_checks(p)
+    add_follow_ups(p)
     add_answer_prior(p)
     p.add_argument(
         "--rerun-repeated-reads",
@@ -315,6 +327,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.relevance_gate = False
     if getattr(args, "no_finish_checks", False):
         config.finish_checks = False
+    if getattr(args, "no_follow_ups", False):
+        config.follow_ups = False
     if getattr(args, "rerun_repeated_reads", False):
         config.answer_repeated_reads = False
     if getattr(args, "history", None) is not None:

@@ -143,7 +143,7 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.print(f"\n[dim]stated in the request: {e.parameter} = {e.value}, added by the caller[/]")
         elif isinstance(e, ev.ValuesPending):
             con.print(f"\n[dim]listed in the request: {e.parameter} = {e.value} gets its own call[/]")
-        elif isinstance(e, ev.FinishOverruled | ev.FinishRestored):
+        elif isinstance(e, ev.FinishOverruled | ev.FinishRestored | ev.FollowUpRead):
             con.print(f"\n[dim]{e.note}[/]")
         elif isinstance(e, ev.ArgumentDropped):
             con.print(f"\n[dim]left out: {e.parameter} = {e.value}, which only the tool's doc holds[/]")

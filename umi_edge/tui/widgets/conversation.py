@@ -25,6 +25,7 @@ from umi_edge.agent.events import (
     FinalAnswer,
     FinishOverruled,
     FinishRestored,
+    FollowUpRead,
     GaveUp,
     HistoryShortened,
     Observation,
@@ -149,7 +150,7 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Stated in the request: {parameter} = {value}, added by the caller", "dim")
             case ValuesPending(parameter=parameter, value=value):
                 self.add_notice(f"Listed in the request: {parameter} = {value} gets its own call", "dim")
-            case FinishOverruled() | FinishRestored():
+            case FinishOverruled() | FinishRestored() | FollowUpRead():
                 self.add_notice(event.note[:1].upper() + event.note[1:], "dim")
             case ArgumentDropped(parameter=parameter, value=value):
                 self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")

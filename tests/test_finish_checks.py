@@ -21,7 +21,6 @@ from umi_edge.agent.unfinished import (
     FAILURES_BEFORE_GIVING_UP,
     alpha_doc_words,
     failed,
-    failure,
     keep_going,
     unfinished,
     withdrawn,
@@ -66,32 +65,6 @@ def _turns(*observations: str, tool: str = "get_weather") -> list[dict[str, str]
 def test_what_counts_as_a_failed_call() -> None:
     assert failed("") and failed("  \n") and failed('{"error": "no such city"}')
     assert not failed('{"error": ""}') and not failed('{"temp": 21}') and not failed("sunny") and not failed("[]")
-
-
-def test_what_a_service_says_when_it_fails_or_refuses() -> None:
-    # ToolBench's observations are Python literals, and RapidAPI's messages name the refusal
-    assert failure("{'error': 'request invalid, data error. status_code=503'}") == "error"
-    assert failure("{'messages': 'The request to the API has timed out. Please try again later.'}") == "error"
-    assert failure("{'message': 'This endpoint is disabled for your subscription'}") == "refused"
-    assert failure('{"message": "You are not subscribed to this API."}') == "refused"
-    assert failure("429 Too Many Requests") == "refused"
-    assert failure("{'error': '', 'response': '{}'}") is None
-    assert failure("{'data': None, 'message': 'Not found!'}") is None
-    # a long observation is data, whatever words it holds
-    news = json.dumps({"articles": [{"title": "Forbidden city reopens", "text": "Tourists return. " * 30}]})
-    assert failure(news) is None
-
-
-def test_a_refused_call_is_given_up_at_once_unless_an_earlier_call_succeeded() -> None:
-    refused = "{'message': 'This endpoint is disabled for your subscription'}"
-    why = unfinished(REQUEST, DOCS, _turns(refused))
-    assert why is not None and why.refused and why.failures == 1 and why.gives_up
-    plan = why.plan()
-    assert plan.label == "give_up" and "refused" in plan.thought
-    assert unfinished(REQUEST, DOCS, _turns('{"temp": 21}', refused)) is None  # the earlier result may answer
-    events, plan = drain(keep_going(_state(_turns(refused)), 2, FINISH))
-    assert plan.label == "give_up" and [e.reason for e in events] == ["refused"]
-    assert "refused" in events[0].note and "gives up" in events[0].note
 
 
 def test_no_call_yet_leaves_the_conclusion() -> None:

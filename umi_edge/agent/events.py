@@ -189,8 +189,7 @@ class ValuesPending:
 @dataclass(frozen=True)
 class FinishOverruled:
     """The planner would conclude, but the run is not done (:mod:`umi_edge.agent.unfinished`): ``reason``
-    ``failed`` (the last ``failures`` calls in a row failed, the last to ``tool``), ``refused`` (the service behind
-    ``tool`` refused the client: a give-up at once) or ``unasked`` (the offered
+    ``failed`` (the last ``failures`` calls in a row failed, the last to ``tool``) or ``unasked`` (the offered
     ``tool`` holds ``words`` of the request that no call or observation does); ``label``: the turn it became
     (``call`` or ``give_up``)."""
 
@@ -204,8 +203,6 @@ class FinishOverruled:
     @property
     def note(self) -> str:
         """What happened, in one line (``run`` and the chat show it)."""
-        if self.reason == "refused":
-            return f"not concluded: the service behind {self.tool} refused the call, so the agent gives up"
         if self.reason == "failed":
             then = "gives up" if self.label == "give_up" else f"tries {self.tool} again"
             return f"not concluded after {self.failures} failed call(s): the agent {then}"

@@ -6,12 +6,11 @@ conclusion on 28 of 59 gold call steps (models/README.md, session 18), and train
 conclusion after at least one call of the current question is checked against two rules, which read only the turns
 and the tool docs, no model:
 
-- **The last call failed** (its observation is empty, an object with an ``"error"``, or a short server-error
-  message; :func:`failure`). Issue 17 allows a retry or a give-up after a tool error, not a conclusion. Fewer than
+- **The last call failed** (its observation is empty or a JSON object with an ``"error"``; :func:`failed`). Issue
+  17 allows a retry or a give-up after a tool error, not a conclusion. Fewer than
   :data:`FAILURES_BEFORE_GIVING_UP` failures in a row: the turn becomes a call ("The call to X failed; I try
-  again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many, or one call whose service
-  *refused* the client (no subscription, a bad key, a quota: no retry can help): a give-up, unless an earlier call
-  of the question succeeded (the conclusion then stands).
+  again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many: a give-up, unless an
+  earlier call of the question succeeded (the conclusion then stands).
 - **A tool the request asks for was not called** (:func:`unasked_tool`): a content word of the request
   (:func:`umi_edge.agent.relevance.content_words`) is held by the doc of an offered tool that no call of this
   question used, by no called tool's doc and by no observation. The turn becomes a call naming that tool and those
@@ -29,9 +28,7 @@ this (it is a rule about our own agent's turns), so it is written here.
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,25 +45,20 @@ FAILURES_BEFORE_GIVING_UP = 3
 
 @dataclass(frozen=True)
 class Unfinished:
-    """Why a conclusion is early: ``reason`` ``failed`` (``failures`` calls in a row failed, the last to ``tool``,
-    ``refused`` when its service refused the client) or ``unasked`` (``tool`` holds ``words`` of the request that no
-    call or observation does)."""
+    """Why a conclusion is early: ``reason`` ``failed`` (``failures`` calls in a row failed, the last to ``tool``)
+    or ``unasked`` (``tool`` holds ``words`` of the request that no call or observation does)."""
 
     reason: Literal["failed", "unasked"]
     tool: str
     words: tuple[str, ...] = ()
     failures: int = 0
-    refused: bool = False
 
     @property
     def gives_up(self) -> bool:
-        return self.reason == "failed" and (self.refused or self.failures >= FAILURES_BEFORE_GIVING_UP)
+        return self.reason == "failed" and self.failures >= FAILURES_BEFORE_GIVING_UP
 
     def plan(self) -> Plan:
         """The planner turn that replaces the conclusion."""
-        if self.gives_up and self.refused:
-            thought = f"The service behind {self.tool} refused the call, so I cannot get what the user asked for."
-            return Plan("give_up", thought, render_plan(thought, "give_up"))
         if self.gives_up:
             thought = f"The last {self.failures} calls failed, so I cannot get what the user asked for."
             return Plan("give_up", thought, render_plan(thought, "give_up"))
@@ -77,48 +69,16 @@ class Unfinished:
         return Plan("call", thought, render_plan(thought, "call"))
 
 
-REFUSED = re.compile(
-    r"disabled for your subscription|not subscribed|subscription (?:is )?(?:required|expired)|upgrade your "
-    r"(?:plan|subscription)|invalid api[ _-]?key|api[ _-]?key (?:is )?(?:invalid|missing|required)|unauthori[sz]ed|"
-    r"access denied|forbidden|quota|rate[ -]?limit|too many requests",
-    re.I,
-)
-"""What a service says when it refuses this client whatever the arguments: a retry cannot help."""
-SERVER_ERROR = re.compile(
-    r"timed? ?out|internal server error|service unavailable|bad gateway|application error|status_code=5\d\d", re.I
-)
-"""What a service says when it failed on its side."""
-MESSAGE_CHARS = 400
-"""Longer observations are data, not an error message, whatever words they hold."""
-
-
-def failure(observation: str) -> Literal["error", "refused"] | None:
-    """How a tool's observation reports a failure, or None when it does not.
-
-    ``refused``: a short message saying the service refuses this client (:data:`REFUSED`: no subscription, a bad
-    key, a quota). ``error``: nothing came back; an object with an ``"error"`` (JSON or a Python literal); or a
-    short message of a server error (:data:`SERVER_ERROR`)."""
+def failed(observation: str) -> bool:
+    """Whether a tool's observation reports a failure: nothing came back, or an object with an ``"error"``."""
     text = observation.strip()
     if not text:
-        return "error"
-    short = len(text) <= MESSAGE_CHARS
-    if short and REFUSED.search(text):
-        return "refused"
-    if short and SERVER_ERROR.search(text):
-        return "error"
+        return True
     try:
         value = json.loads(text)
     except ValueError:
-        try:
-            value = ast.literal_eval(text) if text.startswith("{") else None
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return None
-    return "error" if isinstance(value, dict) and value.get("error") else None
-
-
-def failed(observation: str) -> bool:
-    """Whether a tool's observation reports a failure (:func:`failure`)."""
-    return failure(observation) is not None
+        return False
+    return isinstance(value, dict) and bool(value.get("error"))
 
 
 def called_tools(turns: Sequence[Mapping[str, str]]) -> list[str]:
@@ -182,8 +142,7 @@ def unfinished(
             break
         failures += 1
     if failures:
-        refused = failure(observations[-1]) == "refused"
-        why = Unfinished("failed", called[-1], failures=failures, refused=refused)
+        why = Unfinished("failed", called[-1], failures=failures)
         if why.gives_up and failures < len(observations):
             return None  # an earlier call of the question succeeded: its results may answer (grounded answers)
         return why
@@ -206,8 +165,7 @@ def keep_going(state: RunState, step: int, plan: Plan) -> Generator[Event, None,
     new = why.plan()
     if new.label == "call":
         state.overruled = plan
-    reason = "refused" if why.refused and why.gives_up else why.reason
-    yield FinishOverruled(step, reason, why.tool, list(why.words), why.failures, new.label)
+    yield FinishOverruled(step, why.reason, why.tool, list(why.words), why.failures, new.label)
     return new
 
 

@@ -538,7 +538,6 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
         await conv.apply(FinishOverruled(3, "unasked", "convert_currency", ["exchange"], 0, "call"))
         await conv.apply(FinishOverruled(4, "failed", "convert_currency", [], 3, "give_up"))
         await conv.apply(FinishRestored(5, "made_up", "finish"))
-        await conv.apply(FinishOverruled(6, "refused", "get_stations", [], 1, "give_up"))
         await conv.apply(FollowUpRead(0, "And 30 miles?", "Convert 30 miles to kilometres.", "fragment"))
         await pilot.pause()
         assert notices(app)[before:] == [
@@ -549,7 +548,6 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
             "Not concluded: the request speaks of exchange, which convert_currency holds; it is called",
             "Not concluded after 3 failed call(s): the agent gives up",
             "The asked-for call was not made (made-up value): the planner's conclusion stands",
-            "Not concluded: the service behind get_stations refused the call, so the agent gives up",
             "Read as: Convert 30 miles to kilometres.",
         ]
 

@@ -204,8 +204,8 @@ def add_finish_checks(p: argparse.ArgumentParser) -> None:
         "--no-finish-checks",
         action="store_true",
         help="conclude when the planner says so (default: right after a failed call the agent tries again, or "
-        "gives up after three failures in a row or one the service refused, and an offered tool whose doc holds "
-        "words of the request that no call or result holds is called first)",
+        "gives up after three failures in a row, and an offered tool whose doc holds words of the request that no "
+        "call or result holds is called first)",
     )
 
 

@@ -26,6 +26,7 @@ from umi_edge.tools.registry import builtin_registry
         ("Convert 12 miles to kilometres.", None, "And 30 miles?", "fragment", "Convert 30 miles to kilometres."),
         ("What is 15% of 360?", "54", "And 20% of it?", "fragment", "What is 20% of 360?"),
         ("How many pounds is 80 kg?", None, "What about 95 kg?", "fragment", "How many pounds is 95 kg?"),
+        ("Convert 12 miles to kilometres.", None, "and 30 miles.", "fragment", "Convert 30 miles to kilometres."),
         ("What is 7 squared?", "49", "And cubed?", "fragment", "What is 7 cubed?"),
         (
             "What is the total salary of the Sales department in staff.db?",

@@ -54,8 +54,9 @@ SOURCE = re.compile(r"[\w./-]*\w\.(?:txt|md|csv|json|db|sqlite|log|py|yaml|yml|t
 """A file or database the question names."""
 PRONOUNS = {"it", "that", "this", "its", "them", "those", "they"}
 STOP = {"a", "an", "the", "of", "in", "to", "is", "are", "what", "how", "many", "much", "me", "for", "on", "at", "by"}
-WORD = re.compile(r"[\w%./:-]+|[^\w\s]")
-"""Words of a question; a number with ``%``, a path or a date is one word."""
+WORD = re.compile(r"[\w%/:-]+(?:\.[\w%/:-]+)*|[^\w\s]")
+"""Words of a question; a number with ``%`` or a decimal point, a path or a date is one word, and a sentence's
+full stop is not part of its last word."""
 
 SHORT_WORDS = 8
 """A follow-up is one short sentence; a longer question is a question of its own."""

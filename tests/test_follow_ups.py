@@ -102,6 +102,22 @@ def test_standalone_reads_after_the_last_question_and_its_conclusion() -> None:
     assert standalone([], "And 30 miles?") is None
 
 
+def test_a_question_about_the_results_before_is_asked_of_their_file() -> None:
+    read = '{"path": "notes/hotel.txt", "content": "Hotel Lumen\\nWifi: Lumen-Guest\\nCheckout: 11:00\\n"}'
+    turns = [
+        {"from": "user", "value": "What is the wifi network in notes/hotel.txt?"},
+        {"from": "caller", "value": 'Action: read_file\nAction Input: {"path": "notes/hotel.txt"}'},
+        {"from": "observation", "value": read},
+        {"from": "conclusion", "value": "The wifi network is Lumen-Guest."},
+    ]
+    reading = standalone(turns, "What time is checkout?")
+    assert reading is not None and reading.text == "According to notes/hotel.txt, what time is checkout?"
+    # words only the results' keys hold ("content", "path"), or too few of the question's words, are not enough
+    assert standalone(turns, "What is the content of the path?") is None
+    assert standalone(turns, "Do shared saunas open before checkout?") is None
+    assert standalone(turns[:1] + turns[3:], "What time is checkout?") is None  # no results: nothing refers back
+
+
 def test_the_switch_turns_it_off() -> None:
     args = build_parser().parse_args(["run", "--no-follow-ups", "What is 2 + 2?"])
     assert agent_config(args).follow_ups is False

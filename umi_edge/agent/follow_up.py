@@ -13,9 +13,11 @@ standalone) and that question's answer, when it is one of three kinds:
   is 15% of 360?" → "What is 20% of 360?" (a pronoun keeps the word it lines up with);
 - **an operation on the answer before** ("Now multiply that by 3.", "Divide it by 5."): the pronoun becomes the
   number of the answer that the question before did not hold ("1250 divided by 4 is 312.5." → 312.5);
-- **a question about the same source** ("What is its budget?", "From which platform?"): a question that names no
-  file or database of its own, after one that did, is asked "According to <that file>, ...", and "its" / "it"
-  become the name the question before asked about ("project Titan").
+- **a question about the same source** ("What is its budget?", "From which platform?", "What time is checkout?"):
+  a short question that names no file, number or name of its own, after one that named a file or database, and
+  that refers back (a pronoun, a bare "from which ...", or words that the earlier question's tool results hold,
+  :func:`asks_about_results`), is asked "According to <that file>, ...", and "its" / "it" become the name the
+  question before asked about ("project Titan").
 
 Anything else is left as the user wrote it, so independent second questions are unchanged. The run's user turn
 holds the rewritten question (so a later follow-up builds on it) and :class:`FollowUpRead` shows both. A library
@@ -24,12 +26,15 @@ for this would be a coreference or query-rewriting model, which needs a download
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from umi_edge.agent.relevance import content_words, match_keys
 from umi_edge.numbers import mentions
+from umi_edge.tools.ranking import words
 
 CONNECTIVE = re.compile(
     r"^\s*(?:and\s+(?:what|how)\s+about|what\s+about|how\s+about|and\s+also|and|also|now|then)\b[\s,]*", re.I
@@ -163,9 +168,46 @@ def _subject(before: str) -> str | None:
     return None
 
 
-def read_follow_up(question: str, before: str, answer: str | None) -> Reading | None:
-    """``question`` rewritten to stand alone after ``before`` (answered ``answer``, None when it was not), or
-    None when it is not a follow-up this module reads."""
+def _values(observation: str) -> str:
+    """The text of an observation's values (a JSON result's keys, such as ``content`` or ``path``, left out)."""
+    try:
+        data = json.loads(observation)
+    except ValueError:
+        return observation
+    out: list[str] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        else:
+            out.append(str(x))
+
+    walk(data)
+    return " ".join(out)
+
+
+def asks_about_results(question: str, observations: Sequence[str]) -> bool:
+    """Whether at least half of the content words of ``question`` (and one or more) are held by the values of
+    ``observations``, the tool results of the question before ("What time is checkout?" after a read of
+    ``Checkout: 11:00``)."""
+    asked = content_words(question)
+    if not asked or not observations:
+        return False
+    held: set[str] = set()
+    for text in observations:
+        for w in words(_values(text)):
+            held |= match_keys(w)
+    hits = sum(1 for w in asked if match_keys(w) & held)
+    return hits >= 1 and 2 * hits >= len(asked)
+
+
+def read_follow_up(question: str, before: str, answer: str | None, observations: Sequence[str] = ()) -> Reading | None:
+    """``question`` rewritten to stand alone after ``before`` (answered ``answer``, None when it was not; its tool
+    results ``observations``), or None when it is not a follow-up this module reads."""
     text = question.strip()
     if not text or not before.strip():
         return None
@@ -183,7 +225,12 @@ def read_follow_up(question: str, before: str, answer: str | None) -> Reading | 
             new = rest[: found.start()] + number + rest[found.end() :]
             return Reading("answer", new[:1].upper() + new[1:])
     sources = SOURCE.findall(before)
-    refers = lead or REFERS.search(text) or (ASKS_WHICH.match(text) and len(text.split()) <= 4)
+    refers = (
+        lead
+        or REFERS.search(text)
+        or (ASKS_WHICH.match(text) and len(text.split()) <= 4)
+        or asks_about_results(text, observations)
+    )
     names = [t for t in _tokens(rest)[1:] if _shape(t) == "name"]
     if sources and refers and short and not names and not SOURCE.search(text) and not mentions(text):
         subject = _subject(before)
@@ -201,9 +248,12 @@ def standalone(turns: Sequence[Mapping[str, str]], question: str) -> Reading | N
     and that question's conclusion."""
     before: str | None = None
     answer: str | None = None
+    observations: list[str] = []
     for t in turns:
         if t["from"] == "user":
-            before, answer = t["value"], None
+            before, answer, observations = t["value"], None, []
         elif t["from"] == "conclusion":
             answer = t["value"]
-    return None if before is None else read_follow_up(question, before, answer)
+        elif t["from"] == "observation":
+            observations.append(t["value"])
+    return None if before is None else read_follow_up(question, before, answer, observations)

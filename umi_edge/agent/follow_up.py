@@ -244,8 +244,8 @@ def read_follow_up(question: str, before: str, answer: str | None, observations:
 
 
 def standalone(turns: Sequence[Mapping[str, str]], question: str) -> Reading | None:
-    """:func:`read_follow_up` of ``question`` after the last question of ``turns`` (a session's earlier turns)
-    and that question's conclusion."""
+    """:func:`read_follow_up` of ``question`` after the last question of ``turns`` (a session's earlier turns),
+    that question's conclusion and its tool results."""
     before: str | None = None
     answer: str | None = None
     observations: list[str] = []

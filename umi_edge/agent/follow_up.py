@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from umi_edge.agent.grounding import leaves
 from umi_edge.agent.relevance import content_words, match_keys
 from umi_edge.numbers import mentions
 from umi_edge.tools.ranking import words
@@ -151,7 +152,7 @@ def _answer_number(before: str, answer: str) -> str | None:
     values = {m.value for m in found}
     if len(values) != 1:
         return None
-    return answer[found[-1].start : found[-1].end].strip()
+    return found[-1].text.strip()
 
 
 def _subject(before: str) -> str | None:
@@ -174,20 +175,7 @@ def _values(observation: str) -> str:
         data = json.loads(observation)
     except ValueError:
         return observation
-    out: list[str] = []
-
-    def walk(x: object) -> None:
-        if isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-        else:
-            out.append(str(x))
-
-    walk(data)
-    return " ".join(out)
+    return " ".join(str(v) for v in leaves(data))
 
 
 def asks_about_results(question: str, observations: Sequence[str]) -> bool:

@@ -75,21 +75,21 @@ def allowed_numbers(turns: Iterable[Mapping[str, str]]) -> set[str] | None:
 ALWAYS_HELD = (0.0, 1.0)
 
 
-def _leaves(value: Any) -> Iterator[Any]:
+def leaves(value: Any) -> Iterator[Any]:
     """The scalar values inside an argument value (through objects and arrays)."""
     if isinstance(value, Mapping):
         for v in value.values():
-            yield from _leaves(v)
+            yield from leaves(v)
     elif isinstance(value, list | tuple):
         for v in value:
-            yield from _leaves(v)
+            yield from leaves(v)
     else:
         yield value
 
 
 def _call_numbers(value: Any) -> Iterator[int | float]:
     """The JSON numbers inside an argument value (booleans are not numbers)."""
-    return (v for v in _leaves(value) if isinstance(v, int | float) and not isinstance(v, bool))
+    return (v for v in leaves(value) if isinstance(v, int | float) and not isinstance(v, bool))
 
 
 def held_values(turns: Iterable[Mapping[str, str]], doc: str = "") -> set[float]:
@@ -197,7 +197,7 @@ def made_up_strings(
     for name, value in arguments.items():
         held = words | _doc_words(props.get(name))
         stems = {w[:4] for w in held if len(w) >= 4}
-        for text in (v for v in _leaves(value) if isinstance(v, str)):
+        for text in (v for v in leaves(value) if isinstance(v, str)):
             ws = _string_words(text)
             if not ws:
                 continue

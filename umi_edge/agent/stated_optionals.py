@@ -32,7 +32,7 @@ from typing import Any
 
 from umi_edge.agent.argument_prior import relevance
 from umi_edge.agent.events import ArgumentAdded, Event
-from umi_edge.agent.grounding import _leaves, _string_words, made_up_strings, made_up_values
+from umi_edge.agent.grounding import _string_words, leaves, made_up_strings, made_up_values
 from umi_edge.agent.state import RunState
 from umi_edge.engine import GrammarError
 from umi_edge.engine.grammar import value_grammar
@@ -75,7 +75,7 @@ def _choices(name: str, spec: dict[str, Any], request: str, taken: list[Any]) ->
     enum = spec.get("enum")
     if kind in ("number", "integer"):
         best = [m.value for m, x in relevance(name, spec, request) if x >= 1.0]
-        held = [t for v in taken for t in _leaves(v)]
+        held = [t for v in taken for t in leaves(v)]
         free = [v for v in best if not any(_same(t, v) for t in held)]
         if kind == "integer":
             free = [v for v in free if float(v).is_integer()]

@@ -67,6 +67,42 @@ def test_what_counts_as_a_failed_call() -> None:
     assert not failed('{"error": ""}') and not failed('{"temp": 21}') and not failed("sunny") and not failed("[]")
 
 
+@pytest.mark.parametrize(
+    "observation",
+    [
+        "{'error': 'Request timed out'}",  # a Python literal, as ToolBench's services answer
+        "{'message': \"Endpoint '/search/shows' does not exist\"}",
+        "{'message': 'This endpoint is disabled for your subscription'}",
+        '{"detail": [{"loc": ["header", "Authorization"], "msg": "field required", "type": "value_error.missing"}]}',
+        '{"messages": "The request to the API has timed out. Please try again later."}',
+        '{"success": false, "message": "Invalid API key"}',
+        "\"{'message': 'Blocked User. Please contact your API provider.'}\"",  # a quoted string holding one
+        "<!DOCTYPE html><html><head><title>Heroku | Application Error</title></head><body></body></html>",
+        "503 Service Unavailable",
+    ],
+)
+def test_a_service_message_that_the_call_did_not_work_is_a_failure(observation: str) -> None:
+    assert failed(observation)
+    why = unfinished(REQUEST, DOCS, _turns(observation))
+    assert why is not None and why.reason == "failed" and why.plan().label == "call"  # tried again, not given up
+
+
+@pytest.mark.parametrize(
+    "observation",
+    [
+        '{"error": "", "response": "[1, 2]"}',  # ToolBench's wrapper with an empty error
+        "{'status': 'ok', 'data': {'valid': False, 'reason': 'invalid domain'}}",  # data that mentions "invalid"
+        '{"message": "Success", "count": 3}',
+        '{"status": "up", "api_name": "contests"}',
+        "<html><head><title>27coupons.com</title></head></html>",  # a page, but not an error page
+        "Required documents: passport, visa. " + "The embassy is open on weekdays. " * 12,  # long text is data
+        '"Osteospermum"',
+    ],
+)
+def test_data_is_not_a_failure_even_when_it_holds_an_error_word(observation: str) -> None:
+    assert not failed(observation)
+
+
 def test_no_call_yet_leaves_the_conclusion() -> None:
     assert unfinished(REQUEST, DOCS, _turns()) is None  # a direct answer stands
 

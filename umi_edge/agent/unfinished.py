@@ -6,7 +6,8 @@ conclusion on 28 of 59 gold call steps (models/README.md, session 18), and train
 conclusion after at least one call of the current question is checked against two rules, which read only the turns
 and the tool docs, no model:
 
-- **The last call failed** (its observation is empty or a JSON object with an ``"error"``; :func:`failed`). Issue
+- **The last call failed** (:func:`failed`: its observation is empty, an object with an ``"error"``, or a
+  service's message that the call did not work: a status-only object, an error page, a short error text). Issue
   17 allows a retry or a give-up after a tool error, not a conclusion. Fewer than
   :data:`FAILURES_BEFORE_GIVING_UP` failures in a row: the turn becomes a call ("The call to X failed; I try
   again."), and :mod:`umi_edge.agent.repeats` still refuses the identical call. That many: a give-up, unless an
@@ -28,7 +29,9 @@ this (it is a rule about our own agent's turns), so it is written here.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -69,8 +72,38 @@ class Unfinished:
         return Plan("call", thought, render_plan(thought, "call"))
 
 
-def failed(observation: str) -> bool:
-    """Whether a tool's observation reports a failure: nothing came back, or an object with an ``"error"``."""
+FAILURE_WORDS = re.compile(
+    r"\b(?:error|invalid|not found|does ?n[o']t exist|disabled|not subscribed|unauthori[sz]ed|forbidden|denied|failed|"
+    r"failure|missing|required|timed? ?out|unavailable|blocked|too many requests|rate[ -]?limit|quota|exceeded|"
+    r"bad request|not allowed|expired)\b",
+    re.I,
+)
+"""Words with which a service says a call did not work."""
+MESSAGE_KEYS = frozenset(
+    {"message", "messages", "msg", "detail", "details", "status", "code", "statuscode", "status_code", "success", "ok"}
+)
+"""Keys of an object that holds only a status message, no data."""
+MESSAGE_CHARS = 400
+"""Longer text is data, not an error message, whatever words it holds."""
+_TITLE = re.compile(r"<title>(.*?)</title>", re.I | re.S)
+
+
+def _value(text: str) -> Any:
+    """``text`` read as JSON, or as a Python literal (ToolBench's observations), or None."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if text[:1] in "{[" and len(text) < 100_000:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            return None
+    return None
+
+
+def error_object(observation: str) -> bool:
+    """Whether nothing came back, or a JSON object with an ``"error"`` (how the sandbox reports a failed call)."""
     text = observation.strip()
     if not text:
         return True
@@ -79,6 +112,38 @@ def failed(observation: str) -> bool:
     except ValueError:
         return False
     return isinstance(value, dict) and bool(value.get("error"))
+
+
+def failed(observation: str) -> bool:
+    """Whether a tool's observation reports a failure: :func:`error_object`, or a service's message that the call did
+    not work (:func:`service_failure`)."""
+    return error_object(observation) or service_failure(observation)
+
+
+def service_failure(observation: str) -> bool:
+    """Whether a service's answer says the call did not work (ToolBench's RapidAPI services, MCP servers, user tools):
+    an object with an ``"error"`` written as a Python literal; an object holding only a status message
+    (:data:`MESSAGE_KEYS`) with a word of :data:`FAILURE_WORDS`; an HTML page whose title has one; or a text of at
+    most :data:`MESSAGE_CHARS` characters, no data, that has one."""
+    text = observation.strip()
+    if not text:
+        return False
+    if text.lower().startswith(("<!doctype html", "<html")):
+        title = _TITLE.search(text)
+        return title is not None and FAILURE_WORDS.search(title.group(1)) is not None
+    value = _value(text)
+    if isinstance(value, str):  # an observation that is one quoted string: read what it holds
+        inner = _value(value.strip())
+        value = inner if inner is not None else value
+    if isinstance(value, dict):
+        if value.get("error") or value.get("errors"):
+            return True
+        keys = {str(k).lower() for k in value}
+        return bool(keys) and keys <= MESSAGE_KEYS and FAILURE_WORDS.search(str(value)) is not None
+    if value is None or isinstance(value, str):
+        short = text if value is None else value
+        return len(short) <= MESSAGE_CHARS and FAILURE_WORDS.search(short) is not None
+    return False
 
 
 def called_tools(turns: Sequence[Mapping[str, str]]) -> list[str]:

@@ -76,6 +76,43 @@ def test_import_stage2_jsonl_and_styles(tmp_path: Path, capsys) -> None:
     assert alpaca[0]["input"].endswith("Next: caller or conclusion. assistant: ")
 
 
+def _answer_file(valid: bool) -> dict:
+    """A raw ToolBench answer file; an invalid one (its search found no chain) has no train_messages."""
+    chain = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "What is the weather?"},
+        {"role": "assistant", "content": "I will look.", "function_call": {"name": "w", "arguments": "{}"}},
+        {"role": "function", "name": "w", "content": '{"error": "", "response": "sunny"}'},
+        {
+            "role": "assistant",
+            "content": None,
+            "function_call": {
+                "name": "Finish",
+                "arguments": '{"return_type": "give_answer", "final_answer": "Sunny."}',
+            },
+        },
+    ]
+    gen = {"valid_data": valid, "query": "What is the weather?", "function": [{"name": "w", "description": "d"}]}
+    return {"answer_generation": {**gen, "train_messages": [chain] if valid else None}}
+
+
+def test_import_leaves_out_answer_files_marked_invalid(tmp_path: Path, capsys) -> None:
+    """As ToolBench's preprocessing: ``valid_data: false`` files are left out and counted, not an error."""
+    src = tmp_path / "answers"
+    src.mkdir()
+    for name, valid in (("1_DFS.json", True), ("2_DFS.json", False), ("3_DFS.json", True)):
+        (src / name).write_text(json.dumps(_answer_file(valid)), encoding="utf-8")
+    rc, stdout, _ = _run(capsys, "data", "import-toolbench", str(src), "-o", str(tmp_path / "out"))
+    assert rc == 0 and "imported 2 trajectories (raw ToolBench answers" in stdout
+    assert "1 answer files marked invalid (valid_data false) left out" in stdout
+    assert len(_jsonl(tmp_path / "out" / "trajectories.jsonl")) == 2
+    (src / "1_DFS.json").write_text(json.dumps(_answer_file(False)), encoding="utf-8")
+    (src / "3_DFS.json").write_text(json.dumps(_answer_file(False)), encoding="utf-8")
+    rc, _, err = _run(capsys, "data", "import-toolbench", str(src), "-o", str(tmp_path / "none"))
+    assert rc != 0 and "nothing to import" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "none").exists()
+
+
 def test_existing_output_needs_force_and_survives_a_failure(tmp_path: Path, capsys) -> None:
     src = tmp_path / "in.json"
     src.write_text(json.dumps([_stage2_record()]), encoding="utf-8")

@@ -25,7 +25,7 @@ from umi_edge.formats.bfcl import LIVE_CATEGORIES as BFCL_LIVE
 from umi_edge.formats.parse import parse_plan
 from umi_edge.formats.prompts import STYLES, model_prompt
 from umi_edge.formats.samples import role_samples
-from umi_edge.formats.toolbench import import_records, read_input
+from umi_edge.formats.toolbench import import_records, read_input, valid_answers
 from umi_edge.formats.trajectory import as_trajectory, read_records, write_trajectories
 
 SAMPLE_ROLES = ("backbone", "planner", "caller", "summarizer")
@@ -145,7 +145,9 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise UserError(f"{out}: already exists and is not empty (use --force to replace it)")
     opts = augment_options(args)
-    records = read_input(args.input)
+    records, invalid = valid_answers(read_input(args.input))
+    if not records:
+        raise UserError(f'{args.input}: every answer file is marked "valid_data": false; nothing to import')
     trajs, kind = import_records(records)
     with atomic_dir(out) as tmp:
         counts = write_data_dir(
@@ -155,7 +157,8 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
         )
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
     summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
-    print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}")
+    left_out = f"; {invalid} answer files marked invalid (valid_data false) left out" if invalid else ""
+    print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}{left_out}")
     return 0
 
 

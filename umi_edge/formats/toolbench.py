@@ -9,7 +9,8 @@ malformed ``Finish`` arguments and observations are the released ones.
 
 We convert every record. The released stage-1 script writes only ``data[:20]``; that is a defect we do not copy.
 Raw ToolBench answer files (``{"answer_generation": {query, function, train_messages}}``) are accepted too and
-converted to stage 1 first with :func:`umi_edge.formats.tooldoc.from_toolbench`, as the released stage-1 script.
+converted to stage 1 first with :func:`umi_edge.formats.tooldoc.from_toolbench`, as the released stage-1 script;
+those marked ``"valid_data": false`` are left out, as ToolBench's preprocessing does (:func:`valid_answers`).
 """
 
 from __future__ import annotations
@@ -155,6 +156,21 @@ def read_input(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:
             raise UserError(f"{p}: directory holds no .json or .jsonl files")
         return [loc for f in files for loc in read_records(f)]
     return read_records(p)
+
+
+def valid_answers(records: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]], int]:
+    """``records`` without the raw ToolBench answer files marked ``"valid_data": false`` (ToolBench's own
+    preprocessing skips them: their search found no chain to train on), and how many were left out."""
+    kept = [
+        (where, rec)
+        for where, rec in records
+        if not (
+            record_stage(rec) == "raw"
+            and isinstance(g := rec["answer_generation"], Mapping)
+            and g.get("valid_data") is False
+        )
+    ]
+    return kept, len(records) - len(kept)
 
 
 def import_records(records: list[tuple[str, Any]]) -> tuple[list[Trajectory], str]:

@@ -79,6 +79,9 @@ def test_what_counts_as_a_failed_call() -> None:
         "\"{'message': 'Blocked User. Please contact your API provider.'}\"",  # a quoted string holding one
         "<!DOCTYPE html><html><head><title>Heroku | Application Error</title></head><body></body></html>",
         "503 Service Unavailable",
+        "{'message': 'unknown service prime_video'}",
+        "{'type': 'https://tools.ietf.org/html/rfc7231#section-6.5.1', 'title': 'Bad Request', 'status': 400, "
+        "'traceId': '|b1da66ad-47a57f57d8b1a7d2.'}",  # an HTTP problem report (RFC 7807)
     ],
 )
 def test_a_service_message_that_the_call_did_not_work_is_a_failure(observation: str) -> None:
@@ -94,6 +97,7 @@ def test_a_service_message_that_the_call_did_not_work_is_a_failure(observation: 
         "{'status': 'ok', 'data': {'valid': False, 'reason': 'invalid domain'}}",  # data that mentions "invalid"
         '{"message": "Success", "count": 3}',
         '{"status": "up", "api_name": "contests"}',
+        '{"title": "Unknown Pleasures", "type": "album"}',  # problem-report keys, but no failure word in a title
         "<html><head><title>27coupons.com</title></head></html>",  # a page, but not an error page
         "Required documents: passport, visa. " + "The embassy is open on weekdays. " * 12,  # long text is data
         '"Osteospermum"',

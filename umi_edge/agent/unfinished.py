@@ -75,7 +75,7 @@ class Unfinished:
 FAILURE_WORDS = re.compile(
     r"\b(?:error|invalid|not found|does ?n[o']t exist|disabled|not subscribed|unauthori[sz]ed|forbidden|denied|failed|"
     r"failure|missing|required|timed? ?out|unavailable|blocked|too many requests|rate[ -]?limit|quota|exceeded|"
-    r"bad request|not allowed|expired)\b",
+    r"bad request|not allowed|expired|unknown|unrecogni[sz]ed|unsupported|not supported)\b",
     re.I,
 )
 """Words with which a service says a call did not work."""
@@ -83,6 +83,8 @@ MESSAGE_KEYS = frozenset(
     {"message", "messages", "msg", "detail", "details", "status", "code", "statuscode", "status_code", "success", "ok"}
 )
 """Keys of an object that holds only a status message, no data."""
+PROBLEM_KEYS = MESSAGE_KEYS | {"type", "title", "instance", "traceid"}
+"""Keys of an HTTP problem report (RFC 7807), which fails when its status is an HTTP error (400 and above)."""
 MESSAGE_CHARS = 400
 """Longer text is data, not an error message, whatever words it holds."""
 _TITLE = re.compile(r"<title>(.*?)</title>", re.I | re.S)
@@ -123,8 +125,9 @@ def failed(observation: str) -> bool:
 def service_failure(observation: str) -> bool:
     """Whether a service's answer says the call did not work (ToolBench's RapidAPI services, MCP servers, user tools):
     an object with an ``"error"`` written as a Python literal; an object holding only a status message
-    (:data:`MESSAGE_KEYS`) with a word of :data:`FAILURE_WORDS`; an HTML page whose title has one; or a text of at
-    most :data:`MESSAGE_CHARS` characters, no data, that has one."""
+    (:data:`MESSAGE_KEYS`) with a word of :data:`FAILURE_WORDS`, or only a problem report (:data:`PROBLEM_KEYS`) with
+    an HTTP error status; an HTML page whose title has such a word; or a text of at most :data:`MESSAGE_CHARS`
+    characters, no data, that has one."""
     text = observation.strip()
     if not text:
         return False
@@ -139,7 +142,10 @@ def service_failure(observation: str) -> bool:
         if value.get("error") or value.get("errors"):
             return True
         keys = {str(k).lower() for k in value}
-        return bool(keys) and keys <= MESSAGE_KEYS and FAILURE_WORDS.search(str(value)) is not None
+        if keys and keys <= MESSAGE_KEYS and FAILURE_WORDS.search(str(value)) is not None:
+            return True
+        status = next((v for k, v in value.items() if str(k).lower() in ("status", "code", "statuscode")), None)
+        return bool(keys) and keys <= PROBLEM_KEYS and isinstance(status, int) and 400 <= status < 600
     if value is None or isinstance(value, str):
         short = text if value is None else value
         return len(short) <= MESSAGE_CHARS and FAILURE_WORDS.search(short) is not None

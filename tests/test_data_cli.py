@@ -104,7 +104,7 @@ def test_import_leaves_out_answer_files_marked_invalid(tmp_path: Path, capsys) -
         (src / name).write_text(json.dumps(_answer_file(valid)), encoding="utf-8")
     rc, stdout, _ = _run(capsys, "data", "import-toolbench", str(src), "-o", str(tmp_path / "out"))
     assert rc == 0 and "imported 2 trajectories (raw ToolBench answers" in stdout
-    assert "1 answer files marked invalid (valid_data false) left out" in stdout
+    assert "1 answer file marked invalid (valid_data false) left out" in stdout
     assert len(_jsonl(tmp_path / "out" / "trajectories.jsonl")) == 2
     (src / "1_DFS.json").write_text(json.dumps(_answer_file(False)), encoding="utf-8")
     (src / "3_DFS.json").write_text(json.dumps(_answer_file(False)), encoding="utf-8")

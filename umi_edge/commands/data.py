@@ -157,7 +157,8 @@ def cmd_import_toolbench(args: argparse.Namespace) -> int:
         )
     kinds = {"stage1": "stage 1", "stage2": "stage 2", "raw": "raw ToolBench answers"}
     summary = ", ".join(f"{r} {counts[r]}" for r in SAMPLE_ROLES)
-    left_out = f"; {invalid} answer files marked invalid (valid_data false) left out" if invalid else ""
+    files = "file" if invalid == 1 else "files"
+    left_out = f"; {invalid} answer {files} marked invalid (valid_data false) left out" if invalid else ""
     print(f"imported {len(trajs)} trajectories ({kinds[kind]}, {args.style} prompts) into {out}: {summary}{left_out}")
     return 0
 

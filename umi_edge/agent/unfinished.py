@@ -117,17 +117,17 @@ def error_object(observation: str) -> bool:
 
 
 def failed(observation: str) -> bool:
-    """Whether a tool's observation reports a failure: :func:`error_object`, or a service's message that the call did
-    not work (:func:`service_failure`)."""
-    return error_object(observation) or service_failure(observation)
+    """Whether a tool's observation reports a failure: nothing came back, or the answer says the call did not work
+    (:func:`service_failure`, which covers :func:`error_object`'s ``{"error": ...}`` too)."""
+    return not observation.strip() or service_failure(observation)
 
 
 def service_failure(observation: str) -> bool:
     """Whether a service's answer says the call did not work (ToolBench's RapidAPI services, MCP servers, user tools):
-    an object with an ``"error"`` written as a Python literal; an object holding only a status message
-    (:data:`MESSAGE_KEYS`) with a word of :data:`FAILURE_WORDS`, or only a problem report (:data:`PROBLEM_KEYS`) with
-    an HTTP error status; an HTML page whose title has such a word; or a text of at most :data:`MESSAGE_CHARS`
-    characters, no data, that has one."""
+    an object with an ``"error"`` (JSON, as the sandbox writes it, or a Python literal); an object holding only a
+    status message (:data:`MESSAGE_KEYS`) with a word of :data:`FAILURE_WORDS`, or only a problem report
+    (:data:`PROBLEM_KEYS`) with an HTTP error status; an HTML page whose title has such a word; or a text of at most
+    :data:`MESSAGE_CHARS` characters, no data, that has one."""
     text = observation.strip()
     if not text:
         return False

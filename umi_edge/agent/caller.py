@@ -13,6 +13,7 @@ from umi_edge.agent.grounding import unasked_optionals
 from umi_edge.agent.parallel_values import instead_of_repeat
 from umi_edge.agent.state import RunState
 from umi_edge.agent.stated_optionals import add_stated_optionals
+from umi_edge.agent.string_prior import choose_strings
 from umi_edge.agent.tool_prior import choose_tool
 from umi_edge.engine import Generation, GrammarError
 from umi_edge.formats.parse import render_call
@@ -53,6 +54,7 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
         grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
         gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
         text = yield from choose_numbers(state, step, prompt, gen.text)
+        text = yield from choose_strings(state, step, prompt, text)
     else:
         gen, text = _written(written), " " + written
     text = yield from complete_formats(state, step, prompt, text)

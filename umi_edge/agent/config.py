@@ -14,6 +14,9 @@ DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
 DEFAULT_ARGUMENT_PRIOR = 6.0
 """Weight of the request's words around a number for a number argument (:mod:`~umi_edge.agent.argument_prior`)."""
+DEFAULT_STRING_PRIOR = 0.0
+"""Bonus for the request's own spans when a string argument it does not hold is chosen again
+(:mod:`~umi_edge.agent.string_prior`)."""
 DEFAULT_ANSWER_PRIOR = 16.0
 """Weight of a tool result's relevance for the answer's first number (:mod:`~umi_edge.agent.answer_prior`)."""
 
@@ -39,7 +42,9 @@ class AgentConfig:
     ``tool_prior``: the weight of the tools' BM25 relevance when the caller's tool is chosen (0: the caller alone
     chooses; :mod:`umi_edge.agent.tool_prior`). ``argument_prior``: the weight of the request's words around its
     numbers when a number argument that is not a best match is chosen again (0: the caller's value stands;
-    :mod:`umi_edge.agent.argument_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
+    :mod:`umi_edge.agent.argument_prior`). ``string_prior``: the bonus of the request's spans when a string argument
+    the request does not hold as written is chosen again (0: the caller's value stands;
+    :mod:`umi_edge.agent.string_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
     an answer that states none of them has its first number chosen again (0: the summarizer's answer stands;
     :mod:`umi_edge.agent.answer_prior`). ``complete_arguments``: the caller completes its call from the doc and the
     request: a string lacking the second part of a two-part format its doc gives (``'City, State'``,
@@ -67,6 +72,7 @@ class AgentConfig:
     answer_repeated_reads: bool = True
     tool_prior: float = DEFAULT_TOOL_PRIOR
     argument_prior: float = DEFAULT_ARGUMENT_PRIOR
+    string_prior: float = DEFAULT_STRING_PRIOR
     answer_prior: float = DEFAULT_ANSWER_PRIOR
     complete_arguments: bool = True
     parallel_calls: bool = True

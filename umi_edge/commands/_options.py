@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
-from umi_edge.agent.config import DEFAULT_ANSWER_PRIOR, DEFAULT_ARGUMENT_PRIOR, DEFAULT_TOOL_PRIOR
+from umi_edge.agent.config import (
+    DEFAULT_ANSWER_PRIOR,
+    DEFAULT_ARGUMENT_PRIOR,
+    DEFAULT_STRING_PRIOR,
+    DEFAULT_TOOL_PRIOR,
+)
 from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
 
@@ -168,6 +173,19 @@ def add_argument_prior(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_string_prior(p: argparse.ArgumentParser) -> None:
+    """``--string-prior W`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--string-prior",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="when a string argument is not written in the request, choose it among the caller's own value and the "
+        "request's spans by the caller's log-probability, each span getting W more "
+        f"(default {DEFAULT_STRING_PRIOR:g}; 0: the caller's value stands)",
+    )
+
+
 def add_complete_arguments(p: argparse.ArgumentParser) -> None:
     """``--no-complete-arguments`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
@@ -234,9 +252,9 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --argument-prior --no-complete-arguments --no-parallel-calls --no-relevance-gate
-    --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads --history --single``: how the agent
-    loop runs."""
+    --ungrounded-calls --tool-prior --argument-prior --string-prior --no-complete-arguments --no-parallel-calls
+    --no-relevance-gate --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads --history
+    --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -266,6 +284,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_ungrounded_calls(p)
     add_tool_prior(p)
     add_argument_prior(p)
+    add_string_prior(p)
     add_complete_arguments(p)
     add_parallel_calls(p)
     add_relevance_gate(p)
@@ -317,6 +336,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.tool_prior = args.tool_prior
     if getattr(args, "argument_prior", None) is not None:
         config.argument_prior = args.argument_prior
+    if getattr(args, "string_prior", None) is not None:
+        config.string_prior = args.string_prior
     if getattr(args, "answer_prior", None) is not None:
         config.answer_prior = args.answer_prior
     if getattr(args, "no_complete_arguments", False):

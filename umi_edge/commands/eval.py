@@ -136,6 +136,7 @@ def register(subparsers: Any) -> None:
     opt.add_ungrounded_calls(bf)
     opt.add_tool_prior(bf)
     opt.add_argument_prior(bf)
+    opt.add_string_prior(bf)
     opt.add_complete_arguments(bf)
     opt.add_parallel_calls(bf)
     opt.add_relevance_gate(bf)

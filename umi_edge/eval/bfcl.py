@@ -280,6 +280,7 @@ class BfclRun:
     """Only the held-out live entries were run."""
     tool_prior: float = 0.0
     argument_prior: float = 0.0
+    string_prior: float = 0.0
     complete_arguments: bool = False
     parallel_calls: bool = False
     relevance_gate: bool = False
@@ -318,6 +319,7 @@ class BfclRun:
             "validation_only": self.validation,
             "tool_prior": self.tool_prior,
             "argument_prior": self.argument_prior,
+            "string_prior": self.string_prior,
             "complete_arguments": self.complete_arguments,
             "parallel_calls": self.parallel_calls,
             "relevance_gate": self.relevance_gate,
@@ -388,6 +390,7 @@ def run_bfcl(
         validation=validation,
         tool_prior=config.tool_prior,
         argument_prior=config.argument_prior,
+        string_prior=config.string_prior,
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
@@ -415,6 +418,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
     if summary.get("argument_prior"):
         lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
+    if summary.get("string_prior"):
+        lines.append(f"- string prior: weight {summary['string_prior']:g} (`--string-prior`)")
     if summary.get("complete_arguments"):
         lines.append(
             "- the caller completes two-part formats and stated optional arguments (`--no-complete-arguments`: off)"

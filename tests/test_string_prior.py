@@ -111,5 +111,7 @@ def test_held_documented_and_made_up_values_are_left_alone(engine: Engine) -> No
     )
     events, _ = _choose(engine, 100.0, documented)
     assert [e.parameter for e in events if isinstance(e, ev.ArgumentChosen)] == ["subject"]  # 'html' is the doc's
+    converted = ' Action: send_email\nAction Input: {"to_address": "andy@gorilla.ai", "subject": "2024-03-01 14:30"}'
+    assert _choose(engine, 100.0, converted, EMAIL + " Send it on March 1st 2024 at 14:30.") == ([], converted)
     made_up = ' Action: send_email\nAction Input: {"to_address": "bob@example.com", "subject": "Sales"}'
     assert _choose(engine, 100.0, made_up) == ([], made_up)  # stopped as made up: left so

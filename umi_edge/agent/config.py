@@ -14,7 +14,7 @@ DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
 DEFAULT_ARGUMENT_PRIOR = 6.0
 """Weight of the request's words around a number for a number argument (:mod:`~umi_edge.agent.argument_prior`)."""
-DEFAULT_STRING_PRIOR = 0.0
+DEFAULT_STRING_PRIOR = 6.0
 """Bonus for the request's own spans when a string argument it does not hold is chosen again
 (:mod:`~umi_edge.agent.string_prior`)."""
 DEFAULT_ANSWER_PRIOR = 16.0

@@ -8,7 +8,9 @@ free string parameter (no ``enum``) whose value the request does not hold as wri
 again: each candidate (the caller's own value, every span of the request of at most :data:`MAX_SPAN_WORDS` words,
 edge punctuation stripped, and every quoted part of the request) gets the caller's log-probability of writing it
 there, with the closing quote (:meth:`Engine.continuation_logprobs`), and every span gets ``w`` more. A value the
-parameter's doc gives (its default, or a value its description quotes) is left alone, and so is a call the
+parameter's doc gives (its default, or a value its description quotes) is left alone, so is a date, time or other
+code of digits (:data:`DIGIT_CODE`: ``2023-04-03`` for "April 3rd" is the caller's conversion, whose digits the
+grounded-calls check has already found in the request), and so is a call the
 grounded-calls check would stop (:func:`~umi_edge.agent.grounding.made_up_values`): making its values held would hide
 that no offered tool fits. The rest of the call is kept as written. Enforced at run time, not trained; the weight is
 chosen on BFCL's live data, never on a test set (models/README.md). No library does this (it is a rule about our own
@@ -36,6 +38,10 @@ EDGE = " \t\r\n.,;:!?()[]{}<>'\"`“”‘’"
 """Characters stripped from a span's ends."""
 _QUOTED = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"|`([^`\n]+)`|“([^”\n]+)”")
 """A quoted part of a text (an apostrophe inside a word, as in ``body's``, opens no quote)."""
+
+
+DIGIT_CODE = re.compile(r"[\d\s:/.,+TZ-]*\d[\d\s:/.,+TZ-]*")
+"""A value made of digits and separators only: a date, a time, a number written as text."""
 
 
 def _norm(text: str) -> str:
@@ -109,7 +115,7 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
         spec = props.get(name)
         if not isinstance(value, str) or not value.strip() or not _free_string(spec):
             continue
-        if written_in(value, request) or _documented(value, spec):
+        if written_in(value, request) or _documented(value, spec) or DIGIT_CODE.fullmatch(value.strip()):
             continue
         key = re.compile(r'"' + re.escape(name) + r'"\s*:\s*(?=")')
         k = key.search(text, start)

@@ -14,7 +14,7 @@ from flows import caller_prompt, drain
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
 from umi_edge.agent.state import RunState
-from umi_edge.agent.string_prior import MAX_SPAN_WORDS, choose_strings, spans, written_in
+from umi_edge.agent.string_prior import MAX_SPAN_WORDS, _composed, choose_strings, spans, written_in
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
 from umi_edge.tools.registry import ToolRegistry, tool
@@ -62,6 +62,24 @@ def test_written_in_holds_whole_names_only(value: str, held: bool) -> None:
     assert written_in(value, EMAIL) is held
 
 
+@pytest.mark.parametrize(
+    ("value", "composed"),
+    [
+        ("2023-04-03", True),  # a date the caller converted
+        ("2021-04-15T01:45:00Z", True),
+        ("kg", True),  # a unit symbol
+        ("311 * 427 - 677", True),  # an expression
+        ("print('hi')", True),  # code
+        ("SELECT name FROM staff ORDER BY salary", True),  # a query
+        ("New York City", False),
+        ("gorilla.ai", False),
+        ("print %time%", False),
+    ],
+)
+def test_composed_values_are_the_callers_own(value: str, composed: bool) -> None:
+    assert _composed(value) is composed
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     bundle = merged_bundle(tmp_path_factory.mktemp("strings") / "bundle", context_length=1024)
@@ -69,11 +87,17 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         yield e
 
 
-def _choose(engine: Engine, weight: float, written: str, request: str = EMAIL) -> tuple[list[ev.Event], str]:
+def _choose(
+    engine: Engine, weight: float, written: str, request: str = EMAIL, observation: str | None = None
+) -> tuple[list[ev.Event], str]:
     state = RunState(
         engine, ToolRegistry([send_email]), AgentConfig(string_prior=weight), Path.cwd(), threading.Event()
     )
     state.add_turn("user", request)
+    if observation is not None:  # an earlier call's result: its values are held as written
+        state.add_turn("assistant", "I will look up the contacts.\nNext: caller.")
+        state.add_turn("caller", "Action: contacts\nAction Input: {}")
+        state.add_turn("observation", observation)
     thought = "I will send the e-mail.\nNext: caller."
     state.add_turn("assistant", thought)
     prompt = caller_prompt(state, thought)
@@ -107,11 +131,13 @@ def test_held_documented_and_made_up_values_are_left_alone(engine: Engine) -> No
     held = ' Action: send_email\nAction Input: {"to_address": "ANDY@gorilla.ai", "subject": "sales forecast request"}'
     assert _choose(engine, 100.0, held) == ([], held)  # the request holds both, case aside
     documented = (
-        ' Action: send_email\nAction Input: {"to_address": "andy@gorilla.ai", "subject": "x y", "unit": "html"}'
+        ' Action: send_email\nAction Input: {"to_address": "andy@gorilla.ai", "subject": "forecasts", "unit": "html"}'
     )
     events, _ = _choose(engine, 100.0, documented)
     assert [e.parameter for e in events if isinstance(e, ev.ArgumentChosen)] == ["subject"]  # 'html' is the doc's
     converted = ' Action: send_email\nAction Input: {"to_address": "andy@gorilla.ai", "subject": "2024-03-01 14:30"}'
     assert _choose(engine, 100.0, converted, EMAIL + " Send it on March 1st 2024 at 14:30.") == ([], converted)
+    listed = ' Action: send_email\nAction Input: {"to_address": "a.smith@gorilla.ai", "subject": "Sales Forecast"}'
+    assert _choose(engine, 100.0, listed, EMAIL, observation='{"contacts": ["a.smith@gorilla.ai"]}') == ([], listed)
     made_up = ' Action: send_email\nAction Input: {"to_address": "bob@example.com", "subject": "Sales"}'
     assert _choose(engine, 100.0, made_up) == ([], made_up)  # stopped as made up: left so

@@ -7,14 +7,15 @@ weight ``w > 0`` (``--string-prior W``), once the caller has written its call, e
 free string parameter (no ``enum``) whose value the request does not hold as written (:func:`written_in`) is chosen
 again: each candidate (the caller's own value, every span of the request of at most :data:`MAX_SPAN_WORDS` words,
 edge punctuation stripped, and every quoted part of the request) gets the caller's log-probability of writing it
-there, with the closing quote (:meth:`Engine.continuation_logprobs`), and every span gets ``w`` more. A value the
-parameter's doc gives (its default, or a value its description quotes) is left alone, so is a date, time or other
-code of digits (:data:`DIGIT_CODE`: ``2023-04-03`` for "April 3rd" is the caller's conversion, whose digits the
-grounded-calls check has already found in the request), and so is a call the
-grounded-calls check would stop (:func:`~umi_edge.agent.grounding.made_up_values`): making its values held would hide
-that no offered tool fits. The rest of the call is kept as written. Enforced at run time, not trained; the weight is
-chosen on BFCL's live data, never on a test set (models/README.md). No library does this (it is a rule about our own
-prompts), so it is written here.
+there, with the closing quote (:meth:`Engine.continuation_logprobs`), and every span gets ``w`` more.
+
+Left alone: a value an observation or an earlier question of the session holds as written (a path a listing gave);
+one the parameter's doc gives (its default, or a value its description quotes); one the caller converted or composed
+(:func:`_composed`: a date ``2023-04-03`` for "April 3rd", a unit symbol ``kg``, an expression, a query, code); and
+every value of a call the grounded-calls check would stop (:func:`~umi_edge.agent.grounding.made_up_values`): making
+its values held would hide that no offered tool fits. The rest of the call is kept as written. Enforced at run
+time, not trained; the weight is chosen on BFCL's live data, never on a test set (models/README.md). No library does
+this (it is a rule about our own prompts), so it is written here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ _QUOTED = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"|`([^`\n]+)`|“([
 
 DIGIT_CODE = re.compile(r"[\d\s:/.,+TZ-]*\d[\d\s:/.,+TZ-]*")
 """A value made of digits and separators only: a date, a time, a number written as text."""
+CODE = re.compile(r"[()*=<>;]|^\s*(?:select|insert|update|delete|with|create)\b", re.I)
+"""A value that is code the caller composed: an expression, a call or a query (an operator, a bracket, a SQL verb)."""
+MIN_CHARS = 4
+"""Shorter values are symbols or abbreviations the caller converted (``kg`` for "kilograms", ``C`` for "Celsius")."""
+
+
+def _composed(value: str) -> bool:
+    """``value`` is the caller's own conversion or composition, not a copy gone wrong: a date, time or other digit code
+    (:data:`DIGIT_CODE`; the grounded-calls check has already found its digits in the sources), code
+    (:data:`CODE`), or a symbol shorter than :data:`MIN_CHARS`."""
+    v = value.strip()
+    return len(v) < MIN_CHARS or DIGIT_CODE.fullmatch(v) is not None or CODE.search(v) is not None
 
 
 def _norm(text: str) -> str:
@@ -106,6 +119,7 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
         if made_up_values(call.arguments, state.turns, doc):
             return text  # stopped as made up: left so, whatever spans the request offers
     request = state.request
+    sources = [t["value"] for t in state.turns if t["from"] in ("user", "observation")]  # earlier questions too
     props = tool.parameters.get("properties", {})
     role = state.engine_role("caller")
     start = text.find("Action Input:")
@@ -115,7 +129,7 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
         spec = props.get(name)
         if not isinstance(value, str) or not value.strip() or not _free_string(spec):
             continue
-        if written_in(value, request) or _documented(value, spec) or DIGIT_CODE.fullmatch(value.strip()):
+        if any(written_in(value, t) for t in sources) or _documented(value, spec) or _composed(value):
             continue
         key = re.compile(r'"' + re.escape(name) + r'"\s*:\s*(?=")')
         k = key.search(text, start)

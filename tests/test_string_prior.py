@@ -50,6 +50,7 @@ def test_spans_are_the_requests_quoted_parts_then_its_word_runs() -> None:
         ("andy@gorilla.ai", True),
         ("ANDY@Gorilla.AI", True),  # case aside
         ("sales  forecast", True),  # spacing aside
+        ("Subject: Sales Forecast", True),  # punctuation between words aside
         ("Andy", True),
         ("gorilla.ai", False),  # a part of the address
         ("gorilla", False),

@@ -57,13 +57,18 @@ def _composed(value: str) -> bool:
     return len(v) < MIN_CHARS or DIGIT_CODE.fullmatch(v) is not None or CODE.search(v) is not None
 
 
+_BETWEEN = re.compile(r"[\s:;,!?()\[\]{}\"'`“”‘’]+")
+"""What may stand between two words without making them other words (spaces, and punctuation that no name holds)."""
+
+
 def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
+    return " ".join(_BETWEEN.split(text.lower())).strip()
 
 
 def written_in(value: str, request: str) -> bool:
-    """``request`` holds ``value`` as written, case and spacing aside, and not as a part of a longer name: not
-    ``gorilla.ai`` in ``andy@gorilla.ai``, nor ``gorilla`` in ``gorilla-cli``."""
+    """``request`` holds ``value`` as written, case, spacing and punctuation between words aside (``Project: Titan``
+    for "project Titan"), and not as a part of a longer name: not ``gorilla.ai`` in ``andy@gorilla.ai``, nor
+    ``gorilla`` in ``gorilla-cli``."""
     v, r = _norm(value), _norm(request)
     pattern = r"(?<![\w@./\\-])" + re.escape(v) + r"(?![\w@/\\-]|\.\w)"
     return bool(v) and re.search(pattern, r) is not None

@@ -135,11 +135,14 @@ class ToolChosen:
 
 @dataclass(frozen=True)
 class ArgumentChosen:
-    """A number argument of the caller's call, chosen by the argument prior (``--argument-prior``,
-    :mod:`umi_edge.agent.argument_prior`) when it was not one of the request's numbers that best match the parameter:
-    ``value`` has the best sum of the caller's log-probability (``logprobs``, by candidate) and ``weight`` times its
-    relevance (``relevance``: the request's words around each number, BM25 for the parameter, 0 to 1).
-    ``model_choice`` is the value the caller wrote."""
+    """A number or string argument of the caller's call, chosen again. A number, by the argument prior
+    (``--argument-prior``, :mod:`umi_edge.agent.argument_prior`) when it was not one of the request's numbers that
+    best match the parameter: ``value`` has the best sum of the caller's log-probability (``logprobs``, by candidate)
+    and ``weight`` times its relevance (``relevance``: the request's words around each number, BM25 for the
+    parameter, 0 to 1). A string, by the string prior (``--string-prior``, :mod:`umi_edge.agent.string_prior`) when
+    the request did not hold it as written: ``relevance`` is 1 for the request's spans and 0 for the caller's own
+    value, and ``logprobs`` shows the caller's value and the best-scored candidates. ``value`` and ``model_choice``
+    (the value the caller wrote) are JSON literals."""
 
     step: int
     parameter: str

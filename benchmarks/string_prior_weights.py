@@ -29,9 +29,9 @@ WEIGHTS = (0, 1, 2, 3, 4, 6, 8, 10, 12, 16, 1000)
 
 
 def _span_wins(event: dict[str, Any], weight: float) -> bool:
-    own = json.dumps(json.loads(event["model_choice"]), ensure_ascii=False)[1:-1]
+    own = next(lp for s, lp in event["logprobs"].items() if event["relevance"].get(s) == 0.0)  # the caller's value
     best = max(lp for s, lp in event["logprobs"].items() if event["relevance"].get(s) == 1.0)
-    return bool(best + weight > event["logprobs"][own])
+    return bool(best + weight > own)
 
 
 def simulate(off: dict[str, Any], all_: dict[str, Any]) -> dict[str, Any]:

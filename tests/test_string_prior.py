@@ -142,3 +142,15 @@ def test_held_documented_and_made_up_values_are_left_alone(engine: Engine) -> No
     assert _choose(engine, 100.0, listed, EMAIL, observation='{"contacts": ["a.smith@gorilla.ai"]}') == ([], listed)
     made_up = ' Action: send_email\nAction Input: {"to_address": "bob@example.com", "subject": "Sales"}'
     assert _choose(engine, 100.0, made_up) == ([], made_up)  # stopped as made up: left so
+
+
+def test_a_candidate_that_does_not_fit_the_context_leaves_the_value(engine: Engine) -> None:
+    state = RunState(engine, ToolRegistry([send_email]), AgentConfig(string_prior=6.0), Path.cwd(), threading.Event())
+    quoted = " ".join(f"word{i}" for i in range(60))
+    state.add_turn("user", f"Mail andy@gorilla.ai the subject '{quoted}'.")
+    written = ' Action: send_email\nAction Input: {"to_address": "gorilla.ai", "subject": "words"}'
+    room = engine.context_size("caller") - engine.count_tokens("caller", written) - 20
+    prompt = " ".join(["note"] * room)  # the caller's prompt nearly fills its context
+    assert engine.count_tokens("caller", prompt) < room + 40
+    events, text = drain(choose_strings(state, 1, prompt, written))
+    assert text == written and not [e for e in events if isinstance(e, ev.ArgumentChosen)]

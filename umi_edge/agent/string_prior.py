@@ -28,6 +28,7 @@ from typing import Any
 from umi_edge.agent.events import ArgumentChosen, Event
 from umi_edge.agent.grounding import made_up_values
 from umi_edge.agent.state import RunState
+from umi_edge.engine import ContextOverflow
 
 MAX_SPAN_WORDS = 8
 """The longest span of the request (in whitespace-separated words) offered as a candidate."""
@@ -149,7 +150,11 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
             candidates = spans(request)
         literals = [own] + [json.dumps(s, ensure_ascii=False)[1:-1] for s in candidates]
         literals = list(dict.fromkeys(literals))
-        logprobs = state.engine.continuation_logprobs(role, prompt + text[: k.end() + 1], [c + '"' for c in literals])
+        head = prompt + text[: k.end() + 1]
+        try:
+            logprobs = state.engine.continuation_logprobs(role, head, [c + '"' for c in literals])
+        except ContextOverflow:
+            continue  # a long quoted part does not fit after the prompt: the caller's value stands
         bonus = [0.0] + [weight] * (len(literals) - 1)
         total = [lp + b for lp, b in zip(logprobs, bonus, strict=True)]
         best = sorted(range(len(literals)), key=lambda i: -total[i])

@@ -5,7 +5,7 @@ Run `umi-edge eval bfcl live_simple live_multiple --limit 250 --string-prior 0 -
 the caller's log-probability of its own value and of the best spans, so any weight W in between is exact per argument:
 the span wins when its log-probability plus W beats the caller's value's. An entry whose scored arguments all take the
 span gets ALL's outcome, one where none does gets OFF's; an entry where they split gets OFF's and is counted as
-"split". Arguments the current rule leaves alone (:func:`umi_edge.agent.string_prior.written_in`, ``_composed``) are
+"split". Arguments the current rule leaves alone (:func:`umi_edge.agent.string_prior.written_in`, ``composed``) are
 not scored. Reports right entries per split (train / validation, :func:`umi_edge.formats.bfcl.is_validation`) and
 category. The weight is chosen on the train split only.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from umi_edge import bfcl_data
-from umi_edge.agent.string_prior import _composed, written_in
+from umi_edge.agent.string_prior import composed, written_in
 from umi_edge.atomic import write_json
 from umi_edge.eval.bfcl import entry_query
 from umi_edge.formats.bfcl import is_validation
@@ -49,7 +49,7 @@ def simulate(off: dict[str, Any], all_: dict[str, Any]) -> dict[str, Any]:
                     for x in b[i]["adjusted"]
                     if x["type"] == "ArgumentChosen"
                     and x["model_choice"].startswith('"')
-                    and not _composed(json.loads(x["model_choice"]))
+                    and not composed(json.loads(x["model_choice"]))
                     and not written_in(json.loads(x["model_choice"]), questions[i])
                 ]
                 for i in ids

@@ -14,7 +14,7 @@ from flows import caller_prompt, drain
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
 from umi_edge.agent.state import RunState
-from umi_edge.agent.string_prior import MAX_SPAN_WORDS, _composed, choose_strings, spans, written_in
+from umi_edge.agent.string_prior import MAX_SPAN_WORDS, choose_strings, composed, spans, written_in
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
 from umi_edge.tools.registry import ToolRegistry, tool
@@ -64,7 +64,7 @@ def test_written_in_holds_whole_names_only(value: str, held: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "composed"),
+    ("value", "expected"),
     [
         ("2023-04-03", True),  # a date the caller converted
         ("2021-04-15T01:45:00Z", True),
@@ -77,8 +77,8 @@ def test_written_in_holds_whole_names_only(value: str, held: bool) -> None:
         ("print %time%", False),
     ],
 )
-def test_composed_values_are_the_callers_own(value: str, composed: bool) -> None:
-    assert _composed(value) is composed
+def test_composed_values_are_the_callers_own(value: str, expected: bool) -> None:
+    assert composed(value) is expected
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ there, with the closing quote (:meth:`Engine.continuation_logprobs`), and every 
 
 Left alone: a value an observation or an earlier question of the session holds as written (a path a listing gave);
 one the parameter's doc gives (its default, or a value its description quotes); one the caller converted or composed
-(:func:`_composed`: a date ``2023-04-03`` for "April 3rd", a unit symbol ``kg``, an expression, a query, code); and
+(:func:`composed`: a date ``2023-04-03`` for "April 3rd", a unit symbol ``kg``, an expression, a query, code); and
 every value of a call the grounded-calls check would stop (:func:`~umi_edge.agent.grounding.made_up_values`): making
 its values held would hide that no offered tool fits. The rest of the call is kept as written. Enforced at run
 time, not trained; the weight is chosen on BFCL's live data, never on a test set (models/README.md). No library does
@@ -50,7 +50,7 @@ MIN_CHARS = 4
 """Shorter values are symbols or abbreviations the caller converted (``kg`` for "kilograms", ``C`` for "Celsius")."""
 
 
-def _composed(value: str) -> bool:
+def composed(value: str) -> bool:
     """``value`` is the caller's own conversion or composition, not a copy gone wrong: a date, time or other digit code
     (:data:`DIGIT_CODE`; the grounded-calls check has already found its digits in the sources), code
     (:data:`CODE`), or a symbol shorter than :data:`MIN_CHARS`."""
@@ -135,7 +135,7 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
         spec = props.get(name)
         if not isinstance(value, str) or not value.strip() or not _free_string(spec):
             continue
-        if any(written_in(value, t) for t in sources) or _documented(value, spec) or _composed(value):
+        if any(written_in(value, t) for t in sources) or _documented(value, spec) or composed(value):
             continue
         key = re.compile(r'"' + re.escape(name) + r'"\s*:\s*(?=")')
         k = key.search(text, start)

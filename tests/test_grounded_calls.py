@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge_bundles import merged_bundle
+from flows import drain
 
 from umi_edge.agent import Agent, AgentConfig
 from umi_edge.agent import events as ev
 from umi_edge.agent.caller import drop_unasked
-from umi_edge.agent.grounding import made_up_numbers, made_up_strings, made_up_values, unasked_optionals
+from umi_edge.agent.grounding import (
+    made_up_numbers,
+    made_up_strings,
+    made_up_values,
+    unasked_flags,
+    unasked_optionals,
+)
 from umi_edge.agent.state import RunState
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.formats.parse import parse_call
@@ -227,6 +234,45 @@ def test_an_optional_value_only_the_doc_holds_is_left_out(tmp_path: Path) -> Non
         assert parse_call(text.strip()).arguments == {"room": "kitchen"}
         state.config.grounded_calls = False  # the check is off: the call stands
         assert list(drop_unasked(state, 1, written)) == []
+
+
+@tool(effect="read")
+def project_files(project: str, include_hidden: bool = False, recursive: bool = False, sorted: bool = True) -> dict:
+    """The files of a project.
+
+    Args:
+        project: The project's name.
+        include_hidden: List hidden files too.
+        recursive: Go into every folder.
+        sorted: Sort the names.
+    """
+    return {"files": ["a.txt"]}
+
+
+def test_a_flag_the_request_does_not_ask_for_is_unasked() -> None:
+    schema = project_files.parameters
+    flags = {"project": "orion", "include_hidden": True, "recursive": True, "sorted": True}
+    assert unasked_flags(flags, "List the files of project orion", schema) == ["include_hidden", "recursive"]
+    assert unasked_flags(flags, "List orion's files, hidden ones too", schema) == ["recursive"]  # "hidden" is asked
+    assert unasked_flags(flags, "Files of orion, recursively please", schema) == ["include_hidden"]  # same stem
+    assert unasked_flags({"project": "orion", "recursive": False}, "List orion", schema) == []  # false: the default
+    required = {**schema, "required": ["project", "recursive"]}
+    assert unasked_flags(flags, "List the files of project orion", required) == ["include_hidden"]  # required stays
+
+
+def test_unasked_flags_are_left_out_of_a_questions_first_call_only(tmp_path: Path) -> None:
+    written = ' Action: project_files\nAction Input: {"project": "orion", "recursive": true}'
+    engine = Engine.from_bundle(merged_bundle(tmp_path / "bundle", context_length=1024), EngineOptions(threads=1))
+    with engine:
+        state = RunState(engine, ToolRegistry([project_files]), AgentConfig(), tmp_path, threading.Event())
+        state.add_turn("user", "List the files of project orion")
+        events, text = drain(drop_unasked(state, 1, written))
+        assert events == [ev.ArgumentDropped(1, "recursive", "True")]
+        assert parse_call(text.strip()).arguments == {"project": "orion"}
+        state.add_turn("assistant", "I will list the files.\nNext: caller.")
+        state.add_turn("caller", 'Action: project_files\nAction Input: {"project": "orion"}')
+        state.add_turn("observation", '{"files": []}')  # nothing found: a recursive listing is how to recover
+        assert drain(drop_unasked(state, 2, written)) == ([], written)
 
 
 def test_confused_strings_are_made_up() -> None:

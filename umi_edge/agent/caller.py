@@ -9,12 +9,14 @@ from umi_edge.agent.argument_prior import choose_numbers
 from umi_edge.agent.doc_formats import complete_formats
 from umi_edge.agent.events import AgentError, ArgumentDropped, Event, ToolCall
 from umi_edge.agent.generation import fit, generate
-from umi_edge.agent.grounding import unasked_optionals
+from umi_edge.agent.grounding import unasked_flags, unasked_optionals
 from umi_edge.agent.parallel_values import instead_of_repeat
+from umi_edge.agent.rescue import rescue
 from umi_edge.agent.state import RunState
 from umi_edge.agent.stated_optionals import add_stated_optionals
 from umi_edge.agent.string_prior import choose_strings
 from umi_edge.agent.tool_prior import choose_tool
+from umi_edge.agent.tool_retry import retry_other_tool
 from umi_edge.engine import Generation, GrammarError
 from umi_edge.formats.parse import render_call
 from umi_edge.formats.prompts import build_input, model_prompt
@@ -49,20 +51,32 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
 
     prompt = yield from fit(state, "caller", step, render)
     written, state.pending = state.pending, None  # a call the runtime wrote (parallel values), checked as the caller's
-    if written is None:
-        tool = yield from choose_tool(state, step, prompt, thought)
+    if written is not None:
+        gen, text = _written(written), " " + written
+        text = yield from complete_formats(state, step, prompt, text)
+        text = yield from drop_unasked(state, step, text)  # it copies the last call's arguments, stated optionals too
+        tc = parse_and_check(state, step, text.strip())
+        yield tc
+        return tc, gen
+
+    def write(tool: Tool | None) -> Generator[Event, None, tuple[Generation, str]]:
         grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
         gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
         text = yield from choose_numbers(state, step, prompt, gen.text)
         text = yield from choose_strings(state, step, prompt, text)
-    else:
-        gen, text = _written(written), " " + written
-    text = yield from complete_formats(state, step, prompt, text)
-    if written is None:  # a written call copies the last call's arguments, stated optionals included
+        text = yield from complete_formats(state, step, prompt, text)
         text = yield from add_stated_optionals(state, step, prompt, text)
-    text = yield from drop_unasked(state, step, text)
+        text = yield from drop_unasked(state, step, text)
+        text = yield from rescue(state, step, prompt, text)
+        return gen, text
+
+    tool = yield from choose_tool(state, step, prompt, thought)
+    gen, text = yield from write(tool)
     tc = parse_and_check(state, step, text.strip())
-    if written is None and (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
+    retried = yield from retry_other_tool(state, step, prompt, thought, tc, write)
+    if retried is not None:
+        tc, gen = retried
+    if (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
         return (yield from call(state, step, thought))  # the owed call, as state.pending
     yield tc
     return tc, gen
@@ -74,8 +88,9 @@ def _written(text: str) -> Generation:
 
 
 def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None, str]:
-    """``text`` without the optional arguments only their doc holds (grounded calls; see ``unasked_optionals``),
-    written again by ``render_call``; yields :class:`ArgumentDropped` for each."""
+    """``text`` without the optional arguments only their doc holds (grounded calls; see ``unasked_optionals``), and,
+    before the question's first observation, without the flags it sets unasked (``unasked_flags``); written again by
+    ``render_call``; yields :class:`ArgumentDropped` for each."""
     if not state.config.grounded_calls:
         return text
     found = state.written_call(text)
@@ -83,6 +98,8 @@ def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None
         return text
     parsed, tool = found
     drop = unasked_optionals(parsed.arguments, state.turns, tool.parameters)
+    if not any(t["from"] == "observation" for t in state.turns[state.earlier :]):
+        drop += [k for k in unasked_flags(parsed.arguments, state.request, tool.parameters) if k not in drop]
     if not drop:
         return text
     for name in drop:

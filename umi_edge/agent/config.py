@@ -17,6 +17,11 @@ DEFAULT_ARGUMENT_PRIOR = 6.0
 DEFAULT_STRING_PRIOR = 6.0
 """Bonus for the request's own spans when a string argument it does not hold is chosen again
 (:mod:`~umi_edge.agent.string_prior`)."""
+DEFAULT_RESCUE_MARGIN: float | None = None
+"""How much less likely (log-probability) the request's values may be than the made-up ones a rescued call replaces
+(:mod:`~umi_edge.agent.rescue`); None: no rescue."""
+DEFAULT_RESCUE_SHARE = 0.0
+"""The least share of the request's content words an offered doc must hold for a rescue."""
 DEFAULT_ANSWER_PRIOR = 16.0
 """Weight of a tool result's relevance for the answer's first number (:mod:`~umi_edge.agent.answer_prior`)."""
 
@@ -53,6 +58,10 @@ class AgentConfig:
     of the last call ("Boston and San Francisco") gets its own call before the run concludes
     (:mod:`umi_edge.agent.parallel_values`). ``relevance_gate``: when no content word of the question is held by an
     offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
+    ``tool_retry``: a call holding made-up values is written once more for the next-ranked tool before the run gives
+    up (:mod:`umi_edge.agent.tool_retry`). ``rescue_margin`` (None: off) and ``rescue_share``: a call holding made-up
+    values is written again from the request's values when the caller finds them at most that much less likely and
+    that share of the request's content words is held by an offered doc (:mod:`umi_edge.agent.rescue`).
     ``finish_checks``: a conclusion right after a failed call becomes another try (a give-up after three failures
     in a row), and one while an offered tool that the request speaks of is uncalled becomes its call
     (:mod:`umi_edge.agent.unfinished`). ``follow_ups``: a later question of a session that only makes sense after
@@ -77,6 +86,9 @@ class AgentConfig:
     complete_arguments: bool = True
     parallel_calls: bool = True
     relevance_gate: bool = True
+    tool_retry: bool = False
+    rescue_margin: float | None = DEFAULT_RESCUE_MARGIN
+    rescue_share: float = DEFAULT_RESCUE_SHARE
     finish_checks: bool = True
     follow_ups: bool = True
     history: HistoryMode = DEFAULT_HISTORY

@@ -134,6 +134,17 @@ class ToolChosen:
 
 
 @dataclass(frozen=True)
+class ToolRetried:
+    """The caller's call to ``tried`` held made-up values (``made_up``), so it was written again for ``name``, the
+    tool the prior ranks next, whose call holds none (:mod:`umi_edge.agent.tool_retry`)."""
+
+    step: int
+    name: str
+    tried: str
+    made_up: list[str]
+
+
+@dataclass(frozen=True)
 class ArgumentChosen:
     """A number or string argument of the caller's call, chosen again. A number, by the argument prior
     (``--argument-prior``, :mod:`umi_edge.agent.argument_prior`) when it was not one of the request's numbers that
@@ -258,6 +269,18 @@ class ArgumentDropped:
 
 
 @dataclass(frozen=True)
+class CallRescued:
+    """A call that held made-up values (``made_up``), written again with each chosen among the request's own values
+    or left out (:mod:`umi_edge.agent.rescue`): ``share``: the request's content words an offered doc holds;
+    ``gap``: the most the caller's log-probability of a chosen value fell below its own value's."""
+
+    step: int
+    made_up: list[str]
+    share: float | None
+    gap: float
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -339,10 +362,12 @@ Event = (
     | HistoryShortened
     | ToolsSelected
     | ToolChosen
+    | ToolRetried
     | ArgumentChosen
     | ArgumentCompleted
     | ArgumentAdded
     | ArgumentDropped
+    | CallRescued
     | ValuesPending
     | FinishOverruled
     | FinishRestored

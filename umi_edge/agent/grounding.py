@@ -31,7 +31,8 @@ A value of a parameter whose doc gives a two-part place format ('City, State') m
 a key). A string that is one of its doc's quoted examples ("e.g. 'cactus'") while the sources hold none of its words
 is made up (:func:`copied_examples`), and so are two parameters holding the same string and a string that narrates
 the agent's plan ("I will add …") (:func:`confused_strings`). An optional parameter whose string value only its doc
-holds is left out of the call instead (:func:`unasked_optionals`): the user made no such choice.
+holds is left out of the call instead (:func:`unasked_optionals`): the user made no such choice; so is an optional
+flag the first call sets to ``true`` unasked (:func:`unasked_flags`).
 
 No library does this (it is a rule about our own sources), so it is written here. Enforced at run time, not trained;
 models/README.md reports what it costs and saves.
@@ -228,6 +229,28 @@ def unasked_optionals(
         and made_up_strings({k: v}, turns)
         and not made_up_strings({k: v}, turns, parameters)
     ]
+
+
+def unasked_flags(arguments: Mapping[str, Any], request: str, parameters: Mapping[str, Any] | None = None) -> list[str]:
+    """The optional boolean parameters of ``arguments`` set to ``true`` that ``request`` does not ask for: the doc's
+    default is not ``true`` and no word of the parameter's name is a word of the request (``include_hidden: true``
+    for "list the files in my project", but not for "show the hidden files too"). The caller switched on an option
+    the user did not choose, so the call leaves it out and the tool's default applies. Judged on a question's first
+    call only (``drop_unasked``): after an observation the agent may need an option to recover."""
+    from umi_edge.agent.relevance import match_keys
+    from umi_edge.tools.ranking import words
+
+    required = set((parameters or {}).get("required", []))
+    props = (parameters or {}).get("properties", {})
+    asked = {k for w in words(request) for k in match_keys(w)}
+    out = []
+    for name, value in arguments.items():
+        spec = props.get(name) if isinstance(props, Mapping) else None
+        if name in required or value is not True or not isinstance(spec, Mapping) or spec.get("default") is True:
+            continue
+        if not any(match_keys(w) & asked for w in words(name)):
+            out.append(name)
+    return out
 
 
 NARRATION = re.compile(r"\s*I (?:will|'ll|am going to|added|have added)\b", re.I)

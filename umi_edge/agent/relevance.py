@@ -118,3 +118,16 @@ def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:
     if any(match_keys(w) & held for w in asked):
         return []
     return latest
+
+
+def held_share(question: str, tools: Iterable[Tool]) -> float | None:
+    """The share of ``question``'s content words that a doc of ``tools`` holds (as :func:`unheld_words` matches
+    them), or None when the question has no content word."""
+    asked = content_words(question)
+    if not asked:
+        return None
+    held: set[str] = set()
+    for t in tools:
+        for w in doc_words(t):
+            held |= match_keys(w)
+    return sum(1 for w in asked if match_keys(w) & held) / len(asked)

@@ -20,6 +20,8 @@ from umi_edge.agent.approval import APPROVE_POLICIES, DEFAULT_POLICY
 from umi_edge.agent.config import (
     DEFAULT_ANSWER_PRIOR,
     DEFAULT_ARGUMENT_PRIOR,
+    DEFAULT_RESCUE_MARGIN,
+    DEFAULT_RESCUE_SHARE,
     DEFAULT_STRING_PRIOR,
     DEFAULT_TOOL_PRIOR,
 )
@@ -186,6 +188,41 @@ def add_string_prior(p: argparse.ArgumentParser) -> None:
     )
 
 
+def share(text: str) -> float:
+    """An argparse ``type``: a number from 0 to 1."""
+    x = non_negative_float(text)
+    if x > 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return x
+
+
+def add_rescue(p: argparse.ArgumentParser) -> None:
+    """``--rescue-margin M --rescue-share S --no-rescue`` (the agent options, and ``eval bfcl``)."""
+    default = "off" if DEFAULT_RESCUE_MARGIN is None else f"{DEFAULT_RESCUE_MARGIN:g}"
+    p.add_argument(
+        "--rescue-margin",
+        type=non_negative_float,
+        default=None,
+        metavar="M",
+        help="a call holding made-up values is made with each chosen again among the request's own values (an "
+        "optional one left out) when the caller finds them at most M less likely in log-probability than its own "
+        f"(default {default}; see --rescue-share and --no-rescue)",
+    )
+    p.add_argument(
+        "--rescue-share",
+        type=share,
+        default=None,
+        metavar="S",
+        help="rescue a call only when at least this share of the request's content words is held by an offered "
+        f"tool's doc (default {DEFAULT_RESCUE_SHARE:g})",
+    )
+    p.add_argument(
+        "--no-rescue",
+        action="store_true",
+        help="a call holding made-up values is never made: the run gives up (grounded calls)",
+    )
+
+
 def add_complete_arguments(p: argparse.ArgumentParser) -> None:
     """``--no-complete-arguments`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
@@ -252,7 +289,8 @@ def add_answer_prior(p: argparse.ArgumentParser) -> None:
 
 def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
-    --ungrounded-calls --tool-prior --argument-prior --string-prior --no-complete-arguments --no-parallel-calls
+    --ungrounded-calls --tool-prior --argument-prior --string-prior --rescue-margin --rescue-share --no-rescue
+    --no-complete-arguments --no-parallel-calls
     --no-relevance-gate --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads --history
     --single``: how the agent loop runs."""
     p.add_argument(
@@ -285,6 +323,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_tool_prior(p)
     add_argument_prior(p)
     add_string_prior(p)
+    add_rescue(p)
     add_complete_arguments(p)
     add_parallel_calls(p)
     add_relevance_gate(p)
@@ -338,6 +377,12 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.argument_prior = args.argument_prior
     if getattr(args, "string_prior", None) is not None:
         config.string_prior = args.string_prior
+    if getattr(args, "rescue_margin", None) is not None:
+        config.rescue_margin = args.rescue_margin
+    if getattr(args, "rescue_share", None) is not None:
+        config.rescue_share = args.rescue_share
+    if getattr(args, "no_rescue", False):
+        config.rescue_margin = None
     if getattr(args, "answer_prior", None) is not None:
         config.answer_prior = args.answer_prior
     if getattr(args, "no_complete_arguments", False):

@@ -137,6 +137,7 @@ def register(subparsers: Any) -> None:
     opt.add_tool_prior(bf)
     opt.add_argument_prior(bf)
     opt.add_string_prior(bf)
+    opt.add_rescue(bf)
     opt.add_complete_arguments(bf)
     opt.add_parallel_calls(bf)
     opt.add_relevance_gate(bf)

@@ -196,6 +196,7 @@ def run_entry(
         ArgumentChosen,
         ArgumentCompleted,
         ArgumentDropped,
+        CallRescued,
         NoToolFits,
         PlanDecided,
         RepeatedCall,
@@ -217,7 +218,7 @@ def run_entry(
     t0 = time.perf_counter()
     for ev in agent.run(query):
         if (
-            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending)
+            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending | CallRescued)
             or isinstance(ev, ArgumentChosen)
             and ev.value != ev.model_choice
         ):
@@ -281,6 +282,8 @@ class BfclRun:
     tool_prior: float = 0.0
     argument_prior: float = 0.0
     string_prior: float = 0.0
+    rescue_margin: float | None = None
+    rescue_share: float = 0.0
     complete_arguments: bool = False
     parallel_calls: bool = False
     relevance_gate: bool = False
@@ -320,6 +323,8 @@ class BfclRun:
             "tool_prior": self.tool_prior,
             "argument_prior": self.argument_prior,
             "string_prior": self.string_prior,
+            "rescue_margin": self.rescue_margin,
+            "rescue_share": self.rescue_share,
             "complete_arguments": self.complete_arguments,
             "parallel_calls": self.parallel_calls,
             "relevance_gate": self.relevance_gate,
@@ -391,6 +396,8 @@ def run_bfcl(
         tool_prior=config.tool_prior,
         argument_prior=config.argument_prior,
         string_prior=config.string_prior,
+        rescue_margin=config.rescue_margin,
+        rescue_share=config.rescue_share,
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
@@ -420,6 +427,11 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
     if summary.get("string_prior"):
         lines.append(f"- string prior: weight {summary['string_prior']:g} (`--string-prior`)")
+    if summary.get("rescue_margin") is not None:
+        lines.append(
+            f"- rescue of made-up calls: margin {summary['rescue_margin']:g}, share {summary['rescue_share']:g} "
+            "(`--rescue-margin`, `--rescue-share`)"
+        )
     if summary.get("complete_arguments"):
         lines.append(
             "- the caller completes two-part formats and stated optional arguments (`--no-complete-arguments`: off)"

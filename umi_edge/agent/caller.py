@@ -16,7 +16,6 @@ from umi_edge.agent.state import RunState
 from umi_edge.agent.stated_optionals import add_stated_optionals
 from umi_edge.agent.string_prior import choose_strings
 from umi_edge.agent.tool_prior import choose_tool
-from umi_edge.agent.tool_retry import retry_other_tool
 from umi_edge.engine import Generation, GrammarError
 from umi_edge.formats.parse import render_call
 from umi_edge.formats.prompts import build_input, model_prompt
@@ -51,32 +50,22 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
 
     prompt = yield from fit(state, "caller", step, render)
     written, state.pending = state.pending, None  # a call the runtime wrote (parallel values), checked as the caller's
-    if written is not None:
-        gen, text = _written(written), " " + written
-        text = yield from complete_formats(state, step, prompt, text)
-        text = yield from drop_unasked(state, step, text)  # it copies the last call's arguments, stated optionals too
-        tc = parse_and_check(state, step, text.strip())
-        yield tc
-        return tc, gen
-
-    def write(tool: Tool | None) -> Generator[Event, None, tuple[Generation, str]]:
+    if written is None:
+        tool = yield from choose_tool(state, step, prompt, thought)
         grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
         gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
         text = yield from choose_numbers(state, step, prompt, gen.text)
         text = yield from choose_strings(state, step, prompt, text)
-        text = yield from complete_formats(state, step, prompt, text)
+    else:
+        gen, text = _written(written), " " + written
+    text = yield from complete_formats(state, step, prompt, text)
+    if written is None:  # a written call copies the last call's arguments, stated optionals included
         text = yield from add_stated_optionals(state, step, prompt, text)
-        text = yield from drop_unasked(state, step, text)
+    text = yield from drop_unasked(state, step, text)
+    if written is None:
         text = yield from rescue(state, step, prompt, text)
-        return gen, text
-
-    tool = yield from choose_tool(state, step, prompt, thought)
-    gen, text = yield from write(tool)
     tc = parse_and_check(state, step, text.strip())
-    retried = yield from retry_other_tool(state, step, prompt, thought, tc, write)
-    if retried is not None:
-        tc, gen = retried
-    if (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
+    if written is None and (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
         return (yield from call(state, step, thought))  # the owed call, as state.pending
     yield tc
     return tc, gen

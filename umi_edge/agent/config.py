@@ -58,8 +58,7 @@ class AgentConfig:
     of the last call ("Boston and San Francisco") gets its own call before the run concludes
     (:mod:`umi_edge.agent.parallel_values`). ``relevance_gate``: when no content word of the question is held by an
     offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
-    ``tool_retry``: a call holding made-up values is written once more for the next-ranked tool before the run gives
-    up (:mod:`umi_edge.agent.tool_retry`). ``rescue_margin`` (None: off) and ``rescue_share``: a call holding made-up
+    ``rescue_margin`` (None: off) and ``rescue_share``: a call holding made-up
     values is written again from the request's values when the caller finds them at most that much less likely and
     that share of the request's content words is held by an offered doc (:mod:`umi_edge.agent.rescue`).
     ``finish_checks``: a conclusion right after a failed call becomes another try (a give-up after three failures
@@ -86,7 +85,6 @@ class AgentConfig:
     complete_arguments: bool = True
     parallel_calls: bool = True
     relevance_gate: bool = True
-    tool_retry: bool = False
     rescue_margin: float | None = DEFAULT_RESCUE_MARGIN
     rescue_share: float = DEFAULT_RESCUE_SHARE
     finish_checks: bool = True

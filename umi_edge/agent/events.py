@@ -134,17 +134,6 @@ class ToolChosen:
 
 
 @dataclass(frozen=True)
-class ToolRetried:
-    """The caller's call to ``tried`` held made-up values (``made_up``), so it was written again for ``name``, the
-    tool the prior ranks next, whose call holds none (:mod:`umi_edge.agent.tool_retry`)."""
-
-    step: int
-    name: str
-    tried: str
-    made_up: list[str]
-
-
-@dataclass(frozen=True)
 class ArgumentChosen:
     """A number or string argument of the caller's call, chosen again. A number, by the argument prior
     (``--argument-prior``, :mod:`umi_edge.agent.argument_prior`) when it was not one of the request's numbers that
@@ -362,7 +351,6 @@ Event = (
     | HistoryShortened
     | ToolsSelected
     | ToolChosen
-    | ToolRetried
     | ArgumentChosen
     | ArgumentCompleted
     | ArgumentAdded

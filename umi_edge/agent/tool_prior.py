@@ -35,16 +35,12 @@ def ranking_query(state: RunState, thought: str) -> str:
     return next((t["value"] for t in current if t["from"] == "user"), "")
 
 
-def choose_tool(
-    state: RunState, step: int, prompt: str, thought: str, exclude: frozenset[str] = frozenset()
-) -> Generator[Event, None, Tool | None]:
+def choose_tool(state: RunState, step: int, prompt: str, thought: str) -> Generator[Event, None, Tool | None]:
     """The tool the caller should call for ``prompt`` (its fitted prompt), or None when the prior is off or
-    there is nothing to choose; yields :class:`ToolChosen`. ``exclude``: names already tried (a retry,
-    :mod:`umi_edge.agent.tool_retry`); then one tool left is enough to choose."""
+    there is nothing to choose; yields :class:`ToolChosen`."""
     weight = state.config.tool_prior
-    offered = state.registry.tools()
-    tools = [t for t in offered if t.name not in exclude]
-    if weight <= 0 or not state.config.constrain or len(offered) < 2 or not tools:
+    tools = state.registry.tools()
+    if weight <= 0 or not state.config.constrain or len(tools) < 2:
         return None
     role = state.engine_role("caller")
     names = [t.name for t in tools]

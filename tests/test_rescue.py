@@ -156,3 +156,31 @@ def test_what_cannot_be_chosen_again_keeps_the_stop(engine: Engine) -> None:
     assert [type(e) for e in events] == [ev.ArgumentDropped, ev.CallRescued] and "cc" not in text
     no_numbers = ' Action: order_pizzas\nAction Input: {"count": 12, "size": "large"}'
     assert _rescue(engine, no_numbers, request="Order large pizzas.")[:2] == ([], no_numbers)  # no number to choose
+
+
+@pytest.mark.parametrize("command", [["run", "Q"], ["chat"], ["eval", "tasks", "F"], ["eval", "bfcl", "live_simple"]])
+def test_the_rescue_options(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from umi_edge.cli import build_parser
+    from umi_edge.commands import _options as opt
+
+    parser = build_parser()
+    assert opt.agent_config(parser.parse_args(command)).rescue_margin is None  # off by default
+    on = opt.agent_config(parser.parse_args([*command, "--rescue-margin", "2", "--rescue-share", "0.3"]))
+    assert (on.rescue_margin, on.rescue_share) == (2.0, 0.3)
+    off = opt.agent_config(parser.parse_args([*command, "--rescue-margin", "2", "--no-rescue"]))
+    assert off.rescue_margin is None
+    with pytest.raises(SystemExit):
+        parser.parse_args([*command, "--rescue-share", "1.5"])
+    assert "expected a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_a_narrating_string_is_rescued_even_with_the_rescue_off(engine: Engine) -> None:
+    narrating = (
+        ' Action: send_email\nAction Input: {"to_address": "andy@gorilla.ai", "subject": "I will send the e-mail now."}'
+    )
+    events, text, state = _rescue(engine, narrating, margin=None, share=1.0)
+    assert _made_up(state, narrating) == ['"I will send the e-mail now."']
+    chosen, rescued = events
+    assert isinstance(chosen, ev.ArgumentChosen) and chosen.parameter == "subject"
+    assert isinstance(rescued, ev.CallRescued)
+    assert json.loads(chosen.value) in spans(EMAIL) and _made_up(state, text) == []

@@ -14,7 +14,10 @@ is written again:
   follows, :meth:`Engine.continuation_logprobs`);
 - any other (inside an object or a list, an enum) cannot be, and the call stops as before.
 
-The call so written is made only when it holds no made-up value, the best candidate of every argument is at most ``m``
+A call whose made-up values all narrate the agent's plan (``"I will add the task to my list"`` for "add todo with
+content go to sleep at 9 pm", :data:`~umi_edge.agent.grounding.NARRATION`) is rescued whatever the margin and share,
+also with the rescue off: the caller copied the thought, which says nothing about whether the tool fits. Otherwise
+the call so written is made only when it holds no made-up value, the best candidate of every argument is at most ``m``
 below the caller's own value in log-probability (the caller found it nearly as likely), and at least ``rescue_share``
 of the request's content words are held by an offered tool's doc (:func:`~umi_edge.agent.relevance.held_share`; a
 request about something else offers values too, but shares few words with the docs). Otherwise the call stays as the
@@ -26,13 +29,14 @@ live's train split, never on a test set (docs/default-bundle/issue17/keep-rules-
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Generator
 from typing import Any
 
 from umi_edge.agent.argument_prior import _literal
 from umi_edge.agent.events import ArgumentChosen, ArgumentDropped, CallRescued, Event
-from umi_edge.agent.grounding import made_up_values
+from umi_edge.agent.grounding import NARRATION, made_up_values
 from umi_edge.agent.relevance import held_share
 from umi_edge.agent.state import RunState
 from umi_edge.agent.string_prior import SHOWN, _free_string, spans
@@ -69,12 +73,18 @@ def _candidates(value: Any, spec: Any, request: str) -> list[str] | None:
     return None
 
 
+def _narrating(made_up: list[str]) -> bool:
+    """Every made-up value (JSON texts) is a string narrating the agent's plan (``"I will add the task"``): the caller
+    copied the thought, which says nothing about whether the tool fits."""
+    values = [json.loads(v) for v in made_up]
+    return all(isinstance(v, str) and NARRATION.match(v) for v in values)
+
+
 def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Event, None, str]:
     """``text`` (the caller's call after ``prompt``), written again without its made-up values where the rescue
     applies (see the module doc); yields :class:`ArgumentChosen` / :class:`ArgumentDropped` for each argument and
     :class:`CallRescued` when it does."""
-    margin = state.config.rescue_margin
-    if margin is None or not state.config.grounded_calls:
+    if not state.config.grounded_calls:
         return text
     found = state.written_call(text)
     if found is None:
@@ -84,8 +94,12 @@ def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Even
     made_up = made_up_values(call.arguments, state.turns, doc)
     if not made_up:
         return text
+    narrating = _narrating(made_up)
+    margin = math.inf if narrating else state.config.rescue_margin
+    if margin is None:
+        return text
     share = held_share(state.request, state.registry.tools())
-    if (share or 0.0) < state.config.rescue_share:
+    if not narrating and (share or 0.0) < state.config.rescue_share:
         return text
     props = tool.parameters.get("properties", {})
     required = set(tool.parameters.get("required", []))

@@ -73,9 +73,15 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def _rescue(
-    engine: Engine, written: str, *, margin: float | None = math.inf, share: float = 0.0, request: str = EMAIL
+    engine: Engine,
+    written: str,
+    *,
+    margin: float | None = math.inf,
+    share: float = 0.0,
+    request: str = EMAIL,
+    narration: bool = True,
 ) -> tuple[list[ev.Event], str, RunState]:
-    config = AgentConfig(rescue_margin=margin, rescue_share=share)
+    config = AgentConfig(rescue_margin=margin, rescue_share=share, rescue_narration=narration)
     state = RunState(engine, ToolRegistry([send_email, order_pizzas]), config, Path.cwd(), threading.Event())
     state.add_turn("user", request)
     thought = "I will call the tool.\nNext: caller."
@@ -168,7 +174,7 @@ def test_the_rescue_options(command: list[str], capsys: pytest.CaptureFixture[st
     on = opt.agent_config(parser.parse_args([*command, "--rescue-margin", "2", "--rescue-share", "0.3"]))
     assert (on.rescue_margin, on.rescue_share) == (2.0, 0.3)
     off = opt.agent_config(parser.parse_args([*command, "--rescue-margin", "2", "--no-rescue"]))
-    assert off.rescue_margin is None
+    assert off.rescue_margin is None and off.rescue_narration is False
     with pytest.raises(SystemExit):
         parser.parse_args([*command, "--rescue-share", "1.5"])
     assert "expected a number from 0 to 1" in capsys.readouterr().err
@@ -184,3 +190,4 @@ def test_a_narrating_string_is_rescued_even_with_the_rescue_off(engine: Engine) 
     assert isinstance(chosen, ev.ArgumentChosen) and chosen.parameter == "subject"
     assert isinstance(rescued, ev.CallRescued)
     assert json.loads(chosen.value) in spans(EMAIL) and _made_up(state, text) == []
+    assert _rescue(engine, narrating, margin=None, narration=False)[:2] == ([], narrating)  # --no-rescue

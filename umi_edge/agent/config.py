@@ -60,7 +60,8 @@ class AgentConfig:
     offered tool's doc, the planner may answer or give up but not call (:mod:`umi_edge.agent.relevance`).
     ``rescue_margin`` (None: off) and ``rescue_share``: a call holding made-up
     values is written again from the request's values when the caller finds them at most that much less likely and
-    that share of the request's content words is held by an offered doc (:mod:`umi_edge.agent.rescue`).
+    that share of the request's content words is held by an offered doc (:mod:`umi_edge.agent.rescue`);
+    ``rescue_narration``: so is one whose made-up values all narrate the agent's plan, whatever those two say.
     ``finish_checks``: a conclusion right after a failed call becomes another try (a give-up after three failures
     in a row), and one while an offered tool that the request speaks of is uncalled becomes its call
     (:mod:`umi_edge.agent.unfinished`). ``follow_ups``: a later question of a session that only makes sense after
@@ -87,6 +88,7 @@ class AgentConfig:
     relevance_gate: bool = True
     rescue_margin: float | None = DEFAULT_RESCUE_MARGIN
     rescue_share: float = DEFAULT_RESCUE_SHARE
+    rescue_narration: bool = True
     finish_checks: bool = True
     follow_ups: bool = True
     history: HistoryMode = DEFAULT_HISTORY

@@ -16,13 +16,14 @@ is written again:
 
 A call whose made-up values all narrate the agent's plan (``"I will add the task to my list"`` for "add todo with
 content go to sleep at 9 pm", :data:`~umi_edge.agent.grounding.NARRATION`) is rescued whatever the margin and share,
-also with the rescue off: the caller copied the thought, which says nothing about whether the tool fits. Otherwise
-the call so written is made only when it holds no made-up value, the best candidate of every argument is at most ``m``
-below the caller's own value in log-probability (the caller found it nearly as likely), and at least ``rescue_share``
-of the request's content words are held by an offered tool's doc (:func:`~umi_edge.agent.relevance.held_share`; a
-request about something else offers values too, but shares few words with the docs). Otherwise the call stays as the
-caller wrote it, and the check stops it. Enforced at run time, not trained; the margin and share are chosen on BFCL
-live's train split, never on a test set (docs/default-bundle/issue17/keep-rules-session24.md). No library does this
+also with the rescue off (``rescue_narration``, on by default): the caller copied the thought, which says nothing
+about whether the tool fits. Otherwise the call so written is made only when it holds no made-up value, the best
+candidate of every argument is at most ``m`` below the caller's own value in log-probability (the caller found it
+nearly as likely), and at least ``rescue_share`` of the request's content words are held by an offered tool's doc
+(:func:`~umi_edge.agent.relevance.held_share`; a request about something else offers values too, but shares few words
+with the docs). Otherwise the call stays as the caller wrote it, and the check stops it. Enforced at run time, not
+trained; measured on BFCL live data, never on a test set (docs/default-bundle/issue17/keep-rules-session24.md): no
+margin and share kept the refusals lost small enough, so the rescue is off by default. No library does this
 (it is a rule about our own prompts), so it is written here.
 """
 
@@ -94,7 +95,7 @@ def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Even
     made_up = made_up_values(call.arguments, state.turns, doc)
     if not made_up:
         return text
-    narrating = _narrating(made_up)
+    narrating = state.config.rescue_narration and _narrating(made_up)
     margin = math.inf if narrating else state.config.rescue_margin
     if margin is None:
         return text

@@ -219,7 +219,8 @@ def add_rescue(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-rescue",
         action="store_true",
-        help="a call holding made-up values is never made: the run gives up (grounded calls)",
+        help="never rescue a call holding made-up values, not even one whose made-up values narrate the agent's "
+        "plan ('I will add the task', rescued by default): the run gives up (grounded calls)",
     )
 
 
@@ -382,7 +383,7 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
     if getattr(args, "rescue_share", None) is not None:
         config.rescue_share = args.rescue_share
     if getattr(args, "no_rescue", False):
-        config.rescue_margin = None
+        config.rescue_margin, config.rescue_narration = None, False
     if getattr(args, "answer_prior", None) is not None:
         config.answer_prior = args.answer_prior
     if getattr(args, "no_complete_arguments", False):

@@ -56,7 +56,7 @@ def relevance(parameter: str, spec: Any, request: str) -> list[tuple[Mention, fl
     return [(m, x / best) for m, x in zip(found, s, strict=True)]
 
 
-def _literal(value: float, spec: Any) -> str:
+def number_literal(value: float, spec: Any) -> str:
     """The JSON literal of a candidate value for a parameter of schema ``spec``."""
     if value.is_integer() and (not isinstance(spec, dict) or spec.get("type") != "number" or abs(value) < 1e15):
         return str(int(value))
@@ -95,7 +95,7 @@ def choose_numbers(state: RunState, step: int, prompt: str, text: str) -> Genera
         candidates = {own: max((x for m, x in ranked if rounds_to(float(value), 9, [m.value])), default=0.0)}
         for m, x in ranked:
             if x >= 1.0:  # the best-matching mentions only: the prior moves a value towards them, not elsewhere
-                candidates.setdefault(_literal(m.value, props.get(name)), x)
+                candidates.setdefault(number_literal(m.value, props.get(name)), x)
         names = list(candidates)
         logprobs = state.engine.continuation_logprobs(role, prompt + text[: v.start()], [c + after for c in names])
         chosen = max(range(len(names)), key=lambda i: logprobs[i] + weight * candidates[names[i]])

@@ -141,8 +141,9 @@ class ArgumentChosen:
     and ``weight`` times its relevance (``relevance``: the request's words around each number, BM25 for the
     parameter, 0 to 1). A string, by the string prior (``--string-prior``, :mod:`umi_edge.agent.string_prior`) when
     the request did not hold it as written: ``relevance`` is 1 for the request's spans and 0 for the caller's own
-    value, and ``logprobs`` shows the caller's value and the best-scored candidates. ``value`` and ``model_choice``
-    (the value the caller wrote) are JSON literals."""
+    value, and ``logprobs`` shows the caller's value and the best-scored candidates. A made-up value, by the rescue
+    (:mod:`umi_edge.agent.rescue`): ``weight`` 0, ``relevance`` 1 for the request's values and 0 for the caller's
+    own, which cannot be chosen. ``value`` and ``model_choice`` (the value the caller wrote) are JSON literals."""
 
     step: int
     parameter: str

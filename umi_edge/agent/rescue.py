@@ -35,15 +35,15 @@ import re
 from collections.abc import Generator
 from typing import Any
 
-from umi_edge.agent.argument_prior import _literal
+from umi_edge.agent.argument_prior import number_literal
 from umi_edge.agent.events import ArgumentChosen, ArgumentDropped, CallRescued, Event
 from umi_edge.agent.grounding import NARRATION, made_up_values
 from umi_edge.agent.relevance import held_share
 from umi_edge.agent.state import RunState
-from umi_edge.agent.string_prior import SHOWN, _free_string, spans
+from umi_edge.agent.string_prior import SHOWN, free_string, spans
 from umi_edge.engine import ContextOverflow
 from umi_edge.formats.parse import render_call
-from umi_edge.numbers import NUMBER, mentions
+from umi_edge.numbers import mentions
 
 _DECODER = json.JSONDecoder()
 
@@ -63,14 +63,14 @@ def _value_at(text: str, name: str, start: int) -> tuple[int, int] | None:
 def _candidates(value: Any, spec: Any, request: str) -> list[str] | None:
     """The JSON literals a made-up ``value`` may become (the request's spans or numbers), or None when it cannot be
     chosen again."""
-    if isinstance(value, str) and _free_string(spec):
+    if isinstance(value, str) and free_string(spec):
         return [json.dumps(s, ensure_ascii=False) for s in spans(request)]
     if isinstance(value, int | float) and not isinstance(value, bool):
         kind = spec.get("type") if isinstance(spec, dict) else None
         found = [m.value for m in mentions(request)]
         if kind == "integer":
             found = [v for v in found if v == int(v)]
-        return list(dict.fromkeys(_literal(v, spec) for v in found))
+        return list(dict.fromkeys(number_literal(v, spec) for v in found))
     return None
 
 
@@ -126,10 +126,7 @@ def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Even
         if isinstance(value, str):  # a string is scored with its closing quote, a number with what follows it
             head, tails = text[: where[0] + 1], [own[1:], *(c[1:] for c in literals)]
         else:
-            m = NUMBER.match(text, where[0])
             after = text[where[1] : where[1] + 1]
-            if m is None:
-                return text
             head, tails = text[: where[0]], [own + after, *(c + after for c in literals)]
         try:
             logprobs = state.engine.continuation_logprobs(role, prompt + head, tails)
@@ -145,7 +142,7 @@ def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Even
                 name,
                 literals[best - 1],
                 own,
-                margin,
+                0.0,
                 {labels[i]: round(logprobs[i], 4) for i in shown},
                 {labels[i]: float(i > 0) for i in shown},
             )

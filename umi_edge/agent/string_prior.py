@@ -94,7 +94,7 @@ def spans(request: str) -> list[str]:
     return list(out)
 
 
-def _free_string(spec: Any) -> bool:
+def free_string(spec: Any) -> bool:
     """The parameter schema ``spec`` takes any string (not an enum, not a list or object)."""
     if not isinstance(spec, dict) or "enum" in spec:
         return False
@@ -133,7 +133,7 @@ def choose_strings(state: RunState, step: int, prompt: str, text: str) -> Genera
     decoder = json.JSONDecoder()
     for name, value in call.arguments.items():
         spec = props.get(name)
-        if not isinstance(value, str) or not value.strip() or not _free_string(spec):
+        if not isinstance(value, str) or not value.strip() or not free_string(spec):
             continue
         if any(written_in(value, t) for t in sources) or _documented(value, spec) or composed(value):
             continue

@@ -267,7 +267,7 @@ def test_unasked_flags_are_left_out_of_a_questions_first_call_only(tmp_path: Pat
         state = RunState(engine, ToolRegistry([project_files]), AgentConfig(), tmp_path, threading.Event())
         state.add_turn("user", "List the files of project orion")
         events, text = drain(drop_unasked(state, 1, written))
-        assert events == [ev.ArgumentDropped(1, "recursive", "True")]
+        assert events == [ev.ArgumentDropped(1, "recursive", "True", "flag")]
         assert parse_call(text.strip()).arguments == {"project": "orion"}
         state.add_turn("assistant", "I will list the files.\nNext: caller.")
         state.add_turn("caller", 'Action: project_files\nAction Input: {"project": "orion"}')

@@ -135,7 +135,7 @@ def test_a_made_up_optional_is_left_out(engine: Engine) -> None:
     )
     events, text, state = _rescue(engine, written, margin=0.0)
     dropped, rescued = events
-    assert dropped == ev.ArgumentDropped(1, "priority", "4")
+    assert dropped == ev.ArgumentDropped(1, "priority", "4", "made_up")
     assert isinstance(rescued, ev.CallRescued) and rescued.gap == 0.0
     assert parse_call(text.strip()).arguments == {"to_address": "andy@gorilla.ai", "subject": "Sales Forecast Request"}
 

@@ -520,6 +520,7 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
         ArgumentAdded,
         ArgumentCompleted,
         ArgumentDropped,
+        CallRescued,
         FinishOverruled,
         FinishRestored,
         FollowUpRead,
@@ -534,6 +535,8 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
         await conv.apply(ArgumentCompleted(1, "city", "Pinole, CA", "Pinole", -0.2, True))
         await conv.apply(ArgumentAdded(1, "genre", '"Comedy"'))
         await conv.apply(ArgumentDropped(1, "unit", "celsius"))
+        await conv.apply(ArgumentDropped(1, "include_hidden", "True", "flag"))
+        await conv.apply(CallRescued(1, ['"I will add the task."'], 0.6, 8.9))
         await conv.apply(ValuesPending(2, "city", '"San Francisco"'))
         await conv.apply(FinishOverruled(3, "unasked", "convert_currency", ["exchange"], 0, "call"))
         await conv.apply(FinishOverruled(4, "failed", "convert_currency", [], 3, "give_up"))
@@ -544,6 +547,8 @@ async def test_completed_added_and_dropped_arguments_are_notices(env: dict[str, 
             "Doc format: city = Pinole, CA, completed by the caller",
             'Stated in the request: genre = "Comedy", added by the caller',
             "Left out: unit = celsius, which only the tool's doc holds",
+            "Left out: include_hidden = True, an option the request does not ask for",
+            'Rescued: the call held "I will add the task.", chosen again from the request',
             'Listed in the request: city = "San Francisco" gets its own call',
             "Not concluded: the request speaks of exchange, which convert_currency holds; it is called",
             "Not concluded after 3 failed call(s): the agent gives up",

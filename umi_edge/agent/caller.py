@@ -86,13 +86,14 @@ def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None
     if found is None:
         return text
     parsed, tool = found
-    drop = unasked_optionals(parsed.arguments, state.turns, tool.parameters)
+    drop = dict.fromkeys(unasked_optionals(parsed.arguments, state.turns, tool.parameters), "doc")
     if not any(t["from"] == "observation" for t in state.turns[state.earlier :]):
-        drop += [k for k in unasked_flags(parsed.arguments, state.request, tool.parameters) if k not in drop]
+        for name in unasked_flags(parsed.arguments, state.request, tool.parameters):
+            drop.setdefault(name, "flag")
     if not drop:
         return text
-    for name in drop:
-        yield ArgumentDropped(step, name, str(parsed.arguments[name]))
+    for name, reason in drop.items():
+        yield ArgumentDropped(step, name, str(parsed.arguments[name]), reason)
     return " " + render_call(parsed.name, {k: v for k, v in parsed.arguments.items() if k not in drop})
 
 

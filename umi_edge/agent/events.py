@@ -250,12 +250,24 @@ class FinishRestored:
 
 @dataclass(frozen=True)
 class ArgumentDropped:
-    """An optional argument left out of the caller's call because only its doc, not the request or an observation,
-    holds its value (grounded calls, :func:`umi_edge.agent.grounding.unasked_optionals`)."""
+    """An optional argument left out of the caller's call (grounded calls), for ``reason`` (:data:`DROP_REASONS`):
+    ``doc``, only its doc, not the request or an observation, holds its value
+    (:func:`umi_edge.agent.grounding.unasked_optionals`); ``flag``, a flag the first call sets unasked
+    (:func:`~umi_edge.agent.grounding.unasked_flags`); ``made_up``, a made-up value the rescue leaves out
+    (:mod:`umi_edge.agent.rescue`)."""
 
     step: int
     parameter: str
     value: str
+    reason: str = "doc"
+
+
+DROP_REASONS = {
+    "doc": "which only the tool's doc holds",
+    "flag": "an option the request does not ask for",
+    "made_up": "a made-up value",
+}
+"""Why an argument was left out (:class:`ArgumentDropped`), as the run output and the chat say it."""
 
 
 @dataclass(frozen=True)

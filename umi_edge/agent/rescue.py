@@ -116,7 +116,7 @@ def rescue(state: RunState, step: int, prompt: str, text: str) -> Generator[Even
         value = arguments[name]
         if name not in required:
             del arguments[name]
-            events.append(ArgumentDropped(step, name, str(value)))
+            events.append(ArgumentDropped(step, name, str(value), "made_up"))
             continue
         where = _value_at(text, name, start)
         literals = _candidates(value, props.get(name), state.request)

@@ -14,12 +14,14 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 
 from umi_edge.agent.events import (
+    DROP_REASONS,
     AgentError,
     AnswerNumberChosen,
     ArgumentAdded,
     ArgumentChosen,
     ArgumentCompleted,
     ArgumentDropped,
+    CallRescued,
     Cancelled,
     Event,
     FinalAnswer,
@@ -152,8 +154,10 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Listed in the request: {parameter} = {value} gets its own call", "dim")
             case FinishOverruled() | FinishRestored() | FollowUpRead():
                 self.add_notice(event.note[:1].upper() + event.note[1:], "dim")
-            case ArgumentDropped(parameter=parameter, value=value):
-                self.add_notice(f"Left out: {parameter} = {value}, which only the tool's doc holds", "dim")
+            case ArgumentDropped(parameter=parameter, value=value, reason=reason):
+                self.add_notice(f"Left out: {parameter} = {value}, {DROP_REASONS.get(reason, reason)}", "dim")
+            case CallRescued(made_up=made_up):
+                self.add_notice(f"Rescued: the call held {', '.join(made_up)}, chosen again from the request", "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:
                 self.add_notice(f"Answer prior: {number} instead of the summarizer's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):

@@ -46,7 +46,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from umi_edge.agent.doc_formats import misfits_format
+from umi_edge.agent.relevance import match_keys
 from umi_edge.numbers import decimals, number_texts, numbers_in, rounds_to, spellings, word_numbers
+from umi_edge.tools import ranking
 
 MAX_SPELLINGS = 2000
 """Above this many allowed spellings (an observation full of numbers) the answer is left unconstrained."""
@@ -237,18 +239,15 @@ def unasked_flags(arguments: Mapping[str, Any], request: str, parameters: Mappin
     for "list the files in my project", but not for "show the hidden files too"). The caller switched on an option
     the user did not choose, so the call leaves it out and the tool's default applies. Judged on a question's first
     call only (``drop_unasked``): after an observation the agent may need an option to recover."""
-    from umi_edge.agent.relevance import match_keys
-    from umi_edge.tools.ranking import words
-
     required = set((parameters or {}).get("required", []))
     props = (parameters or {}).get("properties", {})
-    asked = {k for w in words(request) for k in match_keys(w)}
+    asked = {k for w in ranking.words(request) for k in match_keys(w)}
     out = []
     for name, value in arguments.items():
         spec = props.get(name) if isinstance(props, Mapping) else None
         if name in required or value is not True or not isinstance(spec, Mapping) or spec.get("default") is True:
             continue
-        if not any(match_keys(w) & asked for w in words(name)):
+        if not any(match_keys(w) & asked for w in ranking.words(name)):
             out.append(name)
     return out
 

@@ -104,6 +104,15 @@ def doc_words(tool: Tool) -> list[str]:
     return tool_words(tool) + words(" ".join(extra))
 
 
+def held_keys(tools: Iterable[Tool]) -> set[str]:
+    """Every match key (:func:`match_keys`) of the words the docs of ``tools`` hold."""
+    held: set[str] = set()
+    for t in tools:
+        for w in doc_words(t):
+            held |= match_keys(w)
+    return held
+
+
 def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:
     """The content words of the latest of ``questions`` when no word of any of ``questions`` is held by a doc of
     ``tools`` (the run may not call); [] when some word is held or the questions have no content word."""
@@ -111,10 +120,7 @@ def unheld_words(questions: Sequence[str], tools: Iterable[Tool]) -> list[str]:
     latest = content_words(questions[-1]) if questions else []
     if not asked or not latest:
         return []
-    held: set[str] = set()
-    for t in tools:
-        for w in doc_words(t):
-            held |= match_keys(w)
+    held = held_keys(tools)
     if any(match_keys(w) & held for w in asked):
         return []
     return latest
@@ -126,8 +132,5 @@ def held_share(question: str, tools: Iterable[Tool]) -> float | None:
     asked = content_words(question)
     if not asked:
         return None
-    held: set[str] = set()
-    for t in tools:
-        for w in doc_words(t):
-            held |= match_keys(w)
+    held = held_keys(tools)
     return sum(1 for w in asked if match_keys(w) & held) / len(asked)

@@ -4,7 +4,8 @@ read back from models/ (rounds 6, 8: the planner; round 11: the caller).
 Run from the repository root after `umi-edge train ... --config examples/train-default-bundle-round6.toml`, then
 `umi-edge convert runs/r6-bundle -o bundles/round6 --quant keep --derive-base q8_0`; for round 8,
 `python benchmarks/round6_bundle.py runs/round8 runs/r8-bundle`; for round 11,
-`python benchmarks/round6_bundle.py runs/round11 runs/r11-bundle`.
+`python benchmarks/round6_bundle.py runs/round11 runs/r11-bundle`. With `--checker`, the shipped caller is also
+written as the run's `checker/` role (the call check's second caller, umi_edge/agent/call_check.py; round 17).
 """
 
 import shutil
@@ -17,7 +18,9 @@ from umi_edge.train.model import load_model
 
 from umi_edge.bundle import MULTI_ROLES
 
-args = sys.argv[1:3] if len(sys.argv) == 3 else ["runs/default-round6", "runs/r6-bundle"]
+checker = "--checker" in sys.argv[1:]
+argv = [a for a in sys.argv[1:] if a != "--checker"]
+args = argv if len(argv) == 2 else ["runs/default-round6", "runs/r6-bundle"]
 src, dst = Path(args[0]), Path(args[1])
 trained = [r for r in MULTI_ROLES if (src / r).is_dir()]
 if not trained:
@@ -32,11 +35,10 @@ for role in trained:
 cfg = cfgmod.load_saved(src / "config.toml")
 p = glpft.prepare(cfg)
 base = load_model(p.spec)
-for role in MULTI_ROLES:
-    if role in trained:
-        continue
+shipped = {r: r for r in MULTI_ROLES if r not in trained} | ({"checker": "caller"} if checker else {})
+for role, source in shipped.items():
     out = dst / role
-    from_bundle.write_peft_adapter(Path(f"models/{role}.lora.gguf"), p.spec, base, out)
+    from_bundle.write_peft_adapter(Path(f"models/{source}.lora.gguf"), p.spec, base, out)
     for f in (src / trained[0]).iterdir():
         if not (out / f.name).exists():
             shutil.copy(f, out / f.name)

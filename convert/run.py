@@ -7,6 +7,8 @@ Accepted inputs (``RUN``):
   adapters mode the base itself is the bundle's shared base. Runs whose role adapters were instead trained on the
   base with the stage-1 adapter merged in are converted with ``global_under_roles=True`` (that merged model then
   becomes the shared base);
+- either may hold a ``checker/`` folder too (a second caller for the call check, :mod:`umi_edge.agent.call_check`),
+  converted as the bundle's ``checker`` role;
 - a folder holding ``planner/``, ``caller/``, ``summarizer/`` full models (e.g. the released α-UMi 7B/13B roles),
   converted in merged mode;
 - one model: a ``.gguf`` file or a Hugging Face directory, converted as the single-LLM ``backbone``.
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from umi_edge.bundle import MULTI_ROLES, package_file
+from umi_edge.bundle import MULTI_ROLES, OPTIONAL_ROLES, package_file
 from umi_edge.errors import UserError
 
 from .lora import LoraAdapter, is_adapter_dir, load_adapter
@@ -158,7 +160,7 @@ def read_run(
                 raise
         base_model = open_base(first, vocab_gguf=vocab_gguf)
         shapes = _shapes(base_model)
-        roles = {r: _role_source(p / r, base_model, shapes) for r in (("global",) if single else MULTI_ROLES)}
+        roles = {r: _role_source(p / r, base_model, shapes) for r in (("global",) if single else _roles(p))}
         if single:
             roles = {"backbone": roles["global"]}
         return Run(p, base_model, first, roles=roles, config=cfg, kind="roles")
@@ -176,6 +178,11 @@ def read_run(
         if not isinstance(g, LoraAdapter):
             raise UserError(f"{p / 'global'}: a full stage-1 model with role adapters is not supported")
         run.global_adapter = g
-    for r in MULTI_ROLES:
+    for r in _roles(p):
         run.roles[r] = _role_source(p / r, base_model, shapes)
     return run
+
+
+def _roles(run_dir: Path) -> tuple[str, ...]:
+    """The multi-role bundle's roles a run holds: every one of MULTI_ROLES, and the optional ones it has."""
+    return (*MULTI_ROLES, *(r for r in OPTIONAL_ROLES if (run_dir / r).is_dir()))

@@ -219,7 +219,7 @@ def tokenization_parity(tok: Any, runner: LlamaRunner, pairs: list[tuple[str, st
 
 def verify_bundle(run: Any, builder: Any, manifest: Any, *, samples: int = 4, threads: int | None = None) -> dict:
     """Run every check; returns figures plus report lines under ``markdown`` and ``ok``."""
-    from umi_edge.bundle import MULTI_ROLES
+    from umi_edge.bundle import MULTI_ROLES, OPTIONAL_ROLES
 
     tok = load_training_tokenizer(run.base.kind, run.base_path)
     hf = HfRoles(run)
@@ -229,7 +229,8 @@ def verify_bundle(run: Any, builder: Any, manifest: Any, *, samples: int = 4, th
     parity: dict[str, Any] = {}
     per_role = {}
     for role in run.roles:
-        pairs = role_pairs("backbone" if role not in MULTI_ROLES else role, style)[:samples]
+        sample_role = "caller" if role in OPTIONAL_ROLES else role if role in MULTI_ROLES else "backbone"
+        pairs = role_pairs(sample_role, style)[:samples]
         per_role[role] = (pairs, build_samples(tok, pairs))
     n_ctx = max(len(s.ids) for _, ss in per_role.values() for s in ss) + 8
     quantized = manifest.quantization != "f16"

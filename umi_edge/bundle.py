@@ -10,6 +10,8 @@ with.
 Modes:
 - ``adapters``: one base GGUF, one LoRA GGUF adapter per role (weights in memory once).
 - ``merged``:   one full GGUF per role.
+
+Either may add a ``checker`` role (:data:`OPTIONAL_ROLES`): a second caller for the call check.
 - ``single``:   the backbone (single-LLM baseline): one role ``backbone`` (model or adapter).
 """
 
@@ -31,6 +33,8 @@ FORMAT_VERSION = 1
 MANIFEST = "umi.json"
 Mode = Literal["adapters", "merged", "single"]
 MULTI_ROLES = ("planner", "caller", "summarizer")
+OPTIONAL_ROLES = ("checker",)
+"""Roles a multi-role bundle may add: ``checker``, a second caller (:mod:`umi_edge.agent.call_check`)."""
 SINGLE_ROLES = ("backbone",)
 PROMPT_STYLES: tuple[Style, ...] = get_args(Style)
 DERIVE_TYPES = ("f16", "q8_0")
@@ -160,9 +164,10 @@ def load(bundle: str | Path) -> tuple[Manifest, Path]:
     missing = [r for r in want if r not in roles_in]
     if missing:
         raise UserError(f"{mpath}: field 'roles': missing role(s) {missing} for mode {mode!r}")
-    extra = [r for r in roles_in if r not in want]
+    allowed = want if mode == "single" else (*want, *OPTIONAL_ROLES)
+    extra = [r for r in roles_in if r not in allowed]
     if extra:
-        raise UserError(f"{mpath}: field 'roles': unknown role(s) {extra} for mode {mode!r}, expected {list(want)}")
+        raise UserError(f"{mpath}: field 'roles': unknown role(s) {extra} for mode {mode!r}, expected {list(allowed)}")
     base = _ref(data["base"], f"{mpath}: field 'base'") if data.get("base") is not None else None
     roles: dict[str, RoleSpec] = {}
     for name, spec in roles_in.items():

@@ -244,7 +244,8 @@ class Agent:
         planner's conclusion stands, or the run gives up (:func:`umi_edge.agent.unfinished.withdrawn`)."""
         if state.overruled is None:
             return
-        reason = "made_up" if tc.ungrounded else "repeated" if check_repeat(self.events, tc).blocked else None
+        made_up = tc.ungrounded or tc.checked
+        reason = "made_up" if made_up else "repeated" if check_repeat(self.events, tc).blocked else None
         if reason is None:
             return
         plan = yield from withdrawn(state, tc.step, reason)
@@ -255,9 +256,13 @@ class Agent:
         yield from self._conclude(state, tc.step)
 
     def _stop_on_made_up(self, tc: ToolCall) -> Iterator[Event]:
+        held = "neither the request, an observation nor the tool's doc holds"
         if tc.ungrounded:
-            held = "neither the request, an observation nor the tool's doc holds"
             yield GaveUp(tc.step, f"the call to {tc.name} holds {', '.join(tc.ungrounded)}, which {held}")
+            raise _Stop("gave_up")
+        if tc.checked:
+            why = f"the call check's own call holds {', '.join(tc.checked)}, which {held}: no offered tool may fit"
+            yield GaveUp(tc.step, why)
             raise _Stop("gave_up")
 
     def _stop_on_repeats(self, tc: ToolCall, verdict: RepeatVerdict) -> Iterator[Event]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import dataclasses
+from collections.abc import Callable, Generator
 
+from umi_edge.agent import call_check
 from umi_edge.agent.acting import parse_and_check
 from umi_edge.agent.argument_prior import choose_numbers
 from umi_edge.agent.doc_formats import complete_formats
@@ -31,7 +33,7 @@ def grammar_for(
         return None
     chosen = state.registry.tools() if tools is None else tools
     try:
-        return state.engine.tool_grammar(((t.name, t.parameters) for t in chosen), role=role)
+        return state.engine.tool_grammar(((t.name, t.parameters) for t in chosen), role=state.engine_role(role))
     except GrammarError as exc:
         if not state.grammar_warned:
             state.grammar_warned = True
@@ -39,8 +41,8 @@ def grammar_for(
         return None
 
 
-def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[ToolCall, Generation]]:
-    """Generate one caller turn for ``thought`` (the whole planner turn); returns the checked call."""
+def _renderer(state: RunState, thought: str) -> Callable[[str], str]:
+    """The caller prompt for ``thought`` around a history text."""
     doc, names, style = state.doc_text, state.names_text, state.style
 
     def render(history: str) -> str:
@@ -48,27 +50,47 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
             build_input("caller", doc=doc, history=history, tool_names=names, thought=thought, style=style)
         )
 
-    prompt = yield from fit(state, "caller", step, render)
+    return render
+
+
+def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[ToolCall, Generation]]:
+    """Generate one caller turn for ``thought`` (the whole planner turn); returns the checked call."""
+    render = _renderer(state, thought)
     written, state.pending = state.pending, None  # a call the runtime wrote (parallel values), checked as the caller's
     if written is None:
-        tool = yield from choose_tool(state, step, prompt, thought)
-        grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
-        gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
-        text = yield from choose_numbers(state, step, prompt, gen.text)
-        text = yield from choose_strings(state, step, prompt, text)
+        text, gen = yield from write_call(state, step, thought)
     else:
-        gen, text = _written(written), " " + written
-    text = yield from complete_formats(state, step, prompt, text)
-    if written is None:  # a written call copies the last call's arguments, stated optionals included
-        text = yield from add_stated_optionals(state, step, prompt, text)
-    text = yield from drop_unasked(state, step, text)
-    if written is None:
-        text = yield from rescue(state, step, prompt, text)
+        prompt = yield from fit(state, "caller", step, render)
+        gen = _written(written)
+        text = yield from complete_formats(state, step, prompt, " " + written)
+        text = yield from drop_unasked(state, step, text)
     tc = parse_and_check(state, step, text.strip())
     if written is None and (yield from instead_of_repeat(state, step, tc.name, tc.arguments)):
         return (yield from call(state, step, thought))  # the owed call, as state.pending
+    if written is None:
+        verdict = yield from call_check.check_call(state, step, thought, tc, write_call)
+        if verdict is not None and verdict.made_up:
+            tc = dataclasses.replace(tc, checked=verdict.made_up)
     yield tc
     return tc, gen
+
+
+def write_call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[str, Generation]]:
+    """The caller's text for ``thought`` with the runtime's choices made (tool and argument priors, doc formats, stated
+    and unasked arguments, the rescue), and its generation. The model is ``state.engine_role("caller")``: the caller,
+    or the call check's second caller (:mod:`umi_edge.agent.call_check`)."""
+    render = _renderer(state, thought)
+    prompt = yield from fit(state, "caller", step, render)
+    tool = yield from choose_tool(state, step, prompt, thought)
+    grammar = yield from grammar_for(state, step, tools=None if tool is None else [tool])
+    gen = yield from generate(state, "caller", step, render, grammar=grammar, prompt=prompt)
+    text = yield from choose_numbers(state, step, prompt, gen.text)
+    text = yield from choose_strings(state, step, prompt, text)
+    text = yield from complete_formats(state, step, prompt, text)
+    text = yield from add_stated_optionals(state, step, prompt, text)
+    text = yield from drop_unasked(state, step, text)
+    text = yield from rescue(state, step, prompt, text)
+    return text, gen
 
 
 def _written(text: str) -> Generation:

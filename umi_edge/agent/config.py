@@ -66,7 +66,9 @@ class AgentConfig:
     in a row), and one while an offered tool that the request speaks of is uncalled becomes its call
     (:mod:`umi_edge.agent.unfinished`). ``follow_ups``: a later question of a session that only makes sense after
     the one before ("And 30 miles?", "Now multiply that by 3.") is rewritten to stand alone
-    (:mod:`umi_edge.agent.follow_up`).
+    (:mod:`umi_edge.agent.follow_up`). ``call_check``: when the bundle has a ``checker`` role, it writes the
+    question's first call too, and the run gives up when that call holds made-up values
+    (:mod:`umi_edge.agent.call_check`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -86,6 +88,7 @@ class AgentConfig:
     complete_arguments: bool = True
     parallel_calls: bool = True
     relevance_gate: bool = True
+    call_check: bool = True
     rescue_margin: float | None = DEFAULT_RESCUE_MARGIN
     rescue_share: float = DEFAULT_RESCUE_SHARE
     rescue_narration: bool = True

@@ -47,6 +47,9 @@ class ToolCall:
     ungrounded: list[str] = field(default_factory=list)
     """Numbers of the arguments that neither the request, an observation nor the tool's doc holds (the call is not
     run when ``grounded_calls`` is on: :mod:`umi_edge.agent.grounding`)."""
+    checked: list[str] = field(default_factory=list)
+    """The made-up values of the call the call check's second caller wrote instead (the call is not run:
+    :mod:`umi_edge.agent.call_check`)."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,18 @@ class CallRescued:
 
 
 @dataclass(frozen=True)
+class CallChecked:
+    """The call check's second caller wrote the question's first call too (:mod:`umi_edge.agent.call_check`):
+    ``made_up``: the made-up values its call holds; when there are any, the caller's call is not made and the run
+    gives up."""
+
+    step: int
+    tool: str
+    arguments: dict[str, Any]
+    made_up: list[str]
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -315,10 +330,11 @@ class ToolsSelected:
 
 @dataclass(frozen=True)
 class Timing:
-    """One generation's figures: prompt tokens evaluated vs reused from the role's KV cache, speed."""
+    """One generation's figures: prompt tokens evaluated vs reused from the role's KV cache, speed (``role``
+    ``checker``: the call check's second caller)."""
 
     step: int
-    role: Role
+    role: Role | Literal["checker"]
     prompt_tokens: int
     prompt_evaluated: int
     prompt_reused: int
@@ -369,6 +385,7 @@ Event = (
     | ArgumentAdded
     | ArgumentDropped
     | CallRescued
+    | CallChecked
     | ValuesPending
     | FinishOverruled
     | FinishRestored

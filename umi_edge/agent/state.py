@@ -39,6 +39,8 @@ class RunState:
     """Tools the finish checks already asked for in this question (:mod:`umi_edge.agent.unfinished`)."""
     tools_fit: bool = False
     """The relevance gate let this run call (:mod:`umi_edge.agent.relevance`): it is not judged again."""
+    caller_model: str = "caller"
+    """The engine role that writes calls: ``checker`` while the call check writes its own (:mod:`~.call_check`)."""
 
     def prompt_turns(self, role: str) -> list[dict[str, str]]:
         """The turns ``role``'s prompt shows (earlier questions per ``config.history``, see ``earlier``)."""
@@ -62,10 +64,11 @@ class RunState:
 
     def engine_role(self, role: str) -> str:
         """The engine role that generates for ``role``: a multi-role bundle run as a single LLM (``--single``)
-        prompts its planner's model as the backbone, as ``eval static --single`` does."""
+        prompts its planner's model as the backbone, as ``eval static --single`` does; the call check's second caller
+        writes for ``caller`` while it checks a call (``caller_model``)."""
         if role == "backbone" and "backbone" not in self.engine.roles:
             return "planner"
-        return role
+        return self.caller_model if role == "caller" else role
 
     @property
     def request(self) -> str:

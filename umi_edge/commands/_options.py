@@ -254,6 +254,16 @@ def add_relevance_gate(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_call_check(p: argparse.ArgumentParser) -> None:
+    """``--no-call-check`` (the agent options, and ``eval bfcl``)."""
+    p.add_argument(
+        "--no-call-check",
+        action="store_true",
+        help="make the question's first call without a second opinion (default: when the bundle has a checker, a "
+        "second caller writes that call too, and the run gives up when its call holds made-up values)",
+    )
+
+
 def add_finish_checks(p: argparse.ArgumentParser) -> None:
     """``--no-finish-checks`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
@@ -292,8 +302,8 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     """``--max-steps --max-tokens --observation-chars --no-constrain --top-k --ungrounded-answers
     --ungrounded-calls --tool-prior --argument-prior --string-prior --rescue-margin --rescue-share --no-rescue
     --no-complete-arguments --no-parallel-calls
-    --no-relevance-gate --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads --history
-    --single``: how the agent loop runs."""
+    --no-relevance-gate --no-call-check --no-finish-checks --no-follow-ups --answer-prior --rerun-repeated-reads
+    --history --single``: how the agent loop runs."""
     p.add_argument(
         "--max-steps", type=positive, default=None, metavar="N", help="planner turns per query before stopping (12)"
     )
@@ -328,6 +338,7 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
     add_complete_arguments(p)
     add_parallel_calls(p)
     add_relevance_gate(p)
+    add_call_check(p)
     add_finish_checks(p)
     add_follow_ups(p)
     add_answer_prior(p)
@@ -392,6 +403,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.parallel_calls = False
     if getattr(args, "no_relevance_gate", False):
         config.relevance_gate = False
+    if getattr(args, "no_call_check", False):
+        config.call_check = False
     if getattr(args, "no_finish_checks", False):
         config.finish_checks = False
     if getattr(args, "no_follow_ups", False):

@@ -141,6 +141,7 @@ def register(subparsers: Any) -> None:
     opt.add_complete_arguments(bf)
     opt.add_parallel_calls(bf)
     opt.add_relevance_gate(bf)
+    opt.add_call_check(bf)
     opt.add_finish_checks(bf)
     bf.add_argument(
         "--validation",

@@ -167,6 +167,8 @@ class EntryResult:
     arguments added, unasked ones left out) and the calls it owed for listed values (parallel values), as events."""
     no_tool_fits: list[str] | None = None
     """The question's words that no offered tool's doc holds, when the relevance gate stopped the call."""
+    checked: dict[str, Any] | None = None
+    """The call the call check stopped (``call``), and the checker's own call and its made-up values."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +183,7 @@ class EntryResult:
             "made_up": self.made_up,
             "adjusted": self.adjusted,
             "no_tool_fits": self.no_tool_fits,
+            "checked": self.checked,
             "seconds": round(self.seconds, 3),
         }
 
@@ -196,6 +199,7 @@ def run_entry(
         ArgumentChosen,
         ArgumentCompleted,
         ArgumentDropped,
+        CallChecked,
         CallRescued,
         NoToolFits,
         PlanDecided,
@@ -214,6 +218,8 @@ def run_entry(
     agent_error: str | None = None
     made_up: dict[str, Any] | None = None
     unheld: list[str] | None = None
+    checked: dict[str, Any] | None = None
+    verdict: CallChecked | None = None
     adjusted: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for ev in agent.run(query):
@@ -230,9 +236,15 @@ def run_entry(
         elif isinstance(ev, NoToolFits):
             unheld = ev.words
             break  # no offered tool's doc speaks of the question: the agent gives up
+        elif isinstance(ev, CallChecked):
+            verdict = ev
         elif isinstance(ev, ToolCall) and ev.ungrounded:
             made_up = {ev.name: ev.arguments}
             break  # a made-up value: the agent does not make the call and gives up
+        elif isinstance(ev, ToolCall) and ev.checked and verdict is not None:
+            checked = {"call": {ev.name: ev.arguments}, "checker": {verdict.tool: verdict.arguments}}
+            checked["made_up"] = verdict.made_up
+            break  # the call check's own call holds a made-up value: the agent gives up
         elif isinstance(ev, ToolCall):
             try:
                 call = parse_call(ev.raw)
@@ -264,6 +276,7 @@ def run_entry(
         made_up,
         adjusted,
         unheld,
+        checked,
     )
 
 
@@ -287,6 +300,8 @@ class BfclRun:
     complete_arguments: bool = False
     parallel_calls: bool = False
     relevance_gate: bool = False
+    call_check: bool = False
+    """The call check ran: on, and the bundle has a checker."""
     finish_checks: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
@@ -301,6 +316,7 @@ class BfclRun:
             "agent_errors": sum(r.agent_error is not None for r in rs),
             "no_call": sum(not r.calls for r in rs),
             "made_up_calls_stopped": sum(r.made_up is not None for r in rs),
+            "stopped_by_call_check": sum(r.checked is not None for r in rs),
             "no_tool_fits": sum(r.no_tool_fits is not None for r in rs),
             "error_types": dict(Counter(r.error_type for r in rs if r.error_type).most_common()),
         }
@@ -328,6 +344,7 @@ class BfclRun:
             "complete_arguments": self.complete_arguments,
             "parallel_calls": self.parallel_calls,
             "relevance_gate": self.relevance_gate,
+            "call_check": self.call_check,
             "finish_checks": self.finish_checks,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
@@ -401,6 +418,7 @@ def run_bfcl(
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
+        call_check=config.call_check and "checker" in engine.roles,
         finish_checks=config.finish_checks,
     )
 
@@ -440,6 +458,11 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append("- a value the question lists with the last call's gets its own call (`--no-parallel-calls`: off)")
     if summary.get("relevance_gate"):
         lines.append("- no call when no offered tool's doc holds a word of the question (`--no-relevance-gate`: off)")
+    if summary.get("call_check"):
+        lines.append(
+            "- the bundle's checker writes each first call too; a made-up value in it stops the call "
+            "(`--no-call-check`: off)"
+        )
     if summary.get("finish_checks"):
         lines.append(
             "- parallel categories: a conclusion while an offered function the question speaks of is uncalled "

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from umi_edge.agent.events import Timing
 
-_ROLE_SHORT = {"planner": "P", "caller": "C", "summarizer": "S", "backbone": "B"}
+_ROLE_SHORT = {"planner": "P", "caller": "C", "summarizer": "S", "backbone": "B", "checker": "K"}
 
 
 def short_sandbox(summary: str) -> str:

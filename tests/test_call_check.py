@@ -135,3 +135,28 @@ def test_a_runs_checker_folder_becomes_the_bundles_checker(tmp_path: Path, tiny_
     assert checker is not None and caller is not None and checker.sha256 == caller.sha256  # the same adapter
     with Engine.from_bundle(report.bundle_dir, EngineOptions(threads=1)) as e:
         assert CHECKER in e.roles
+
+
+def test_eval_bfcl_records_the_checks_verdicts(tmp_path: Path) -> None:
+    from umi_edge.eval.bfcl import bfcl_markdown, run_bfcl
+
+    roles = ("planner", "caller", "summarizer", CHECKER)
+    config = AgentConfig(max_steps=1)
+    config.max_new_tokens = dict.fromkeys(config.max_new_tokens, 48)
+    with Engine.from_bundle(merged_bundle(tmp_path / "b", roles=roles, context_length=2048), EngineOptions()) as e:
+        out = run_bfcl(["simple_python"], e, config=config, limit=3).to_json()
+        off = run_bfcl(["simple_python"], e, config=AgentConfig(max_steps=1, call_check=False), limit=1).to_json()
+    assert out["call_check"] is True and off["call_check"] is False
+    assert "`--no-call-check`: off" in bfcl_markdown(out, label="t") and "no-call-check" not in bfcl_markdown(
+        off, label="t"
+    )
+    checked = [r for r in out["entries"] if r["checked"] is not None]
+    assert out["categories"]["simple_python"]["stopped_by_call_check"] == len(checked)
+    for r in out["entries"]:
+        verdicts = [a for a in r["adjusted"] if a["type"] == "CallChecked"]
+        assert len(verdicts) <= 1  # only the question's first call is checked
+        if r["checked"] is not None:  # withheld: no call scored, the withheld one and the checker's recorded
+            assert not r["calls"] and r["checked"]["made_up"] == verdicts[0]["made_up"] != []
+            assert r["checked"]["checker"] == {verdicts[0]["tool"]: verdicts[0]["arguments"]}
+        elif verdicts:
+            assert verdicts[0]["made_up"] == [] and r["calls"]  # a grounded verdict lets the call through

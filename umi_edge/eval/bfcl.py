@@ -164,7 +164,8 @@ class EntryResult:
     """The call that was not made because its arguments hold made-up numbers (grounded calls)."""
     adjusted: list[dict[str, Any]] = field(default_factory=list)
     """The arguments the runtime changed after the caller wrote them (argument prior, doc formats, stated optional
-    arguments added, unasked ones left out) and the calls it owed for listed values (parallel values), as events."""
+    arguments added, unasked ones left out), the calls it owed for listed values (parallel values) and the call
+    check's verdicts, as events."""
     no_tool_fits: list[str] | None = None
     """The question's words that no offered tool's doc holds, when the relevance gate stopped the call."""
     checked: dict[str, Any] | None = None
@@ -223,8 +224,12 @@ def run_entry(
     adjusted: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for ev in agent.run(query):
+        if isinstance(ev, CallChecked):
+            verdict = ev
         if (
-            isinstance(ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending | CallRescued)
+            isinstance(
+                ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending | CallRescued | CallChecked
+            )
             or isinstance(ev, ArgumentChosen)
             and ev.value != ev.model_choice
         ):
@@ -236,8 +241,6 @@ def run_entry(
         elif isinstance(ev, NoToolFits):
             unheld = ev.words
             break  # no offered tool's doc speaks of the question: the agent gives up
-        elif isinstance(ev, CallChecked):
-            verdict = ev
         elif isinstance(ev, ToolCall) and ev.ungrounded:
             made_up = {ev.name: ev.arguments}
             break  # a made-up value: the agent does not make the call and gives up

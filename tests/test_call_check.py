@@ -150,6 +150,7 @@ def test_eval_bfcl_records_the_checks_verdicts(tmp_path: Path) -> None:
     assert "`--no-call-check`: off" in bfcl_markdown(out, label="t") and "no-call-check" not in bfcl_markdown(
         off, label="t"
     )
+    assert any(a["type"] == "CallChecked" for r in out["entries"] for a in r["adjusted"])  # the check ran
     checked = [r for r in out["entries"] if r["checked"] is not None]
     assert out["categories"]["simple_python"]["stopped_by_call_check"] == len(checked)
     for r in out["entries"]:

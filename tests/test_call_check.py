@@ -16,9 +16,10 @@ from flows import drain
 from umi_edge import bundle
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.call_check import CHECKER, applies, check_call
+from umi_edge.agent.call_check import applies, check_call
 from umi_edge.agent.caller import write_call
 from umi_edge.agent.state import RunState
+from umi_edge.bundle import CHECKER
 from umi_edge.engine import Engine, EngineOptions
 from umi_edge.errors import UserError
 from umi_edge.tools.registry import ToolRegistry, tool

@@ -10,9 +10,9 @@ with.
 Modes:
 - ``adapters``: one base GGUF, one LoRA GGUF adapter per role (weights in memory once).
 - ``merged``:   one full GGUF per role.
-
-Either may add a ``checker`` role (:data:`OPTIONAL_ROLES`): a second caller for the call check.
 - ``single``:   the backbone (single-LLM baseline): one role ``backbone`` (model or adapter).
+
+``adapters`` and ``merged`` may add a ``checker`` role (:data:`OPTIONAL_ROLES`): a second caller for the call check.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ FORMAT_VERSION = 1
 MANIFEST = "umi.json"
 Mode = Literal["adapters", "merged", "single"]
 MULTI_ROLES = ("planner", "caller", "summarizer")
-OPTIONAL_ROLES = ("checker",)
+CHECKER: Literal["checker"] = "checker"
+"""The role of the call check's second caller (:mod:`umi_edge.agent.call_check`)."""
+OPTIONAL_ROLES = (CHECKER,)
 """Roles a multi-role bundle may add: ``checker``, a second caller (:mod:`umi_edge.agent.call_check`)."""
 SINGLE_ROLES = ("backbone",)
 PROMPT_STYLES: tuple[Style, ...] = get_args(Style)

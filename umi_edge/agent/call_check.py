@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from umi_edge.agent.acting import parse_and_check
 from umi_edge.agent.events import CallChecked, Event, Timing, ToolCall
 from umi_edge.agent.state import RunState
+from umi_edge.bundle import CHECKER
 from umi_edge.engine import Generation
-
-CHECKER: Literal["checker"] = "checker"
-"""The bundle role of the second caller."""
 
 T = TypeVar("T")
 

@@ -37,7 +37,7 @@ def applies(state: RunState, tc: ToolCall) -> bool:
         and CHECKER in state.engine.roles
         and tc.valid
         and not tc.ungrounded
-        and not any(t["from"] == "observation" for t in state.turns[state.earlier :])
+        and not state.observed
     )
 
 

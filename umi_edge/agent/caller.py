@@ -55,12 +55,11 @@ def _renderer(state: RunState, thought: str) -> Callable[[str], str]:
 
 def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tuple[ToolCall, Generation]]:
     """Generate one caller turn for ``thought`` (the whole planner turn); returns the checked call."""
-    render = _renderer(state, thought)
     written, state.pending = state.pending, None  # a call the runtime wrote (parallel values), checked as the caller's
     if written is None:
         text, gen = yield from write_call(state, step, thought)
     else:
-        prompt = yield from fit(state, "caller", step, render)
+        prompt = yield from fit(state, "caller", step, _renderer(state, thought))
         gen = _written(written)
         text = yield from complete_formats(state, step, prompt, " " + written)
         text = yield from drop_unasked(state, step, text)
@@ -109,7 +108,7 @@ def drop_unasked(state: RunState, step: int, text: str) -> Generator[Event, None
         return text
     parsed, tool = found
     drop = dict.fromkeys(unasked_optionals(parsed.arguments, state.turns, tool.parameters), "doc")
-    if not any(t["from"] == "observation" for t in state.turns[state.earlier :]):
+    if not state.observed:
         for name in unasked_flags(parsed.arguments, state.request, tool.parameters):
             drop.setdefault(name, "flag")
     if not drop:

@@ -75,6 +75,11 @@ class RunState:
         """The current question: the first user turn after the earlier questions ("" before it is added)."""
         return next((t["value"] for t in self.turns[self.earlier :] if t["from"] == "user"), "")
 
+    @property
+    def observed(self) -> bool:
+        """Whether the current question has had an observation (its first call is made)."""
+        return any(t["from"] == "observation" for t in self.turns[self.earlier :])
+
     def written_call(self, text: str) -> tuple[Call, Tool] | None:
         """The call the caller wrote in ``text`` and its registered tool, or None when it does not parse or names
         no tool (the steps that adjust a call before it is checked then leave ``text`` alone)."""

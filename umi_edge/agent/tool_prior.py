@@ -29,10 +29,9 @@ CALL_START = "Action: {name}\nAction Input:"
 
 def ranking_query(state: RunState, thought: str) -> str:
     """What the tools are ranked for: the current question before the run's first observation, else the thought."""
-    current = state.turns[state.earlier :]
-    if any(t["from"] == "observation" for t in current):
+    if state.observed:
         return thought.replace(PLAN_MARKERS["call"], "")
-    return next((t["value"] for t in current if t["from"] == "user"), "")
+    return state.request
 
 
 def choose_tool(state: RunState, step: int, prompt: str, thought: str) -> Generator[Event, None, Tool | None]:

@@ -245,8 +245,8 @@ def run_entry(
             made_up = {ev.name: ev.arguments}
             break  # a made-up value: the agent does not make the call and gives up
         elif isinstance(ev, ToolCall) and ev.checked and verdict is not None:
-            checked = {"call": {ev.name: ev.arguments}, "checker": {verdict.tool: verdict.arguments}}
-            checked["made_up"] = verdict.made_up
+            checker = {verdict.tool: verdict.arguments}
+            checked = {"call": {ev.name: ev.arguments}, "checker": checker, "made_up": verdict.made_up}
             break  # the call check's own call holds a made-up value: the agent gives up
         elif isinstance(ev, ToolCall):
             try:

@@ -69,8 +69,9 @@ def run_case(bundle: Path, query: str, threads: int, extra: list[str]) -> dict[s
     ]
     chosen = [{k: e[k] for k in ("number", "model_choice", "logprobs", "relevance")}
               for e in doc["events"] if e["type"] == "AnswerNumberChosen"]  # fmt: skip
+    voted = [{k: v for k, v in e.items() if k != "type"} for e in doc["events"] if e["type"] == "CallVoted"]
     return {"status": doc["status"], "answer": doc.get("answer"), "calls": calls, "answer_prior": chosen,
-            "seconds": round(seconds, 2)}  # fmt: skip
+            "voted": voted, "seconds": round(seconds, 2)}  # fmt: skip
 
 
 def judge(case: tuple[str, str | None, dict[str, float], float | None], got: dict[str, Any]) -> dict[str, bool]:
@@ -93,17 +94,21 @@ def main() -> None:
     ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up values too")
     ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
     ap.add_argument("--answer-prior", type=float, default=None, metavar="W", help="umi-edge run's --answer-prior")
+    ap.add_argument("--call-vote", action="store_true", help="umi-edge run's --call-vote")
     args = ap.parse_args()
     extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
     if args.tool_prior is not None:
         extra += ["--tool-prior", str(args.tool_prior)]
     if args.answer_prior is not None:
         extra += ["--answer-prior", str(args.answer_prior)]
+    if args.call_vote:
+        extra += ["--call-vote"]
     results: dict[str, Any] = {
         "tools": str(TOOLS.relative_to(REPO)),
         "grounded_calls": not args.ungrounded_calls,
         "tool_prior": args.tool_prior,
         "answer_prior": args.answer_prior,
+        "call_vote": args.call_vote,
         "bundles": {},
     }
     for bundle in args.bundle:

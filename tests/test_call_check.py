@@ -16,8 +16,9 @@ from flows import drain
 from umi_edge import bundle
 from umi_edge.agent import AgentConfig
 from umi_edge.agent import events as ev
-from umi_edge.agent.call_check import applies, check_call
-from umi_edge.agent.caller import write_call
+from umi_edge.agent.call_check import applies, check_call, vote
+from umi_edge.agent.caller import _renderer, write_call
+from umi_edge.agent.generation import fit
 from umi_edge.agent.state import RunState
 from umi_edge.bundle import CHECKER
 from umi_edge.engine import Engine, EngineOptions
@@ -93,6 +94,41 @@ def test_when_the_check_applies(engine: Engine, tmp_path: Path) -> None:
         assert drain(check_call(_state(plain, "Order pizzas."), 1, THOUGHT, _call(2), write_call)) == ([], None)
 
 
+def _verdict(count: int, made_up: list[str] | None = None) -> ev.CallChecked:
+    return ev.CallChecked(1, "order_pizzas", {"count": count}, made_up or [])
+
+
+def test_the_vote_makes_the_call_both_callers_find_likelier(engine: Engine) -> None:
+    state = _state(engine, "Order 3 or 4 pizzas for the team.", AgentConfig(call_vote=True))
+    render = _renderer(state, THOUGHT)
+    events, chosen = drain(vote(state, 1, render, _call(3), _verdict(4)))
+    (voted,) = events
+    assert isinstance(voted, ev.CallVoted)
+    _, prompt = drain(fit(state, "caller", 1, render))
+    texts = [" " + _call(3).raw, " " + _call(4).raw]
+    own = [engine.continuation_logprobs(r, prompt, texts) for r in ("caller", CHECKER)]
+    sums = [round(a + b, 3) for a, b in zip(*own, strict=True)]
+    assert voted.scores == sums  # both models' log-probabilities of each call, summed
+    winner = 4 if sums[1] > sums[0] else 3
+    assert chosen.arguments == {"count": winner} and chosen.valid and chosen.ungrounded == []
+    assert voted.chosen == ("checker" if winner == 4 else "caller")
+    assert voted.arguments == {"count": 7 - winner}  # the call not made
+    _, again = drain(vote(state, 1, render, _call(4), _verdict(3)))  # the same two calls, the other way round
+    assert again.arguments == {"count": winner}
+
+
+def test_when_the_vote_keeps_the_callers_call(engine: Engine) -> None:
+    state = _state(engine, "Order 3 or 4 pizzas for the team.", AgentConfig(call_vote=True))
+    render = _renderer(state, THOUGHT)
+    off = _state(engine, "Order 3 or 4 pizzas for the team.")  # call_vote is off by default
+    assert drain(vote(off, 1, render, _call(3), _verdict(4))) == ([], _call(3))
+    assert drain(vote(state, 1, render, _call(3), None)) == ([], _call(3))  # no check ran
+    assert drain(vote(state, 1, render, _call(3), _verdict(3))) == ([], _call(3))  # the same call
+    assert drain(vote(state, 1, render, _call(3), _verdict(5))) == ([], _call(3))  # 5: made up, not a candidate
+    made_up = _verdict(5, ["5"])
+    assert drain(vote(state, 1, render, _call(3), made_up)) == ([], _call(3))  # a stopped call is not voted on
+
+
 def test_the_agent_gives_up_on_a_checked_call() -> None:
     from umi_edge.agent.agent import Agent, _Stop
 
@@ -147,7 +183,11 @@ def test_eval_bfcl_records_the_checks_verdicts(tmp_path: Path) -> None:
     with Engine.from_bundle(merged_bundle(tmp_path / "b", roles=roles, context_length=2048), EngineOptions()) as e:
         out = run_bfcl(["simple_python"], e, config=config, limit=3).to_json()
         off = run_bfcl(["simple_python"], e, config=AgentConfig(max_steps=1, call_check=False), limit=1).to_json()
+        voting = run_bfcl(["simple_python"], e, config=AgentConfig(max_steps=1, call_vote=True), limit=1).to_json()
     assert out["call_check"] is True and off["call_check"] is False
+    assert voting["call_vote"] is True and out["call_vote"] is False
+    assert "`--call-vote`" in bfcl_markdown(voting, label="t") and "`--call-vote`" not in bfcl_markdown(out, label="t")
+    assert voting["categories"]["simple_python"]["checker_call_chosen"] == 0  # one model in both roles: no vote
     assert "`--no-call-check`: off" in bfcl_markdown(out, label="t") and "no-call-check" not in bfcl_markdown(
         off, label="t"
     )
@@ -162,3 +202,14 @@ def test_eval_bfcl_records_the_checks_verdicts(tmp_path: Path) -> None:
             assert r["checked"]["checker"] == {verdicts[0]["tool"]: verdicts[0]["arguments"]}
         elif verdicts:
             assert verdicts[0]["made_up"] == [] and r["calls"]  # a grounded verdict lets the call through
+
+
+def test_the_options_turn_the_vote_on() -> None:
+    import argparse
+
+    from umi_edge.commands._options import add_agent_options, agent_config
+
+    p = argparse.ArgumentParser()
+    add_agent_options(p)
+    assert agent_config(p.parse_args([])).call_vote is False
+    assert agent_config(p.parse_args(["--call-vote"])).call_vote is True

@@ -70,6 +70,8 @@ def call(state: RunState, step: int, thought: str) -> Generator[Event, None, tup
         verdict = yield from call_check.check_call(state, step, thought, tc, write_call)
         if verdict is not None and verdict.made_up:
             tc = dataclasses.replace(tc, checked=verdict.made_up)
+        else:
+            tc = yield from call_check.vote(state, step, _renderer(state, thought), tc, verdict)
     yield tc
     return tc, gen
 

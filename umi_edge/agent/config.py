@@ -68,7 +68,8 @@ class AgentConfig:
     the one before ("And 30 miles?", "Now multiply that by 3.") is rewritten to stand alone
     (:mod:`umi_edge.agent.follow_up`). ``call_check``: when the bundle has a ``checker`` role, it writes the
     question's first call too, and the run gives up when that call holds made-up values
-    (:mod:`umi_edge.agent.call_check`).
+    (:mod:`umi_edge.agent.call_check`); ``call_vote``: when both calls are grounded and differ, the one both models
+    find likelier is made (:func:`umi_edge.agent.call_check.vote`).
     """
 
     max_steps: int = DEFAULT_MAX_STEPS
@@ -89,6 +90,7 @@ class AgentConfig:
     parallel_calls: bool = True
     relevance_gate: bool = True
     call_check: bool = True
+    call_vote: bool = False
     rescue_margin: float | None = DEFAULT_RESCUE_MARGIN
     rescue_share: float = DEFAULT_RESCUE_SHARE
     rescue_narration: bool = True

@@ -298,6 +298,20 @@ class CallChecked:
 
 
 @dataclass(frozen=True)
+class CallVoted:
+    """The call vote (:func:`umi_edge.agent.call_check.vote`): the caller's and the checker's grounded calls differed,
+    and the one whose log-probabilities summed over both models are higher is made. ``scores``: that sum for the
+    caller's call and for the checker's; ``chosen``: ``"caller"`` or ``"checker"``; ``tool`` and ``arguments``: the
+    call not chosen."""
+
+    step: int
+    chosen: str
+    scores: list[float]
+    tool: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class AnswerNumberChosen:
     """The answer's first number, chosen by the answer prior (``--answer-prior``, :mod:`umi_edge.agent.answer_prior`)
     when the summarizer's answer stated none of the latest tool result's best-matching numbers: ``number`` has the
@@ -386,6 +400,7 @@ Event = (
     | ArgumentDropped
     | CallRescued
     | CallChecked
+    | CallVoted
     | ValuesPending
     | FinishOverruled
     | FinishRestored

@@ -255,12 +255,18 @@ def add_relevance_gate(p: argparse.ArgumentParser) -> None:
 
 
 def add_call_check(p: argparse.ArgumentParser) -> None:
-    """``--no-call-check`` (the agent options, and ``eval bfcl``)."""
+    """``--no-call-check`` and ``--call-vote`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
         "--no-call-check",
         action="store_true",
         help="make the question's first call without a second opinion (default: when the bundle has a checker, a "
         "second caller writes that call too, and the run gives up when its call holds made-up values)",
+    )
+    p.add_argument(
+        "--call-vote",
+        action="store_true",
+        help="when the call check's second caller writes another grounded call, make the one that both callers find "
+        "likelier (default: the caller's call is made)",
     )
 
 
@@ -405,6 +411,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.relevance_gate = False
     if getattr(args, "no_call_check", False):
         config.call_check = False
+    if getattr(args, "call_vote", False):
+        config.call_vote = True
     if getattr(args, "no_finish_checks", False):
         config.finish_checks = False
     if getattr(args, "no_follow_ups", False):

@@ -202,6 +202,7 @@ def run_entry(
         ArgumentDropped,
         CallChecked,
         CallRescued,
+        CallVoted,
         NoToolFits,
         PlanDecided,
         RepeatedCall,
@@ -228,7 +229,14 @@ def run_entry(
             verdict = ev
         if (
             isinstance(
-                ev, ArgumentCompleted | ArgumentAdded | ArgumentDropped | ValuesPending | CallRescued | CallChecked
+                ev,
+                ArgumentCompleted
+                | ArgumentAdded
+                | ArgumentDropped
+                | ValuesPending
+                | CallRescued
+                | CallChecked
+                | CallVoted,
             )
             or isinstance(ev, ArgumentChosen)
             and ev.value != ev.model_choice
@@ -305,6 +313,8 @@ class BfclRun:
     relevance_gate: bool = False
     call_check: bool = False
     """The call check ran: on, and the bundle has a checker."""
+    call_vote: bool = False
+    """The call vote ran with the check (``--call-vote``)."""
     finish_checks: bool = False
 
     def category_summary(self, category: str) -> dict[str, Any]:
@@ -320,6 +330,9 @@ class BfclRun:
             "no_call": sum(not r.calls for r in rs),
             "made_up_calls_stopped": sum(r.made_up is not None for r in rs),
             "stopped_by_call_check": sum(r.checked is not None for r in rs),
+            "checker_call_chosen": sum(
+                any(a["type"] == "CallVoted" and a["chosen"] == "checker" for a in r.adjusted) for r in rs
+            ),
             "no_tool_fits": sum(r.no_tool_fits is not None for r in rs),
             "error_types": dict(Counter(r.error_type for r in rs if r.error_type).most_common()),
         }
@@ -348,6 +361,7 @@ class BfclRun:
             "parallel_calls": self.parallel_calls,
             "relevance_gate": self.relevance_gate,
             "call_check": self.call_check,
+            "call_vote": self.call_vote,
             "finish_checks": self.finish_checks,
             "entries": [r.to_json() for r in self.results],
             "wall_seconds": round(self.wall_seconds, 2),
@@ -422,6 +436,7 @@ def run_bfcl(
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
         call_check=config.call_check and "checker" in engine.roles,
+        call_vote=config.call_vote and config.call_check and "checker" in engine.roles,
         finish_checks=config.finish_checks,
     )
 
@@ -465,6 +480,10 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
         lines.append(
             "- the bundle's checker writes each first call too; a made-up value in it stops the call "
             "(`--no-call-check`: off)"
+        )
+    if summary.get("call_vote"):
+        lines.append(
+            "- when the checker's grounded call differs, the call both callers find likelier is made (`--call-vote`)"
         )
     if summary.get("finish_checks"):
         lines.append(

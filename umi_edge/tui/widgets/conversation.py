@@ -22,6 +22,7 @@ from umi_edge.agent.events import (
     ArgumentCompleted,
     ArgumentDropped,
     CallRescued,
+    CallVoted,
     Cancelled,
     Event,
     FinalAnswer,
@@ -158,6 +159,10 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Left out: {parameter} = {value}, {DROP_REASONS.get(reason, reason)}", "dim")
             case CallRescued(made_up=made_up):
                 self.add_notice(f"Rescued: the call held {', '.join(made_up)}, chosen again from the request", "dim")
+            case CallVoted(chosen="checker", tool=tool):
+                self.add_notice(
+                    f"Call vote: the checker's call is made; both callers found the {tool} call less likely", "dim"
+                )
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:
                 self.add_notice(f"Answer prior: {number} instead of the summarizer's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):

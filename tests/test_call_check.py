@@ -113,6 +113,7 @@ def test_the_vote_makes_the_call_both_callers_find_likelier(engine: Engine) -> N
     assert chosen.arguments == {"count": winner} and chosen.valid and chosen.ungrounded == []
     assert voted.chosen == ("checker" if winner == 4 else "caller")
     assert voted.arguments == {"count": 7 - winner}  # the call not made
+    assert f"{sums[1]:g} against {sums[0]:g}" in voted.note and "order_pizzas" in voted.note  # what chat and run say
     _, again = drain(vote(state, 1, render, _call(4), _verdict(3)))  # the same two calls, the other way round
     assert again.arguments == {"count": winner}
 

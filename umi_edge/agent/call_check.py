@@ -87,7 +87,7 @@ def vote(
     per_model = [state.engine.continuation_logprobs(role, prompt, texts) for role in ("caller", CHECKER)]
     scores = [round(sum(s), 3) for s in zip(*per_model, strict=True)]
     chosen, other = (theirs, tc) if scores[1] > scores[0] else (tc, theirs)
-    yield CallVoted(step, "checker" if chosen is theirs else "caller", scores, other.name, other.arguments)
+    yield CallVoted(step, CHECKER if chosen is theirs else "caller", scores, other.name, other.arguments)
     return chosen
 
 

@@ -310,6 +310,14 @@ class CallVoted:
     tool: str
     arguments: dict[str, Any]
 
+    @property
+    def note(self) -> str:
+        """What chat and run say when the checker's call is made."""
+        return (
+            f"call vote: the checker's call instead of the caller's {self.tool} call (summed log-probabilities "
+            f"{self.scores[1]:g} against {self.scores[0]:g})"
+        )
+
 
 @dataclass(frozen=True)
 class AnswerNumberChosen:

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from umi_edge.bundle import CHECKER
 from umi_edge.commands import _options as opt
 from umi_edge.errors import UserError
 
@@ -149,10 +150,8 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
             con.print(f"\n[dim]left out: {e.parameter} = {e.value}, {ev.DROP_REASONS.get(e.reason, e.reason)}[/]")
         elif isinstance(e, ev.CallRescued):
             con.print(f"\n[dim]rescued: the call held {', '.join(e.made_up)}, chosen again from the request[/]")
-        elif isinstance(e, ev.CallVoted) and e.chosen == "checker":
-            con.print(
-                f"\n[dim]call vote: the checker's call is made; both callers found the {e.tool} call less likely[/]"
-            )
+        elif isinstance(e, ev.CallVoted) and e.chosen == CHECKER:
+            con.print(f"\n[dim]{e.note}[/]")
         elif isinstance(e, ev.AnswerNumberChosen) and e.number != e.model_choice:
             con.print(f"\n[dim]answer prior: {e.number} instead of the summarizer's own {e.model_choice}[/]")
         elif isinstance(e, ev.RepeatedCall) and e.succeeded:

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from umi_edge.bundle import CHECKER
 from umi_edge.errors import UserError
 from umi_edge.eval.progress import progress_bar
 from umi_edge.formats.bfcl import IRRELEVANCE, LIVE_CATEGORIES, RELEVANCE, entry_query, is_validation, to_json_schema
@@ -331,7 +332,7 @@ class BfclRun:
             "made_up_calls_stopped": sum(r.made_up is not None for r in rs),
             "stopped_by_call_check": sum(r.checked is not None for r in rs),
             "checker_call_chosen": sum(
-                any(a["type"] == "CallVoted" and a["chosen"] == "checker" for a in r.adjusted) for r in rs
+                any(a["type"] == "CallVoted" and a["chosen"] == CHECKER for a in r.adjusted) for r in rs
             ),
             "no_tool_fits": sum(r.no_tool_fits is not None for r in rs),
             "error_types": dict(Counter(r.error_type for r in rs if r.error_type).most_common()),
@@ -435,8 +436,8 @@ def run_bfcl(
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
-        call_check=config.call_check and "checker" in engine.roles,
-        call_vote=config.call_vote and config.call_check and "checker" in engine.roles,
+        call_check=config.call_check and CHECKER in engine.roles,
+        call_vote=config.call_vote and config.call_check and CHECKER in engine.roles,
         finish_checks=config.finish_checks,
     )
 

@@ -42,6 +42,7 @@ from umi_edge.agent.events import (
     ToolsSelected,
     ValuesPending,
 )
+from umi_edge.bundle import CHECKER
 from umi_edge.tui.widgets.blocks import (
     AnswerBlock,
     Block,
@@ -159,10 +160,8 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Left out: {parameter} = {value}, {DROP_REASONS.get(reason, reason)}", "dim")
             case CallRescued(made_up=made_up):
                 self.add_notice(f"Rescued: the call held {', '.join(made_up)}, chosen again from the request", "dim")
-            case CallVoted(chosen="checker", tool=tool):
-                self.add_notice(
-                    f"Call vote: the checker's call is made; both callers found the {tool} call less likely", "dim"
-                )
+            case CallVoted(chosen=chosen) if chosen == CHECKER:
+                self.add_notice(event.note[:1].upper() + event.note[1:], "dim")
             case AnswerNumberChosen(number=number, model_choice=own) if number != own:
                 self.add_notice(f"Answer prior: {number} instead of the summarizer's own {own}", "dim")
             case RepeatedCall(name=name, first_step=first, succeeded=True):

@@ -418,6 +418,7 @@ def run_bfcl(
         interrupted = True
     finally:
         bar.close()
+    checked = config.call_check and CHECKER in engine.roles
     return BfclRun(
         categories=cats,
         results=results,
@@ -436,8 +437,8 @@ def run_bfcl(
         complete_arguments=config.complete_arguments,
         parallel_calls=config.parallel_calls,
         relevance_gate=config.relevance_gate,
-        call_check=config.call_check and CHECKER in engine.roles,
-        call_vote=config.call_vote and config.call_check and CHECKER in engine.roles,
+        call_check=checked,
+        call_vote=checked and config.call_vote,
         finish_checks=config.finish_checks,
     )
 

@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
     ap.add_argument("--answer-prior", type=float, default=None, metavar="W", help="umi-edge run's --answer-prior")
     ap.add_argument("--call-vote", action="store_true", help="umi-edge run's --call-vote")
+    ap.add_argument("--no-call-check", action="store_true", help="umi-edge run's --no-call-check")
     args = ap.parse_args()
     extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
     if args.tool_prior is not None:
@@ -103,12 +104,15 @@ def main() -> None:
         extra += ["--answer-prior", str(args.answer_prior)]
     if args.call_vote:
         extra += ["--call-vote"]
+    if args.no_call_check:
+        extra += ["--no-call-check"]
     results: dict[str, Any] = {
         "tools": str(TOOLS.relative_to(REPO)),
         "grounded_calls": not args.ungrounded_calls,
         "tool_prior": args.tool_prior,
         "answer_prior": args.answer_prior,
         "call_vote": args.call_vote,
+        "call_check": not args.no_call_check,
         "bundles": {},
     }
     for bundle in args.bundle:

@@ -51,7 +51,7 @@ def main() -> int:
     axes[0].axhline(5, ls="--", lw=0.8, color="grey")
     axes[0].set_ylabel("change against round 4 (entries of 119 / 98)")
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("Caller rounds on BFCL live validation (400 steps each, ~0.6M tokens)")
+    fig.suptitle("Caller rounds on BFCL live validation (400 steps, ~0.6M tokens each, unless the label says more)")
     fig.tight_layout()
     fig.savefig(args.output, dpi=120)
     print(f"wrote {args.output}")

@@ -15,12 +15,16 @@ pytest.importorskip("bfcl_eval", reason="bfcl-eval is not installed (pip install
 from edge_bundles import merged_bundle  # noqa: E402
 
 from umi_edge import bfcl_data  # noqa: E402
+from umi_edge.augment import AugmentOptions, augment  # noqa: E402
 from umi_edge.cli import main  # noqa: E402
 from umi_edge.errors import UserError  # noqa: E402
 from umi_edge.eval.bfcl import entry_registry, score  # noqa: E402
 from umi_edge.formats.bfcl import (  # noqa: E402
     LIVE_CATEGORIES,
+    RELEVANCE_THOUGHT,
+    call_thought,
     entry_record,
+    is_call_thought,
     is_validation,
     record_samples,
     to_json_schema,
@@ -133,6 +137,45 @@ def test_call_entry_maps_to_planner_and_first_caller_step() -> None:
     samples = record_samples(rec)
     assert {r: len(v) for r, v in samples.items()} == {"backbone": 1, "planner": 1, "caller": 1, "summarizer": 0}
     assert samples["caller"][0]["target"] == turns[2]["value"]
+
+
+def test_call_thoughts_are_recognised_by_their_shape() -> None:
+    one = call_thought("uber.ride", "Finds an Uber ride (any type). Also more.")
+    assert one == "I will call uber.ride (finds an Uber ride (any type)) with the details the request gives."
+    assert is_call_thought(one, "uber.ride") == 1
+    assert is_call_thought(call_thought("f", "Does it.", 3), "f") == 3
+    assert is_call_thought(call_thought("f", ""), "f") == 1
+    assert is_call_thought(one, "uber") is None  # another function's name
+    assert is_call_thought("I will ask the calculator for 2750 / 18.", "calculator") is None  # a synthetic thought
+
+
+def test_unnamed_thoughts_leave_the_caller_to_choose_from_the_docs() -> None:
+    e = _entry("live_simple", "live_simple_2-2-0")
+    rec = entry_record(e.entry, e.answer, "live_simple")
+    assert rec is not None
+    plain = AugmentOptions(shuffle=False, distractors=0, drop_share=0.0, mask_share=0.0, irrelevant_share=0.0)
+    assert augment(rec, plain)["conversations"] == rec["conversations"]
+    out = augment(rec, AugmentOptions(**{**plain.__dict__, "unnamed_share": 1.0}))
+    turns = out["conversations"]
+    assert turns[1]["value"] == RELEVANCE_THOUGHT + "\n Next: caller."
+    assert turns[2] == rec["conversations"][2] and turns[0] == rec["conversations"][0]
+    caller = record_samples(out)["caller"][0]
+    assert caller["target"] == rec["conversations"][2]["value"]
+    assert "uber" not in caller["input"].split("The thought of this step is:")[1].split("Action:")[0]
+
+
+def test_import_bfcl_unnamed_thoughts_option(tmp_path: Path) -> None:
+    out = tmp_path / "bfcl"
+    assert main(["data", "import-bfcl", "live_simple", "-o", str(out), "--unnamed-thoughts", "1"]) == 0
+    planner = [json.loads(line)["target"] for line in (out / "planner.jsonl").read_text().splitlines()]
+    calls = [t for t in planner if t.endswith("Next: caller.")]
+    assert calls and all(t.startswith(RELEVANCE_THOUGHT) for t in calls)
+    give_ups = [t for t in planner if t.endswith("Next: give up.")]  # irrelevant twins, named by their tools
+    assert give_ups and not any("(None" in t for t in give_ups)
+    proc = _cli("data", "import-bfcl", "live_simple", "-o", str(tmp_path / "bad"), "--unnamed-thoughts", "1.5")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "umi-edge: error: --unnamed-thoughts: expected a share from 0 to 1, got 1.5"
+    assert not (tmp_path / "bad").exists()
 
 
 def test_parallel_entry_first_call_only_optional_left_out() -> None:

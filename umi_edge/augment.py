@@ -15,6 +15,11 @@ trajectory's instruction and tools), so the result does not depend on the order 
   tool gets a meaningless name (``fn_<6 chars>``) and every parameter one (``arg_<3 chars>``), consistently in the
   docs, the caller turns, and wherever the name appears as a word in a thought, observation or answer, so the
   caller can only get them right by reading the descriptions.
+- **unnamed thoughts**: in ``unnamed_share`` of the trajectories (default none) every planner thought before a call
+  that is BFCL's call thought naming the function (:func:`umi_edge.formats.bfcl.call_thought`) becomes one that names
+  none (:func:`~umi_edge.formats.bfcl.unnamed_call_thought`), so the caller learns to choose the function from the
+  request and the docs when a thought does not name it (round 19's caller followed a wrong thought on tools it never
+  saw). Synthetic thoughts, which carry the call's values, are left as they are.
 - **earlier questions**: in ``earlier_share`` of the synthetic trajectories a finished question of another
   trajectory (its request and answer, the compact session record the runtime gives the roles) comes first, so the
   roles learn to answer the new question, not the old one. No sample is built for those two turns.
@@ -41,8 +46,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from umi_edge.formats.bfcl import give_up_thought
-from umi_edge.formats.parse import parse_call, render_call, render_plan
+from umi_edge.formats.bfcl import give_up_thought, is_call_thought, unnamed_call_thought
+from umi_edge.formats.parse import parse_call, parse_plan, render_call, render_plan
 from umi_edge.formats.tooldoc import render_doc
 
 
@@ -57,11 +62,14 @@ class AugmentOptions:
     doc_chars: int = 2400
     earlier_share: float = 0.1
     irrelevant_share: float = 0.2
+    unnamed_share: float = 0.0
     seed: int = 0
 
     @property
     def active(self) -> bool:
-        return self.shuffle or self.distractors > 0 or self.drop_share > 0 or self.mask_share > 0
+        return (
+            self.shuffle or self.distractors > 0 or self.drop_share > 0 or self.mask_share > 0 or self.unnamed_share > 0
+        )
 
 
 OFF = AugmentOptions(
@@ -123,6 +131,19 @@ def _called(conversations: Sequence[Mapping[str, str]]) -> set[str] | None:
             except ValueError:
                 return None
     return names
+
+
+def _unnamed(conversations: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """The turns with each BFCL call thought before a caller turn replaced by one that names no function."""
+    out = [dict(t) for t in conversations]
+    for turn, after in zip(out, out[1:], strict=False):
+        if turn["from"] != "assistant" or after["from"] != "caller":
+            continue
+        plan = parse_plan(turn["value"])
+        n = is_call_thought(plan.thought, parse_call(after["value"]).name)
+        if n is not None:
+            turn["value"] = render_plan(unnamed_call_thought(n), plan.label)
+    return out
 
 
 def _token(rng: random.Random, prefix: str, n: int, taken: set[str]) -> str:
@@ -224,7 +245,7 @@ def irrelevant_twin(rec: Mapping[str, Any], opts: AugmentOptions) -> dict[str, A
     )
     if not tools:
         return None
-    plan = {"from": "assistant", "value": render_plan(give_up_thought(tools), "give_up")}
+    plan = {"from": "assistant", "value": render_plan(give_up_thought([t["Name"] for t in tools]), "give_up")}
     return {
         **{k: v for k, v in rec.items() if k not in ("tools", "conversations")},
         "tools": tools,
@@ -260,6 +281,8 @@ def augment(rec: Mapping[str, Any], opts: AugmentOptions, earlier: Sequence[tupl
     if opts.shuffle:
         rng.shuffle(tools)
     out["tools"] = tools
+    if called is not None and opts.unnamed_share > 0 and rng.random() < opts.unnamed_share:
+        out["conversations"] = _unnamed(out["conversations"])
     if called is not None and opts.mask_share > 0 and rng.random() < opts.mask_share:
         out = _mask(out, rng)
     if earlier and opts.earlier_share > 0 and rng.random() < opts.earlier_share:

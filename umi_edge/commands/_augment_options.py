@@ -14,7 +14,8 @@ _DEFAULT = AugmentOptions()
 
 
 def add_augment_options(parser: argparse.ArgumentParser, *, default_on: bool) -> None:
-    """``--augment on|off``, ``--distractors N``, ``--mask SHARE``, ``--irrelevant SHARE``, ``--augment-seed S``."""
+    """``--augment on|off``, ``--distractors N``, ``--mask SHARE``, ``--irrelevant SHARE``,
+    ``--unnamed-thoughts SHARE``, ``--augment-seed S``."""
     g = parser.add_argument_group("sample variation (read the docs, not memorise the tools)")
     g.add_argument(
         "--augment",
@@ -46,6 +47,14 @@ def add_augment_options(parser: argparse.ArgumentParser, *, default_on: bool) ->
         f"only unrelated tools, whose planner step gives up (default {_DEFAULT.irrelevant_share}; needs bfcl-eval)",
     )
     g.add_argument(
+        "--unnamed-thoughts",
+        type=float,
+        default=_DEFAULT.unnamed_share,
+        metavar="SHARE",
+        help="share of the trajectories whose BFCL call thoughts name no function, so the caller chooses it from "
+        f"the request and the docs (default {_DEFAULT.unnamed_share})",
+    )
+    g.add_argument(
         "--augment-seed", type=int, default=_DEFAULT.seed, metavar="S", help="seed of the variation (default 0)"
     )
 
@@ -60,6 +69,12 @@ def augment_options(args: argparse.Namespace) -> AugmentOptions:
         raise UserError(f"--mask: expected a share from 0 to 1, got {args.mask}")
     if not 0.0 <= args.irrelevant <= 1.0:
         raise UserError(f"--irrelevant: expected a share from 0 to 1, got {args.irrelevant}")
+    if not 0.0 <= args.unnamed_thoughts <= 1.0:
+        raise UserError(f"--unnamed-thoughts: expected a share from 0 to 1, got {args.unnamed_thoughts}")
     return AugmentOptions(
-        distractors=args.distractors, mask_share=args.mask, irrelevant_share=args.irrelevant, seed=args.augment_seed
+        distractors=args.distractors,
+        mask_share=args.mask,
+        irrelevant_share=args.irrelevant,
+        unnamed_share=args.unnamed_thoughts,
+        seed=args.augment_seed,
     )

@@ -41,6 +41,7 @@ state them all). Held out by id (:func:`is_validation`): a stable hash puts 10% 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -236,15 +237,33 @@ def call_thought(name: str, description: str, n_calls: int = 1) -> str:
     return f"I will call {name}{what} with the details the request gives."
 
 
-def give_up_thought(functions: Sequence[Mapping[str, Any]]) -> str:
-    """The planner thought of an irrelevance entry."""
-    names = ", ".join(str(f.get("name")) for f in functions)
+def give_up_thought(names: Sequence[str]) -> str:
+    """The planner thought of a request that none of the offered functions (their ``names``) can serve."""
     if not names:
         return "No tool is offered that can help with this request."
-    return f"None of the offered tools ({names}) can do what this request asks, so I cannot help with it."
+    return f"None of the offered tools ({', '.join(names)}) can do what this request asks, so I cannot help with it."
 
 
 RELEVANCE_THOUGHT = "One of the offered tools fits this request; I will call it with the details the request gives."
+
+
+def unnamed_call_thought(n_calls: int = 1) -> str:
+    """A planner thought before a call that names no function (``--unnamed-thoughts``): the caller must choose the
+    function from the request and the docs, as when a planner's thought names a wrong tool or none."""
+    if n_calls > 1:
+        return f"This needs {n_calls} calls. First I will call the offered tool that fits the first of them."
+    return RELEVANCE_THOUGHT
+
+
+def is_call_thought(thought: str, name: str) -> int | None:
+    """The call count of a :func:`call_thought` naming ``name`` (1 for a single call), or None for any other text."""
+    m = re.fullmatch(
+        r"(?:This needs (\d+) calls\. First )?I will call " + re.escape(name) + r"(?: \(.*\))?"
+        r"(?: with the details the request gives)?\.",
+        thought,
+        flags=re.S,
+    )
+    return None if m is None else int(m.group(1) or 1)
 
 
 def is_validation(entry_id: str) -> bool:
@@ -267,7 +286,8 @@ def entry_record(entry: Mapping[str, Any], answer: Mapping[str, Any] | None, cat
     tools = [tool_doc(f) for f in functions]
     turns = [{"from": "user", "value": query}]
     if category in IRRELEVANCE:
-        turns.append({"from": "assistant", "value": render_plan(give_up_thought(functions), "give_up")})
+        thought = give_up_thought([str(f.get("name")) for f in functions])
+        turns.append({"from": "assistant", "value": render_plan(thought, "give_up")})
     elif category in RELEVANCE:
         turns.append({"from": "assistant", "value": render_plan(RELEVANCE_THOUGHT, "call")})
     else:

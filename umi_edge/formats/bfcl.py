@@ -228,13 +228,17 @@ def _gist(description: str, limit: int = 120) -> str:
     return text[:1].lower() + text[1:]
 
 
+_CALL_THOUGHT = "I will call {name}{what} with the details the request gives."
+_CALLS_THOUGHT = "This needs {n} calls. First I will call {name}{what}."
+
+
 def call_thought(name: str, description: str, n_calls: int = 1) -> str:
     """The planner thought before a call: which function and what it does (from its doc), no argument values."""
     gist = _gist(description)
     what = f" ({gist})" if gist else ""
     if n_calls > 1:
-        return f"This needs {n_calls} calls. First I will call {name}{what}."
-    return f"I will call {name}{what} with the details the request gives."
+        return _CALLS_THOUGHT.format(n=n_calls, name=name, what=what)
+    return _CALL_THOUGHT.format(name=name, what=what)
 
 
 def give_up_thought(names: Sequence[str]) -> str:
@@ -257,13 +261,17 @@ def unnamed_call_thought(n_calls: int = 1) -> str:
 
 def is_call_thought(thought: str, name: str) -> int | None:
     """The call count of a :func:`call_thought` naming ``name`` (1 for a single call), or None for any other text."""
-    m = re.fullmatch(
-        r"(?:This needs (\d+) calls\. First )?I will call " + re.escape(name) + r"(?: \(.*\))?"
-        r"(?: with the details the request gives)?\.",
-        thought,
-        flags=re.S,
-    )
-    return None if m is None else int(m.group(1) or 1)
+    for template in (_CALL_THOUGHT, _CALLS_THOUGHT):
+        pattern = (
+            re.escape(template)
+            .replace(re.escape("{name}"), re.escape(name))
+            .replace(re.escape("{what}"), r"(?: \(.*\))?")
+            .replace(re.escape("{n}"), r"(\d+)")
+        )
+        m = re.fullmatch(pattern, thought, flags=re.S)
+        if m is not None:
+            return int(m.group(1)) if m.groups() else 1
+    return None
 
 
 def is_validation(entry_id: str) -> bool:

@@ -255,7 +255,7 @@ def unnamed_call_thought(n_calls: int = 1) -> str:
     """A planner thought before a call that names no function (``--unnamed-thoughts``): the caller must choose the
     function from the request and the docs, as when a planner's thought names a wrong tool or none."""
     if n_calls > 1:
-        return f"This needs {n_calls} calls. First I will call the offered tool that fits the first of them."
+        return _CALLS_THOUGHT.format(n=n_calls, name="the offered tool that fits the first of them", what="")
     return RELEVANCE_THOUGHT
 
 

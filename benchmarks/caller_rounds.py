@@ -40,10 +40,11 @@ def main() -> int:
             mfc="none",
             label="with round 4's caller as checker",
         )
+        seen: dict[tuple[float, float], int] = {}
         for p in points:
-            ax.annotate(
-                p["round"], (100 * p["bfcl_share"], p[key]), textcoords="offset points", xytext=(4, 4), fontsize=8
-            )
+            xy = (100 * p["bfcl_share"], p[key])
+            n = seen[xy] = seen.get(xy, 0) + 1  # points that coincide get their labels stacked, not overprinted
+            ax.annotate(p["round"], xy, textcoords="offset points", xytext=(4, 4 - 10 * (n - 1)), fontsize=8)
         ax.axhline(0, lw=0.8, color="grey")
         ax.set_xlabel("BFCL live share of the caller samples (%)")
         ax.set_title(f"{title}\n(minus round 4's, same session)", fontsize=9)

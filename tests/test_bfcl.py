@@ -128,7 +128,10 @@ def test_call_entry_maps_to_planner_and_first_caller_step() -> None:
     turns = rec["conversations"]
     assert [t["from"] for t in turns] == ["user", "assistant", "caller"]
     assert turns[0]["value"].startswith("I need a Comfort Uber ride from 2020 Addison Street")
-    assert turns[1]["value"].startswith("I will call uber.ride (") and turns[1]["value"].endswith("\n Next: caller.")
+    assert turns[1]["value"].startswith("This needs a tool for this: ") and turns[1]["value"].endswith(
+        "\n Next: caller."
+    )
+    assert "That is uber.ride;" in turns[1]["value"]  # the name comes after what the function does
     assert "600" not in turns[1]["value"]  # the thought holds no argument values
     assert turns[2]["value"] == (
         'Action: uber.ride\nAction Input: {"loc": "2020 Addison Street, Berkeley, CA, USA", "type": "comfort", '
@@ -141,8 +144,14 @@ def test_call_entry_maps_to_planner_and_first_caller_step() -> None:
 
 def test_call_thoughts_are_recognised_by_their_shape() -> None:
     one = call_thought("uber.ride", "Finds an Uber ride (any type). Also more.")
-    assert one == "I will call uber.ride (finds an Uber ride (any type)) with the details the request gives."
+    assert one == (
+        "This needs a tool for this: finds an Uber ride (any type). That is uber.ride; I will call it with the details "
+        "the request gives."
+    )
     assert is_call_thought(one, "uber.ride") == 1
+    old = "I will call uber.ride (finds an Uber ride (any type)) with the details the request gives."
+    assert is_call_thought(old, "uber.ride") == 1  # the name-first shape of folders imported before session 29
+    assert is_call_thought("This needs 2 calls. First I will call f (does it).", "f") == 2
     assert is_call_thought(call_thought("f", "Does it.", 3), "f") == 3
     assert is_call_thought(call_thought("f", ""), "f") == 1
     assert is_call_thought(one, "uber") is None  # another function's name
@@ -185,7 +194,8 @@ def test_parallel_entry_first_call_only_optional_left_out() -> None:
     assert rec is not None
     turns = rec["conversations"]
     assert [t["from"] for t in turns] == ["user", "assistant", "caller"]  # no second call: no observation invented
-    assert turns[1]["value"].startswith("This needs 2 calls. First I will call get_current_weather")
+    assert turns[1]["value"].startswith("This needs 2 calls. The first needs a tool for this: ")
+    assert "That is get_current_weather." in turns[1]["value"]
     assert turns[2]["value"] == 'Action: get_current_weather\nAction Input: {"location": "Beijing, China"}'
 
 

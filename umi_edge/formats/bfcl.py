@@ -230,15 +230,25 @@ def _gist(description: str, limit: int = 120) -> str:
 
 _CALL_THOUGHT = "I will call {name}{what} with the details the request gives."
 _CALLS_THOUGHT = "This needs {n} calls. First I will call {name}{what}."
+_NEED_THOUGHT = "This needs a tool for this: {gist}. That is {name}; I will call it with the details the request gives."
+_NEEDS_THOUGHT = "This needs {n} calls. The first needs a tool for this: {gist}. That is {name}."
+_NAME_FIRST = (_CALL_THOUGHT, _CALLS_THOUGHT)
+"""Session 16-28's shapes, name before what it does: still recognised in folders imported before session 29."""
 
 
 def call_thought(name: str, description: str, n_calls: int = 1) -> str:
-    """The planner thought before a call: which function and what it does (from its doc), no argument values."""
+    """The planner thought before a call: what the function does (from its doc), then its name; no argument values.
+
+    What it does comes first, so the planner writes the name after the words that pick it: round 22's planner, taught
+    the name first, wrote the right tool's description after a wrong tool's name (``I will call plant_watering_schedule
+    (total pay earned over a number of months ...)``). A description-less function keeps the name-only thought.
+    """
     gist = _gist(description)
-    what = f" ({gist})" if gist else ""
+    if not gist:
+        return (_CALLS_THOUGHT if n_calls > 1 else _CALL_THOUGHT).format(n=n_calls, name=name, what="")
     if n_calls > 1:
-        return _CALLS_THOUGHT.format(n=n_calls, name=name, what=what)
-    return _CALL_THOUGHT.format(name=name, what=what)
+        return _NEEDS_THOUGHT.format(n=n_calls, name=name, gist=gist)
+    return _NEED_THOUGHT.format(name=name, gist=gist)
 
 
 def give_up_thought(names: Sequence[str]) -> str:
@@ -261,11 +271,12 @@ def unnamed_call_thought(n_calls: int = 1) -> str:
 
 def is_call_thought(thought: str, name: str) -> int | None:
     """The call count of a :func:`call_thought` naming ``name`` (1 for a single call), or None for any other text."""
-    for template in (_CALL_THOUGHT, _CALLS_THOUGHT):
+    for template in (_NEED_THOUGHT, _NEEDS_THOUGHT, *_NAME_FIRST):
         pattern = (
             re.escape(template)
             .replace(re.escape("{name}"), re.escape(name))
             .replace(re.escape("{what}"), r"(?: \(.*\))?")
+            .replace(re.escape("{gist}"), r".*")
             .replace(re.escape("{n}"), r"(\d+)")
         )
         m = re.fullmatch(pattern, thought, flags=re.S)

@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("-o", "--output", type=Path, required=True, help="JSON file for the results")
     ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up values too")
     ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
+    ap.add_argument("--tool-prior-floor", type=float, default=None, metavar="T", help="umi-edge run's same option")
     ap.add_argument("--answer-prior", type=float, default=None, metavar="W", help="umi-edge run's --answer-prior")
     ap.add_argument("--call-vote", action="store_true", help="umi-edge run's --call-vote")
     ap.add_argument("--no-call-check", action="store_true", help="umi-edge run's --no-call-check")
@@ -100,6 +101,8 @@ def main() -> None:
     extra = ["--ungrounded-calls"] if args.ungrounded_calls else []
     if args.tool_prior is not None:
         extra += ["--tool-prior", str(args.tool_prior)]
+    if args.tool_prior_floor is not None:
+        extra += ["--tool-prior-floor", str(args.tool_prior_floor)]
     if args.answer_prior is not None:
         extra += ["--answer-prior", str(args.answer_prior)]
     if args.call_vote:
@@ -110,6 +113,7 @@ def main() -> None:
         "tools": str(TOOLS.relative_to(REPO)),
         "grounded_calls": not args.ungrounded_calls,
         "tool_prior": args.tool_prior,
+        "tool_prior_floor": args.tool_prior_floor,
         "answer_prior": args.answer_prior,
         "call_vote": args.call_vote,
         "call_check": not args.no_call_check,

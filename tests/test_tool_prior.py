@@ -65,9 +65,16 @@ def book_price(title: str) -> dict:
     return {"price": 12}
 
 
-def _caller_turn(engine: Engine, tmp_path: Path, weight: float, query: str) -> list[ev.Event]:
+def _caller_turn(
+    engine: Engine, tmp_path: Path, weight: float, query: str, floor: float | None = None
+) -> list[ev.Event]:
     """Step 1 of a run: the untrained planner's 8 tokens write no marker, so the caller is asked."""
-    config = AgentConfig(max_steps=1, max_new_tokens={"planner": 8, "caller": 48, "summarizer": 8}, tool_prior=weight)
+    config = AgentConfig(
+        max_steps=1,
+        max_new_tokens={"planner": 8, "caller": 48, "summarizer": 8},
+        tool_prior=weight,
+        tool_prior_floor=floor,
+    )
     agent = Agent(engine, ToolRegistry([book_price, tide_times]), workspace=tmp_path, config=config)
     return [e for e in agent.run(query) if not isinstance(e, ev.TokenDelta | ev.Timing)]
 
@@ -93,3 +100,33 @@ def test_the_prior_picks_the_tool_the_request_names(engine: Engine, tmp_path: Pa
     call = next(e for e in strong if isinstance(e, ev.ToolCall))
     assert chosen.name == "tide_times" and call.name == "tide_times" and "harbour" in call.arguments
     assert ev.from_dict(ev.to_dict(chosen)) == chosen  # the event survives the transcript round trip
+
+
+def test_below_the_floor_the_relevance_alone_chooses(engine: Engine, tmp_path: Path) -> None:
+    query = "When are the tides at the harbour of Brest? I sail tomorrow."
+    weak = _caller_turn(engine, tmp_path, 1e-6, query)
+    chosen = next(e for e in weak if isinstance(e, ev.ToolChosen))
+    assert chosen.name == "book_price" and not chosen.unsure  # the caller's own choice, as above
+    best = max(chosen.logprobs.values())
+
+    above = _caller_turn(engine, tmp_path, 1e-6, query, floor=best - 0.5)  # one name reaches the floor: as before
+    chosen = next(e for e in above if isinstance(e, ev.ToolChosen))
+    assert chosen.name == "book_price" and not chosen.unsure
+
+    below = _caller_turn(engine, tmp_path, 1e-6, query, floor=best + 0.5)  # none does: the relevance decides
+    chosen = next(e for e in below if isinstance(e, ev.ToolChosen))
+    call = next(e for e in below if isinstance(e, ev.ToolCall))
+    assert chosen.unsure and chosen.name == "tide_times" and call.name == "tide_times"
+    assert chosen.model_choice == "book_price"
+    assert ev.from_dict(ev.to_dict(chosen)) == chosen
+
+
+def test_the_floor_option_reaches_the_config() -> None:
+    import argparse
+
+    from umi_edge.commands import _options as opt
+
+    p = argparse.ArgumentParser()
+    opt.add_agent_options(p)
+    assert opt.agent_config(p.parse_args([])).tool_prior_floor is None  # off by default
+    assert opt.agent_config(p.parse_args(["--tool-prior-floor", "-4"])).tool_prior_floor == -4.0

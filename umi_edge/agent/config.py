@@ -12,6 +12,9 @@ DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
 DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
+DEFAULT_TOOL_PRIOR_FLOOR: float | None = None
+"""Below this log-probability for every offered name, the tools' relevance decides the caller's tool
+(:mod:`umi_edge.agent.tool_prior`); None: the weight alone, always."""
 DEFAULT_ARGUMENT_PRIOR = 6.0
 """Weight of the request's words around a number for a number argument (:mod:`~umi_edge.agent.argument_prior`)."""
 DEFAULT_STRING_PRIOR = 6.0
@@ -45,10 +48,11 @@ class AgentConfig:
     run again; the summarizer answers (:mod:`umi_edge.agent.repeats`). Turn it off for tools whose reads change
     over time (polling a job's status).
     ``tool_prior``: the weight of the tools' BM25 relevance when the caller's tool is chosen (0: the caller alone
-    chooses; :mod:`umi_edge.agent.tool_prior`). ``argument_prior``: the weight of the request's words around its
-    numbers when a number argument that is not a best match is chosen again (0: the caller's value stands;
-    :mod:`umi_edge.agent.argument_prior`). ``string_prior``: the bonus of the request's spans when a string argument
-    the request does not hold as written is chosen again (0: the caller's value stands;
+    chooses; :mod:`umi_edge.agent.tool_prior`); ``tool_prior_floor``: when no offered name reaches this
+    log-probability, the relevance alone decides (None: never). ``argument_prior``: the weight of the request's
+    words around its numbers when a number argument that is not a best match is chosen again (0: the caller's value
+    stands; :mod:`umi_edge.agent.argument_prior`). ``string_prior``: the bonus of the request's spans when a string
+    argument the request does not hold as written is chosen again (0: the caller's value stands;
     :mod:`umi_edge.agent.string_prior`). ``answer_prior``: the weight of the latest tool result's numbers when
     an answer that states none of them has its first number chosen again (0: the summarizer's answer stands;
     :mod:`umi_edge.agent.answer_prior`). ``complete_arguments``: the caller completes its call from the doc and the
@@ -83,6 +87,7 @@ class AgentConfig:
     grounded_calls: bool = True
     answer_repeated_reads: bool = True
     tool_prior: float = DEFAULT_TOOL_PRIOR
+    tool_prior_floor: float | None = DEFAULT_TOOL_PRIOR_FLOOR
     argument_prior: float = DEFAULT_ARGUMENT_PRIOR
     string_prior: float = DEFAULT_STRING_PRIOR
     answer_prior: float = DEFAULT_ANSWER_PRIOR

@@ -126,7 +126,8 @@ class ToolChosen:
     """The caller's tool, chosen before its arguments by the tool prior (``--tool-prior``,
     :mod:`umi_edge.agent.tool_prior`): ``name`` has the best sum of the caller's log-probability of the name
     (``logprobs``) and ``weight`` times its lexical relevance (``lexical``, BM25 over the best score, 0 to 1);
-    ``model_choice`` is the name the caller alone scores best."""
+    ``model_choice`` is the name the caller alone scores best. ``unsure``: every name was below the floor
+    (``--tool-prior-floor``), so the relevance alone decided."""
 
     step: int
     name: str
@@ -134,6 +135,7 @@ class ToolChosen:
     weight: float
     logprobs: dict[str, float]
     lexical: dict[str, float]
+    unsure: bool = False
 
 
 @dataclass(frozen=True)

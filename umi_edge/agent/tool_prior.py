@@ -11,6 +11,11 @@ for the division). The caller then writes the arguments under the grammar of the
 sure of a tool (a trained one) keeps it; the prior decides between names the caller finds about equally likely. With
 ``--tool-prior 0`` the caller's grammar offers every tool and greedy decoding picks the name, as before. The weight is
 chosen on BFCL's live validation split and the held-out synthetic tasks, never on a test set (models/README.md).
+
+The floor (``--tool-prior-floor T``): when every offered name is below ``T`` in the caller's log-probability, the
+caller wanted a tool that is not offered (round 4's planner writes "I will ask the calculator for 4100 / 9" beside four
+household tools, and its caller then scores every offered name below -25), and its ranking among them is noise. Then
+the relevance alone decides, the caller's log-probability breaking ties.
 """
 
 from __future__ import annotations
@@ -47,7 +52,12 @@ def choose_tool(state: RunState, step: int, prompt: str, thought: str) -> Genera
     lexical = tool_scores(tools, ranking_query(state, thought))
     best = max(lexical)
     relevance = [s / best if best > 0 else 0.0 for s in lexical]
-    chosen = max(range(len(tools)), key=lambda i: logprobs[i] + weight * relevance[i])
+    floor = state.config.tool_prior_floor
+    unsure = floor is not None and max(logprobs) < floor
+    if unsure:
+        chosen = max(range(len(tools)), key=lambda i: (relevance[i], logprobs[i]))
+    else:
+        chosen = max(range(len(tools)), key=lambda i: logprobs[i] + weight * relevance[i])
     model = max(range(len(tools)), key=lambda i: logprobs[i])
     yield ToolChosen(
         step,
@@ -56,5 +66,6 @@ def choose_tool(state: RunState, step: int, prompt: str, thought: str) -> Genera
         weight,
         {n: round(x, 4) for n, x in zip(names, logprobs, strict=True)},
         {n: round(x, 4) for n, x in zip(names, relevance, strict=True)},
+        unsure,
     )
     return tools[chosen]

@@ -151,7 +151,7 @@ def add_ungrounded_calls(p: argparse.ArgumentParser) -> None:
 
 
 def add_tool_prior(p: argparse.ArgumentParser) -> None:
-    """``--tool-prior W`` (the agent options, and ``eval bfcl``)."""
+    """``--tool-prior W`` and ``--tool-prior-floor T`` (the agent options, and ``eval bfcl``)."""
     p.add_argument(
         "--tool-prior",
         type=non_negative_float,
@@ -159,6 +159,14 @@ def add_tool_prior(p: argparse.ArgumentParser) -> None:
         metavar="W",
         help="choose the caller's tool by its log-probability plus W times the tool's BM25 relevance to the request "
         f"and thought, scaled to at most W (default {DEFAULT_TOOL_PRIOR:g}; 0: the caller alone chooses)",
+    )
+    p.add_argument(
+        "--tool-prior-floor",
+        type=float,
+        default=None,
+        metavar="T",
+        help="when the caller's log-probability of every offered tool name is below T (it wanted a tool that is not "
+        "offered), the tools' BM25 relevance alone chooses the tool (default: off)",
     )
 
 
@@ -391,6 +399,8 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
         config.grounded_calls = False
     if getattr(args, "tool_prior", None) is not None:
         config.tool_prior = args.tool_prior
+    if getattr(args, "tool_prior_floor", None) is not None:
+        config.tool_prior_floor = args.tool_prior_floor
     if getattr(args, "argument_prior", None) is not None:
         config.argument_prior = args.argument_prior
     if getattr(args, "string_prior", None) is not None:

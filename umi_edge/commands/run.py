@@ -133,7 +133,8 @@ def _stream(agent: Any, query: str, history: list[dict[str, str]]) -> None:
         elif isinstance(e, ev.ToolsSelected):
             con.print(f"[dim]tools offered: {e.k} of {e.total} ({e.reason}): {', '.join(e.names)}[/]")
         elif isinstance(e, ev.ToolChosen) and e.name != e.model_choice:
-            con.print(f"\n[dim]tool prior: {e.name} instead of the caller's own {e.model_choice}[/]")
+            why = " (no offered tool likely to the caller: relevance alone)" if e.unsure else ""
+            con.print(f"\n[dim]tool prior: {e.name} instead of the caller's own {e.model_choice}{why}[/]")
         elif isinstance(e, ev.ArgumentChosen) and e.value != e.model_choice:
             con.print(
                 f"\n[dim]argument prior: {e.parameter} = {e.value} instead of the caller's own {e.model_choice}[/]"

@@ -305,6 +305,7 @@ class BfclRun:
     validation: bool = False
     """Only the held-out live entries were run."""
     tool_prior: float = 0.0
+    tool_prior_floor: float | None = None
     argument_prior: float = 0.0
     string_prior: float = 0.0
     rescue_margin: float | None = None
@@ -354,6 +355,7 @@ class BfclRun:
             "grounded_calls": self.grounded_calls,
             "validation_only": self.validation,
             "tool_prior": self.tool_prior,
+            "tool_prior_floor": self.tool_prior_floor,
             "argument_prior": self.argument_prior,
             "string_prior": self.string_prior,
             "rescue_margin": self.rescue_margin,
@@ -430,6 +432,7 @@ def run_bfcl(
         grounded_calls=config.grounded_calls,
         validation=validation,
         tool_prior=config.tool_prior,
+        tool_prior_floor=config.tool_prior_floor,
         argument_prior=config.argument_prior,
         string_prior=config.string_prior,
         rescue_margin=config.rescue_margin,
@@ -461,6 +464,8 @@ def bfcl_markdown(summary: dict[str, Any], *, label: str) -> str:
     ]
     if summary.get("tool_prior"):
         lines.append(f"- tool prior: weight {summary['tool_prior']:g} (`--tool-prior`)")
+        if summary.get("tool_prior_floor") is not None:
+            lines.append(f"- tool prior floor: {summary['tool_prior_floor']:g} (`--tool-prior-floor`)")
     if summary.get("argument_prior"):
         lines.append(f"- argument prior: weight {summary['argument_prior']:g} (`--argument-prior`)")
     if summary.get("string_prior"):

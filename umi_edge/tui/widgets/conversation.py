@@ -144,8 +144,9 @@ class Conversation(VerticalScroll):
                 self.add_notice(f"Error: {message}", "error")
             case ToolsSelected(k=k, total=total, reason=reason):
                 self.add_notice(f"Tools offered: the {k} of {total} ranked best for the request ({reason})", "dim")
-            case ToolChosen(name=name, model_choice=own) if name != own:
-                self.add_notice(f"Tool prior: {name} instead of the caller's own {own}", "dim")
+            case ToolChosen(name=name, model_choice=own, unsure=unsure) if name != own:
+                why = " (no offered tool likely to the caller: relevance alone)" if unsure else ""
+                self.add_notice(f"Tool prior: {name} instead of the caller's own {own}{why}", "dim")
             case ArgumentChosen(parameter=parameter, value=value, model_choice=own) if value != own:
                 self.add_notice(f"Argument prior: {parameter} = {value} instead of the caller's own {own}", "dim")
             case ArgumentCompleted(parameter=parameter, value=value, accepted=True):

@@ -128,5 +128,17 @@ def test_the_floor_option_reaches_the_config() -> None:
 
     p = argparse.ArgumentParser()
     opt.add_agent_options(p)
-    assert opt.agent_config(p.parse_args([])).tool_prior_floor is None  # off by default
-    assert opt.agent_config(p.parse_args(["--tool-prior-floor", "-4"])).tool_prior_floor == -4.0
+    assert opt.agent_config(p.parse_args([])).tool_prior_floor == -4.0  # the default kept in session 29
+    assert opt.agent_config(p.parse_args(["--tool-prior-floor", "-2.5"])).tool_prior_floor == -2.5
+    assert opt.agent_config(p.parse_args(["--tool-prior-floor", "off"])).tool_prior_floor is None
+
+
+def test_a_bad_floor_is_one_line_naming_the_option() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "umi_edge", "run", "--tool-prior-floor", "low", "hi"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--tool-prior-floor: expected a number or 'off', got 'low'" in proc.stderr

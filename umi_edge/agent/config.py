@@ -12,9 +12,10 @@ DEFAULT_OBSERVATION_CHARS = 1024
 DEFAULT_DOCS_SHARE = 0.4
 DEFAULT_TOOL_PRIOR = 6.0
 """Weight of the tools' lexical relevance in the caller's choice of tool (:mod:`umi_edge.agent.tool_prior`)."""
-DEFAULT_TOOL_PRIOR_FLOOR: float | None = None
+DEFAULT_TOOL_PRIOR_FLOOR: float | None = -4.0
 """Below this log-probability for every offered name, the tools' relevance decides the caller's tool
-(:mod:`umi_edge.agent.tool_prior`); None: the weight alone, always."""
+(:mod:`umi_edge.agent.tool_prior`); None: the weight alone, always. -4 was kept by measurement (models/README.md,
+session 29)."""
 DEFAULT_ARGUMENT_PRIOR = 6.0
 """Weight of the request's words around a number for a number argument (:mod:`~umi_edge.agent.argument_prior`)."""
 DEFAULT_STRING_PRIOR = 6.0

@@ -12,6 +12,7 @@ The module name starts with ``_`` so that :mod:`umi_edge.cli` does not take it f
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from umi_edge.agent.config import (
     DEFAULT_RESCUE_SHARE,
     DEFAULT_STRING_PRIOR,
     DEFAULT_TOOL_PRIOR,
+    DEFAULT_TOOL_PRIOR_FLOOR,
 )
 from umi_edge.agent.earlier import DEFAULT_HISTORY, HISTORY_MODES
 from umi_edge.errors import UserError
@@ -62,6 +64,19 @@ def non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
     if not x >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return x
+
+
+def floor_or_off(text: str) -> float:
+    """An argparse ``type``: a finite number, or ``off`` (minus infinity here, None in the config: no floor)."""
+    if text.strip().lower() == "off":
+        return float("-inf")
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'off', got {text!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"expected a finite number or 'off', got {text}")
     return x
 
 
@@ -162,11 +177,12 @@ def add_tool_prior(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--tool-prior-floor",
-        type=float,
+        type=floor_or_off,
         default=None,
         metavar="T",
         help="when the caller's log-probability of every offered tool name is below T (it wanted a tool that is not "
-        "offered), the tools' BM25 relevance alone chooses the tool (default: off)",
+        f"offered), the tools' BM25 relevance alone chooses the tool (default {DEFAULT_TOOL_PRIOR_FLOOR:g}; off: "
+        "never)",
     )
 
 
@@ -400,7 +416,7 @@ def agent_config(args: argparse.Namespace, **fields: Any) -> AgentConfig:
     if getattr(args, "tool_prior", None) is not None:
         config.tool_prior = args.tool_prior
     if getattr(args, "tool_prior_floor", None) is not None:
-        config.tool_prior_floor = args.tool_prior_floor
+        config.tool_prior_floor = None if args.tool_prior_floor == float("-inf") else args.tool_prior_floor
     if getattr(args, "argument_prior", None) is not None:
         config.argument_prior = args.argument_prior
     if getattr(args, "string_prior", None) is not None:

@@ -93,7 +93,7 @@ def main() -> None:
     ap.add_argument("-o", "--output", type=Path, required=True, help="JSON file for the results")
     ap.add_argument("--ungrounded-calls", action="store_true", help="run calls holding made-up values too")
     ap.add_argument("--tool-prior", type=float, default=None, metavar="W", help="umi-edge run's --tool-prior")
-    ap.add_argument("--tool-prior-floor", type=float, default=None, metavar="T", help="umi-edge run's same option")
+    ap.add_argument("--tool-prior-floor", default=None, metavar="T", help="umi-edge run's, a number or off")
     ap.add_argument("--answer-prior", type=float, default=None, metavar="W", help="umi-edge run's --answer-prior")
     ap.add_argument("--call-vote", action="store_true", help="umi-edge run's --call-vote")
     ap.add_argument("--no-call-check", action="store_true", help="umi-edge run's --no-call-check")
@@ -102,7 +102,7 @@ def main() -> None:
     if args.tool_prior is not None:
         extra += ["--tool-prior", str(args.tool_prior)]
     if args.tool_prior_floor is not None:
-        extra += ["--tool-prior-floor", str(args.tool_prior_floor)]
+        extra += ["--tool-prior-floor", args.tool_prior_floor]
     if args.answer_prior is not None:
         extra += ["--answer-prior", str(args.answer_prior)]
     if args.call_vote:
